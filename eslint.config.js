@@ -1,0 +1,39 @@
+// One lint setup for the whole tree: typed rules, no floating promises, and the
+// architecture's import boundaries (only testbeds/ may spawn system tools).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'halfopen-runs/**', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // advise/ is pure: formulas only, no I/O and no processes.
+    files: ['src/advise/**/*.ts', 'src/scenario/**/*.ts', 'src/report/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:child_process', 'node:net'], message: 'pure code: no processes, no sockets' },
+            { group: ['../testbeds/*', '../runner/*'], allowTypeImports: true, message: 'types only' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Only testbeds/ spawns ip/iptables; clients and targets are processes of their own.
+    files: ['src/cli/**/*.ts', 'src/runner/**/*.ts', 'src/clients/**/*.ts', 'src/targets/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['node:child_process'] }] },
+  },
+);

@@ -1,0 +1,169 @@
+/**
+ * The window [min, max] (ms after the fault's T0) in which a strategy's formula says the client
+ * notices the fault, or null when the formula says it never does. Pure: used by the runner to
+ * judge each measurement and by the CLI to explain it. Formulas and sources: shared/facts.md.
+ */
+import type { ExperimentSpec, Strategy, Workload } from '../scenario/spec.js';
+import { DEFAULT_TCP_RETRIES2, nextRetransmissionBoundMs, retransmissionTimeoutMs } from './tcp.js';
+
+export type Window = readonly [minMs: number, maxMs: number];
+
+export interface Prediction {
+  /** null: the formula says this client never notices. */
+  window: Window | null;
+  /** The formula, in words, with the numbers put in. */
+  why: string;
+}
+
+/**
+ * A FIN or RST crosses at once; this bound covers the target process exiting and two event loops
+ * noticing on a loaded two-core machine.
+ */
+export const IMMEDIATE_MS = 250;
+
+/**
+ * ip-reuse: the lab needs this long, at most, to remove the lost host and bring up the fresh one
+ * (namespace, veth, address) after T0. Measured at 100-400 ms; the bound leaves room for load.
+ */
+export const REUSE_ALLOWANCE_MS = 1500;
+
+/** Timer slack on RTO-driven windows: the RTO is RTO_MIN plus the (tiny) smoothed RTT. */
+const RTO_SLACK = 1.03;
+
+const sec = (ms: number): string => `${+(ms / 1000).toFixed(3)}s`;
+const sendGapMs = (w: Workload): number => (w.kind === 'publish' ? 1000 / w.rate : 0);
+
+function retransmission(workload: Workload, sysctls: Record<string, number>): Prediction {
+  const retries2 = sysctls.tcp_retries2 ?? DEFAULT_TCP_RETRIES2;
+  const t = retransmissionTimeoutMs(retries2);
+  return {
+    window: [t, t * RTO_SLACK + sendGapMs(workload)],
+    why: `unacknowledged data: RTO backoff from 200ms with tcp_retries2=${retries2} gives up after ${sec(t)}, counted from the first send after the fault (every ${sec(sendGapMs(workload))})`,
+  };
+}
+
+/** No packet reaches the client after T0: only timers on the client can notice. */
+export function silentPathPrediction(
+  strategy: Strategy,
+  workload: Workload,
+  sysctls: Record<string, number>,
+): Prediction {
+  const publishing = workload.kind === 'publish';
+  switch (strategy.kind) {
+    case 'none':
+      return publishing
+        ? retransmission(workload, sysctls)
+        : { window: null, why: 'idle socket without keepalive or heartbeat: nothing is ever sent, so nothing times out' };
+    case 'keepalive': {
+      if (publishing) {
+        const r = retransmission(workload, sysctls);
+        return { ...r, why: `keepalive probes only go out when nothing is unacknowledged; ${r.why}` };
+      }
+      const { idleMs: i, intervalMs: v, count: n } = strategy;
+      return {
+        window: [n * v, i + n * v],
+        why: `keepalive: last ACK within idle before T0, then idle ${sec(i)} + interval ${sec(v)} x count ${n}: (${sec(n * v)}, ${sec(i + n * v)}]`,
+      };
+    }
+    case 'user-timeout': {
+      if (!publishing) {
+        return { window: null, why: 'TCP_USER_TIMEOUT only counts unacknowledged data; an idle socket never times out' };
+      }
+      const u = strategy.timeoutMs;
+      const gap = sendGapMs(workload);
+      return {
+        window: [u, u + gap],
+        why: `TCP_USER_TIMEOUT ${sec(u)} after the first unacknowledged send, which follows T0 within ${sec(gap)}`,
+      };
+    }
+    case 'heartbeat': {
+      const { intervalMs: i, timeoutMs: t } = strategy;
+      return {
+        window: [t, i + t],
+        why: `heartbeat: first unanswered ping within interval ${sec(i)} of T0, then timeout ${sec(t)}: (${sec(t)}, ${sec(i + t)}]`,
+      };
+    }
+  }
+}
+
+/** The path answers the next packet with RST: the client notices when it next sends. */
+function nextPacketPrediction(strategy: Strategy, workload: Workload): Prediction {
+  if (workload.kind === 'publish') {
+    return { window: [0, sendGapMs(workload)], why: `RST answers the next message, sent within ${sec(sendGapMs(workload))}` };
+  }
+  switch (strategy.kind) {
+    case 'none':
+    case 'user-timeout':
+      return { window: null, why: 'an idle client without probes sends nothing, so no RST ever comes back' };
+    case 'keepalive':
+      return {
+        window: [0, strategy.idleMs],
+        why: `RST answers the next keepalive probe, within idle ${sec(strategy.idleMs)}`,
+      };
+    case 'heartbeat':
+      return {
+        window: [0, strategy.intervalMs],
+        why: `RST answers the next ping, within interval ${sec(strategy.intervalMs)}`,
+      };
+  }
+}
+
+/**
+ * ip-reuse: silence until the fresh host is up, then the first packet that reaches it draws an
+ * RST; whichever comes first, the client's own timer or that RST, is the detection.
+ */
+function ipReusePrediction(spec: ExperimentSpec): Prediction {
+  const silent = silentPathPrediction(spec.strategy, spec.workload, spec.sysctls);
+  const r = REUSE_ALLOWANCE_MS;
+  const s = spec.strategy;
+  let nextMax: number | null;
+  let how: string;
+  if (spec.workload.kind === 'publish' || s.kind === 'heartbeat') {
+    // Data sent into the silence is retransmitted with a doubling RTO; the next retransmission
+    // after the fresh host is up meets its RST.
+    const firstSend = spec.workload.kind === 'publish' ? sendGapMs(spec.workload) : s.kind === 'heartbeat' ? s.intervalMs : 0;
+    nextMax = firstSend + nextRetransmissionBoundMs(r);
+    how = `the next retransmission after the fresh host is up (within ${sec(r)}) draws an RST`;
+  } else if (s.kind === 'keepalive') {
+    nextMax = r + Math.max(s.idleMs, s.intervalMs);
+    how = `the next keepalive probe after the fresh host is up (within ${sec(r)}) draws an RST`;
+  } else {
+    nextMax = null;
+    how = 'an idle client without probes sends nothing to the fresh host';
+  }
+  if (nextMax === null) return { window: silent.window, why: `${how}; ${silent.why}` };
+  const max = silent.window ? Math.min(silent.window[1], nextMax) : nextMax;
+  return { window: [0, max], why: `${how}, unless its own timer fires first (${silent.why})` };
+}
+
+export function predict(spec: ExperimentSpec): Prediction {
+  switch (spec.fault) {
+    case 'graceful':
+      return { window: [0, IMMEDIATE_MS], why: 'the target closes its sockets: FIN arrives at once' };
+    case 'kill':
+      return { window: [0, IMMEDIATE_MS], why: "the target's kernel closes its sockets: FIN (or RST) arrives at once" };
+    case 'partition':
+    case 'node-loss':
+      return silentPathPrediction(spec.strategy, spec.workload, spec.sysctls);
+    case 'reset':
+      return nextPacketPrediction(spec.strategy, spec.workload);
+    case 'ip-reuse':
+      return ipReusePrediction(spec);
+  }
+}
+
+export type Verdict = 'inside' | 'early' | 'late' | 'not detected' | 'not detected (as predicted)' | 'detected (predicted never)';
+
+/**
+ * Tolerance around a predicted window: timers, process scheduling and the time to apply the fault
+ * (an iptables call, a signal) on a noisy two-core machine. 150 ms plus 5 % of the bound.
+ */
+export const toleranceMs = (boundMs: number): number => 150 + 0.05 * boundMs;
+
+export function verdict(detectMs: number | null, window: Window | null): Verdict {
+  if (window === null) return detectMs === null ? 'not detected (as predicted)' : 'detected (predicted never)';
+  if (detectMs === null) return 'not detected';
+  if (detectMs < window[0] - toleranceMs(window[0])) return 'early';
+  if (detectMs > window[1] + toleranceMs(window[1])) return 'late';
+  return 'inside';
+}

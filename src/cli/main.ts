@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * The halfopen CLI. The one place where errors become messages and exit codes:
+ * 0 the command ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { exitCodeFor, InterruptedError } from '../errors.js';
+import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
+import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
+import { cleanupCommand } from './cleanup.js';
+import { runCommand, type RunFlags } from './run.js';
+
+// A closed stdout (`halfopen run --help | head`) is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+});
+
+const controller = new AbortController();
+let interrupted: NodeJS.Signals | null = null;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    // First signal: stop and tear down in order. A second one cannot make teardown faster, so
+    // it is ignored rather than leaving half the lab behind.
+    if (interrupted) return;
+    interrupted = sig;
+    controller.abort();
+  });
+}
+
+const faultHelp = FAULTS.map((f) => `  ${f.padEnd(10)} ${NETNS_FAULTS[f].wire}`).join('\n');
+
+const program = new Command('halfopen')
+  .description('Measure how long clients take to notice connections that die without FIN or RST, what they lose, and how they recover.')
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(`halfopen: ${str.replace(/^error: /, '').trim()}\n`) })
+  .showHelpAfterError(false);
+
+program
+  .command('run')
+  .description('run one experiment: a client and a target, a fault on the wire, measured')
+  .addOption(new Option('--testbed <name>', 'where to run').choices([...TESTBEDS, 'proxy', 'k8s']).default('netns'))
+  .addOption(new Option('--target <name>', 'the server side under test').choices([...TARGETS]).default('tcp'))
+  .option('--strategy <spec>', 'how the client detects a dead peer (see below)', 'none')
+  .option('--workload <spec>', 'idle, or publish:<messages per second>', 'idle')
+  .option('--fault <name>', `what goes wrong at T0: ${FAULTS.join(', ')}`)
+  .option('--heal <duration>', 'partition only: remove the drop this long after T0, e.g. 5s')
+  .option('--deadline <duration>', 'how long after T0 detection may take before it counts as not detected', '30s')
+  .option('--warmup <duration>', 'connected time before the fault', '1s')
+  .option('--sysctl <name=value>', 'net.ipv4 sysctl for the client namespace, e.g. tcp_retries2=5 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--out <dir>', 'where to write timeline.jsonl and result.json (default halfopen-runs/<run-id>)')
+  .option('--json', 'print one JSON object instead of the human summary')
+  .addHelpText(
+    'after',
+    `
+Strategies:
+  none                                   no detection beyond what the kernel does by default
+  keepalive:idle=2s,interval=1s,count=3  SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
+  user-timeout:3s                        TCP_USER_TIMEOUT: unacknowledged data older than this fails
+  heartbeat:interval=1s,timeout=2s       application PING every interval; no PONG within timeout fails
+
+Faults (netns testbed):
+${faultHelp}
+
+Exit codes: 0 the experiment ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
+Needs root on Linux (network namespaces); nothing is changed outside the lab's own namespaces.
+
+Example:
+  halfopen run --fault partition --strategy keepalive:idle=2s,interval=1s,count=3`,
+  )
+  .action(async (flags: RunFlags) => runCommand(flags, controller.signal));
+
+program
+  .command('cleanup')
+  .description("remove what a killed run left behind: the lab's namespaces, with their veths, rules and processes")
+  .option('--force', 'also remove namespaces of runs that are still alive')
+  .option('--json', 'print what was removed as JSON')
+  .action(async (flags: { force?: boolean; json?: boolean }) => cleanupCommand(flags));
+
+async function main(): Promise<number> {
+  try {
+    await program.parseAsync(process.argv);
+    if (interrupted) throw new InterruptedError(interrupted);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2; // commander already printed its one line through outputError
+    }
+    const e = interrupted && !(err instanceof InterruptedError) ? new InterruptedError(interrupted) : err;
+    process.stderr.write(`halfopen: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (process.env.HALFOPEN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return exitCodeFor(e);
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,79 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { entryToJson } from '../events.js';
+import { renderResult } from '../report/human.js';
+import { runExperiment, type ExperimentResult } from '../runner/experiment.js';
+import {
+  FAULTS,
+  TARGETS,
+  TESTBEDS,
+  parseChoice,
+  parseStrategy,
+  parseSysctl,
+  parseWorkload,
+  validateSpec,
+  type ExperimentSpec,
+} from '../scenario/spec.js';
+import { newRunId } from '../testbeds/netns/names.js';
+import { parseDuration } from '../util/duration.js';
+import { BadInputError } from '../errors.js';
+import { Progress } from './progress.js';
+
+export interface RunFlags {
+  testbed: string;
+  target: string;
+  strategy: string;
+  workload: string;
+  fault?: string;
+  heal?: string;
+  deadline: string;
+  warmup: string;
+  sysctl: string[];
+  out?: string;
+  json?: boolean;
+}
+
+/** Flags -> a validated spec. Throws BadInputError before anything is created. */
+export function specFromFlags(f: RunFlags): ExperimentSpec {
+  if (f.testbed === 'proxy' || f.testbed === 'k8s') {
+    throw new BadInputError(`testbed '${f.testbed}' is not built yet (planned: proxy in issue #5); available: ${TESTBEDS.join(', ')}`);
+  }
+  if (!f.fault) throw new BadInputError(`--fault is required (one of: ${FAULTS.join(', ')})`);
+  return validateSpec({
+    testbed: parseChoice(f.testbed, TESTBEDS, 'testbed'),
+    target: parseChoice(f.target, TARGETS, 'target'),
+    strategy: parseStrategy(f.strategy),
+    workload: parseWorkload(f.workload),
+    fault: parseChoice(f.fault, FAULTS, 'fault'),
+    healMs: f.heal === undefined ? null : parseDuration(f.heal, '--heal'),
+    deadlineMs: parseDuration(f.deadline, '--deadline'),
+    warmupMs: parseDuration(f.warmup, '--warmup'),
+    sysctls: f.sysctl.reduce<Record<string, number>>((acc, s) => parseSysctl(s, acc), {}),
+  });
+}
+
+export function writeTimeline(dir: string, result: ExperimentResult): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'timeline.jsonl');
+  writeFileSync(path, result.timeline.map(entryToJson).join('\n') + '\n');
+  const { timeline: _timeline, ...summary } = result;
+  writeFileSync(join(dir, 'result.json'), JSON.stringify(summary, null, 2) + '\n');
+  return path;
+}
+
+export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<void> {
+  const spec = specFromFlags(flags);
+  const runId = newRunId();
+  const progress = new Progress(flags.json ? false : undefined);
+  let result: ExperimentResult;
+  try {
+    result = await runExperiment(spec, { runId, index: 0, signal, onProgress: progress.update });
+  } finally {
+    progress.clear();
+  }
+  const dir = flags.out ?? join('halfopen-runs', runId);
+  const timelinePath = writeTimeline(dir, result);
+  const { timeline: _t, ...summary } = result;
+  if (flags.json) process.stdout.write(`${JSON.stringify({ ...summary, timeline_path: timelinePath })}\n`);
+  else process.stdout.write(`${renderResult(summary, timelinePath)}\n`);
+}

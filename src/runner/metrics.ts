@@ -1,0 +1,74 @@
+/**
+ * The measurements, computed from a finished timeline. Definitions (design.md):
+ * - detect_ms: T0 (the fault's start mark) to the client's first `detected` event after it.
+ * - stale_sent: messages accepted by the client (write completed, no error) in [T0, detection).
+ * - lost: accepted messages that the sink never received by the end of the experiment.
+ * - reconnect_ms: from the path's return (heal; for `reset`, which only kills the one flow, the
+ *   detection) to the first delivery at the sink after it (a message, or an idle client's HELLO).
+ * - false_disconnects: detections before T0, while no fault was active.
+ */
+import type { TimelineEntry } from '../events.js';
+import { msBetween } from '../util/clock.js';
+
+export interface Metrics {
+  detect_ms: number | null;
+  /** What the client saw: eof, an errno code (ECONNRESET, ETIMEDOUT, EPIPE), heartbeat-timeout. */
+  detect_reason: string | null;
+  stale_sent: number;
+  lost: number;
+  duplicates: number;
+  sent: number;
+  received: number;
+  reconnect_ms: number | null;
+  false_disconnects: number;
+  /** Milliseconds from T0 to the heal, when there was one. */
+  heal_at_ms: number | null;
+}
+
+const round = (ms: number): number => Math.round(ms * 10) / 10;
+
+export function computeMetrics(entries: readonly TimelineEntry[], reconnectFrom: 'heal' | 'detection' | null): Metrics {
+  const t0 = entries.find((e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'start')?.t ?? null;
+  let detect: TimelineEntry | undefined;
+  let falseDisconnects = 0;
+  const accepted = new Map<number, bigint>();
+  const received = new Map<number, number>();
+  for (const e of entries) {
+    if (e.src === 'client' && e.type === 'detected') {
+      if (t0 === null || e.t < t0) falseDisconnects += 1;
+      else detect ??= e;
+    } else if (e.src === 'client' && e.type === 'sent') accepted.set(e.seq, e.t);
+    else if (e.src === 'target' && e.type === 'recv') received.set(e.seq, (received.get(e.seq) ?? 0) + 1);
+  }
+
+  const detectT = detect?.t ?? null;
+  let stale = 0;
+  let lost = 0;
+  for (const [seq, t] of accepted) {
+    if (t0 !== null && t >= t0 && (detectT === null || t < detectT)) stale += 1;
+    if (!received.has(seq)) lost += 1;
+  }
+  let duplicates = 0;
+  for (const n of received.values()) duplicates += n - 1;
+
+  const healT = entries.find((e) => e.src === 'lab' && e.type === 'heal' && e.phase === 'applied')?.t ?? null;
+  const ref = reconnectFrom === 'heal' ? healT : reconnectFrom === 'detection' ? detectT : null;
+  let reconnect: number | null = null;
+  if (ref !== null) {
+    const back = entries.find((e) => e.src === 'target' && (e.type === 'recv' || e.type === 'hello') && e.t > ref);
+    if (back) reconnect = round(msBetween(ref, back.t));
+  }
+
+  return {
+    detect_ms: detect && t0 !== null ? round(msBetween(t0, detect.t)) : null,
+    detect_reason: detect && detect.src === 'client' && detect.type === 'detected' ? (detect.code ?? detect.reason) : null,
+    stale_sent: stale,
+    lost,
+    duplicates,
+    sent: accepted.size,
+    received: received.size,
+    reconnect_ms: reconnect,
+    false_disconnects: falseDisconnects,
+    heal_at_ms: healT !== null && t0 !== null ? round(msBetween(t0, healT)) : null,
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * One experiment's timeline: every event from the client, the target and the lab, in arrival
+ * order, with waiters that wake when a matching event arrives.
+ */
+import type { ClientEvent, LabEvent, Source, TargetEvent, TimelineEntry } from '../events.js';
+import { ProcessError } from '../errors.js';
+import type { LabProcess } from '../testbeds/process.js';
+import { now } from '../util/clock.js';
+import { onLines } from '../util/lines.js';
+
+type Pred = (e: TimelineEntry) => boolean;
+
+export class Timeline {
+  readonly entries: TimelineEntry[] = [];
+  private waiters = new Set<{ pred: Pred; resolve: (e: TimelineEntry | null) => void }>();
+  private listeners = new Set<(e: TimelineEntry) => void>();
+
+  push(entry: TimelineEntry): void {
+    this.entries.push(entry);
+    for (const l of this.listeners) l(entry);
+    for (const w of this.waiters) {
+      if (w.pred(entry)) {
+        this.waiters.delete(w);
+        w.resolve(entry);
+      }
+    }
+  }
+
+  mark(event: LabEvent): TimelineEntry {
+    const entry = { t: now(), src: 'lab', ...event } as TimelineEntry;
+    this.push(entry);
+    return entry;
+  }
+
+  onEntry(fn: (e: TimelineEntry) => void): void {
+    this.listeners.add(fn);
+  }
+
+  find(pred: Pred): TimelineEntry | undefined {
+    return this.entries.find(pred);
+  }
+
+  /** The first entry (past or future) matching `pred`, or null after `timeoutMs` or on abort. */
+  waitFor(pred: Pred, timeoutMs: number, signal?: AbortSignal): Promise<TimelineEntry | null> {
+    const seen = this.entries.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => {
+      const waiter = {
+        pred,
+        resolve: (e: TimelineEntry | null) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          this.waiters.delete(waiter);
+          resolve(e);
+        },
+      };
+      const onAbort = (): void => waiter.resolve(null);
+      const timer = setTimeout(() => waiter.resolve(null), Math.max(0, timeoutMs));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+
+  /**
+   * Feeds a child's JSON-line events into the timeline. A line that is not an event is a bug in
+   * the child; it is kept as a fatal event rather than thrown away.
+   */
+  attach(src: Exclude<Source, 'lab'>, proc: LabProcess): void {
+    onLines(proc.stdout, (line) => {
+      let parsed: { t: string } & (ClientEvent | TargetEvent);
+      try {
+        parsed = JSON.parse(line) as typeof parsed;
+      } catch {
+        parsed = { t: now().toString(), type: 'fatal', error: `unparsable output: ${line.slice(0, 200)}` };
+      }
+      this.push({ ...parsed, src, t: BigInt(parsed.t) } as TimelineEntry);
+    });
+  }
+}
+
+/** Waits for a child's readiness event, failing with its stderr if it exits or stalls first. */
+export async function waitReady(
+  timeline: Timeline,
+  proc: LabProcess,
+  what: string,
+  pred: Pred,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<TimelineEntry> {
+  const exited = proc.exited.then(() => null);
+  const entry = await Promise.race([timeline.waitFor(pred, timeoutMs, signal), exited]);
+  if (entry) return entry;
+  if (signal?.aborted) throw new ProcessError(`${what}: interrupted`);
+  const fatal = timeline.find((e) => e.type === 'fatal');
+  const why = fatal && 'error' in fatal ? fatal.error : proc.stderrTail().trim().split('\n').slice(-3).join(' | ');
+  throw new ProcessError(`${what} did not become ready within ${timeoutMs} ms${why ? `: ${why}` : ''}`);
+}

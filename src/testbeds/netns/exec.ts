@@ -1,0 +1,79 @@
+/**
+ * The only place that spawns system tools. Always an argument array, never a shell string.
+ */
+import { spawn } from 'node:child_process';
+import { CommandError, LabUnavailableError } from '../../errors.js';
+import type { LabProcess } from '../process.js';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+export function run(argv: readonly string[], opts: { input?: string; allowFail?: boolean } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const [cmd, ...args] = argv;
+    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') {
+        reject(new LabUnavailableError(`'${cmd}' is not installed: apt-get install -y ${packageFor(cmd!)}`));
+      } else reject(err);
+    });
+    child.on('close', (code) => {
+      if (code === 0 || opts.allowFail) resolve({ stdout, stderr });
+      else reject(new CommandError(argv, code, stderr));
+    });
+    child.stdin.on('error', () => undefined); // a tool that exits without reading its input
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Debian package that provides a tool, for install hints. */
+export function packageFor(cmd: string): string {
+  if (cmd.startsWith('iptables')) return 'iptables';
+  if (cmd === 'conntrack') return 'conntrack';
+  if (cmd === 'sysctl') return 'procps';
+  if (cmd === 'ip') return 'iproute2';
+  return cmd;
+}
+
+/**
+ * Starts a long-running process in a namespace. It gets its own process group (so a terminal's
+ * Ctrl-C reaches only the runner, which then tears down in order) and a stdin pipe the child
+ * watches: when the runner dies, even by SIGKILL, the pipe closes and the child exits.
+ */
+export function spawnInNamespace(ns: string, argv: readonly string[]): LabProcess {
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  let exitedFlag = false;
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => {
+      exitedFlag = true;
+      resolve(code ?? signal ?? 'unknown');
+    });
+    child.on('error', (err) => {
+      exitedFlag = true;
+      stderr += err.message;
+      resolve('spawn-error');
+    });
+  });
+  child.stdin.on('error', () => undefined); // EPIPE after the child exits is expected
+  return {
+    pid: child.pid ?? -1,
+    stdout: child.stdout,
+    stdin: child.stdin,
+    exited,
+    hasExited: () => exitedFlag,
+    stderrTail: () => stderr,
+    kill: (signal) => {
+      if (!exitedFlag) child.kill(signal);
+    },
+  };
+}

@@ -1,0 +1,20 @@
+/** The netns testbed's faults, one file each, registered here. */
+import type { FaultName } from '../../../scenario/spec.js';
+import { graceful } from './graceful.js';
+import { ipReuse } from './ip-reuse.js';
+import { kill } from './kill.js';
+import { nodeLoss } from './node-loss.js';
+import { partition } from './partition.js';
+import { reset } from './reset.js';
+import type { NetnsFault } from './types.js';
+
+export const NETNS_FAULTS: Record<FaultName, NetnsFault> = {
+  graceful,
+  kill,
+  'node-loss': nodeLoss,
+  partition,
+  reset,
+  'ip-reuse': ipReuse,
+};
+
+export type { FaultContext, NetnsFault } from './types.js';

@@ -1,0 +1,24 @@
+import type { Endpoint, LabEvent } from '../../../events.js';
+import type { LabProcess } from '../../process.js';
+import type { NetnsTestbed } from '../topology.js';
+
+export interface FaultContext {
+  bed: NetnsTestbed;
+  target: LabProcess;
+  /** The client's established connection, as the client reported it. */
+  flow: { client: Endpoint; server: Endpoint };
+  /** Records a lab event on the timeline, stamped now. The fault's `start` mark is T0. */
+  mark(event: LabEvent): void;
+}
+
+/**
+ * One fault on the wire. Contract: `apply` marks `{type:'fault', phase:'start'}` immediately
+ * before the action that makes the fault real (that instant is T0), and `applied` once it is in
+ * force; `heal`, when the fault has one, marks `heal` likewise.
+ */
+export interface NetnsFault {
+  /** What happens on the wire, in one line, for --help and reports. */
+  readonly wire: string;
+  apply(ctx: FaultContext): Promise<void>;
+  heal?(ctx: FaultContext): Promise<void>;
+}

@@ -1,0 +1,26 @@
+/**
+ * Can this machine host the netns testbed? Checked before anything is created, so a run that
+ * cannot work fails in one line and leaves nothing behind.
+ */
+import { existsSync } from 'node:fs';
+import { LabUnavailableError } from '../../errors.js';
+import { run } from './exec.js';
+
+const NO_NETNS_HINT =
+  'without root, use the proxy testbed (--testbed proxy: a userland fault proxy on loopback, planned in issue #5)';
+
+export async function netnsPreflight(): Promise<void> {
+  if (process.platform !== 'linux') {
+    throw new LabUnavailableError(`the netns testbed needs Linux network namespaces; ${NO_NETNS_HINT}`);
+  }
+  if (process.getuid?.() !== 0) {
+    throw new LabUnavailableError(`the netns testbed needs root (network namespaces, veth, iptables); ${NO_NETNS_HINT}`);
+  }
+  if (!existsSync('/proc/self/ns/net')) {
+    throw new LabUnavailableError(`this kernel has no network namespace support; ${NO_NETNS_HINT}`);
+  }
+  // Each tool answers its version; a missing one becomes an install hint (see exec.run).
+  await run(['ip', '-V']);
+  await run(['iptables-restore', '--version']);
+  await run(['sysctl', '--version']);
+}

@@ -1,0 +1,183 @@
+/**
+ * The netns testbed: three namespaces joined by veth pairs through a router.
+ *
+ *   [client ns] eth0 ---- c0 [router ns] s0 ---- eth0 [server ns]
+ *
+ * The router stands for the nodes, kube-proxy and network in between: every fault on the path is
+ * an iptables rule in the router's own netfilter tables. Both veth pairs are created *inside* the
+ * router namespace with the peer moved straight into its namespace, so no interface, route or
+ * rule ever exists in the root namespace.
+ */
+import { LabError } from '../../errors.js';
+import type { Teardowns } from '../../util/teardown.js';
+import type { LabProcess } from '../process.js';
+import { type AddressBlock, allocateBlock, isLabAddress, releaseBlock } from './addresses.js';
+import { run, spawnInNamespace } from './exec.js';
+import { nsName, type Role } from './names.js';
+
+export interface NetnsOptions {
+  runId: string;
+  index: number;
+  /** net.ipv4.* sysctls for the client namespace. */
+  clientSysctls: Record<string, number>;
+}
+
+/** A rule set the router holds, by tag, so it can be removed and its counters read. */
+interface RouterRules {
+  lines: string[];
+}
+
+export class NetnsTestbed {
+  readonly addr: AddressBlock;
+  readonly ns: Record<Role, string>;
+  private readonly rules = new Map<string, RouterRules>();
+  /** Packets matched per rule comment, accumulated across rules that were later removed. */
+  private readonly counters = new Map<string, number>();
+
+  private constructor(
+    private readonly opts: NetnsOptions,
+    private readonly teardowns: Teardowns,
+  ) {
+    this.addr = allocateBlock();
+    teardowns.defer('release address block', () => releaseBlock(this.addr));
+    this.ns = {
+      client: nsName(opts.runId, opts.index, 'client'),
+      router: nsName(opts.runId, opts.index, 'router'),
+      server: nsName(opts.runId, opts.index, 'server'),
+    };
+  }
+
+  static async create(opts: NetnsOptions, teardowns: Teardowns): Promise<NetnsTestbed> {
+    const bed = new NetnsTestbed(opts, teardowns);
+    await bed.build();
+    return bed;
+  }
+
+  private async addNamespace(ns: string): Promise<void> {
+    this.teardowns.defer(`delete namespace ${ns}`, () => deleteNamespace(ns));
+    await run(['ip', 'netns', 'add', ns]);
+    await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+
+  /** A veth pair from the router to `peerNs`, addressed as a /30, peer route via the router. */
+  private async link(routerDev: string, routerAddr: string, peerNs: string, peerAddr: string): Promise<void> {
+    const r = this.ns.router;
+    for (const a of [routerAddr, peerAddr]) if (!isLabAddress(a)) throw new LabError(`refusing non-lab address ${a}`);
+    // The pair dies with either namespace; registering the router-side delete covers a pair
+    // whose peer move failed half way.
+    this.teardowns.defer(`delete veth ${routerDev} in ${r}`, () => run(['ip', '-n', r, 'link', 'del', routerDev], { allowFail: true }).then(() => undefined));
+    await run(['ip', '-n', r, 'link', 'add', routerDev, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peerNs]);
+    await run(['ip', '-n', r, 'addr', 'add', `${routerAddr}/30`, 'dev', routerDev]);
+    await run(['ip', '-n', r, 'link', 'set', routerDev, 'up']);
+    await run(['ip', '-n', peerNs, 'addr', 'add', `${peerAddr}/30`, 'dev', 'eth0']);
+    await run(['ip', '-n', peerNs, 'link', 'set', 'eth0', 'up']);
+    await run(['ip', '-n', peerNs, 'route', 'add', 'default', 'via', routerAddr]);
+  }
+
+  private async build(): Promise<void> {
+    const { client, router, server } = this.ns;
+    for (const ns of [client, router, server]) await this.addNamespace(ns);
+    await this.sysctl(router, 'net.ipv4.ip_forward', 1);
+    for (const [k, v] of Object.entries(this.opts.clientSysctls)) await this.sysctl(client, `net.ipv4.${k}`, v);
+    await this.link('c0', this.addr.routerClientSide, client, this.addr.client);
+    await this.link('s0', this.addr.routerServerSide, server, this.addr.server);
+  }
+
+  private async sysctl(ns: string, key: string, value: number): Promise<void> {
+    await run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`]);
+  }
+
+  /** Reads a sysctl as the namespace sees it. */
+  async readSysctl(role: Role, key: string): Promise<number> {
+    const { stdout } = await run(['ip', 'netns', 'exec', this.ns[role], 'sysctl', '-n', key]);
+    return Number(stdout.trim());
+  }
+
+  /** Starts a process in a namespace; it is killed (and waited for) at teardown. */
+  spawn(role: Role, argv: readonly string[], what: string): LabProcess {
+    const proc = spawnInNamespace(this.ns[role], argv);
+    this.teardowns.defer(`stop ${what}`, async () => {
+      proc.kill('SIGKILL');
+      await proc.exited;
+    });
+    return proc;
+  }
+
+  /**
+   * Installs router rules atomically (one iptables-restore transaction) under a tag. Each line is
+   * an `-A FORWARD ...` rule body without the tag comment; the comment is added here.
+   */
+  async addRules(tag: string, lines: string[]): Promise<void> {
+    const tagged = lines.map((l, i) => `${l} -m comment --comment halfopen:${tag}:${i}`);
+    this.rules.set(tag, { lines: tagged });
+    await this.restore(tagged.map((l) => `-A ${l}`));
+  }
+
+  /** Removes a tagged rule set, keeping its packet counters. */
+  async removeRules(tag: string): Promise<void> {
+    const set = this.rules.get(tag);
+    if (!set) return;
+    await this.readCounters();
+    await this.restore(set.lines.map((l) => `-D ${l}`));
+    this.rules.delete(tag);
+  }
+
+  private async restore(lines: string[]): Promise<void> {
+    await run(['ip', 'netns', 'exec', this.ns.router, 'iptables-restore', '--noflush'], {
+      input: `*filter\n${lines.join('\n')}\nCOMMIT\n`,
+    });
+  }
+
+  /** Packets matched by each tagged rule (e.g. `partition:0`), including removed ones. */
+  async readCounters(): Promise<Map<string, number>> {
+    const { stdout } = await run(['ip', 'netns', 'exec', this.ns.router, 'iptables-save', '-c', '-t', 'filter']);
+    for (const line of stdout.split('\n')) {
+      const m = /^\[(\d+):\d+\].*--comment "?halfopen:([^\s"]+)"?/.exec(line);
+      if (m) this.counters.set(m[2]!, Number(m[1]));
+    }
+    return new Map(this.counters);
+  }
+
+  /**
+   * ip-reuse: the lost host is gone for good and a fresh one takes its address, with nothing
+   * listening. The old server namespace is deleted (its sockets die with it, silently, since the
+   * path is dropped), and a new one with the same name, address and router link replaces it.
+   */
+  async replaceServerHost(): Promise<void> {
+    const { server, router } = this.ns;
+    await killNamespaceProcesses(server);
+    // Deleting the router's end destroys the pair at once; then the host itself goes.
+    await run(['ip', '-n', router, 'link', 'del', 's0'], { allowFail: true });
+    await run(['ip', 'netns', 'del', server]);
+    await run(['ip', 'netns', 'add', server]);
+    await run(['ip', '-n', server, 'link', 'set', 'lo', 'up']);
+    await this.link('s0', this.addr.routerServerSide, server, this.addr.server);
+  }
+}
+
+/** SIGKILLs every process whose network namespace is `ns`, and waits until they are gone. */
+export async function killNamespaceProcesses(ns: string): Promise<number> {
+  let killed = 0;
+  for (let round = 0; round < 50; round++) {
+    const { stdout } = await run(['ip', 'netns', 'pids', ns], { allowFail: true });
+    const pids = stdout.split('\n').map(Number).filter((p) => p > 0 && p !== process.pid);
+    if (pids.length === 0) return killed;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        if (round === 0) killed += 1;
+      } catch {
+        // already gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new LabError(`processes in namespace ${ns} survive SIGKILL`);
+}
+
+export async function deleteNamespace(ns: string): Promise<void> {
+  const { stdout } = await run(['ip', 'netns', 'list']);
+  if (!stdout.split('\n').some((l) => l.split(' ')[0] === ns)) return;
+  await killNamespaceProcesses(ns);
+  await run(['ip', 'netns', 'del', ns]);
+}
