@@ -4,7 +4,13 @@
  * judge each measurement and by the CLI to explain it. Formulas and sources: shared/facts.md.
  */
 import type { ExperimentSpec, Strategy, Workload } from '../scenario/spec.js';
-import { DEFAULT_TCP_RETRIES2, nextRetransmissionBoundMs, retransmissionTimeoutMs } from './tcp.js';
+import {
+  DEFAULT_TCP_RETRIES2,
+  nextRetransmissionBoundMs,
+  retransmissionTimeoutMs,
+  retransmissionWindowMs,
+  userTimeoutWindowMs,
+} from './tcp.js';
 
 export type Window = readonly [minMs: number, maxMs: number];
 
@@ -27,18 +33,16 @@ export const IMMEDIATE_MS = 250;
  */
 export const REUSE_ALLOWANCE_MS = 1500;
 
-/** Timer slack on RTO-driven windows: the RTO is RTO_MIN plus the (tiny) smoothed RTT. */
-const RTO_SLACK = 1.03;
-
 const sec = (ms: number): string => `${+(ms / 1000).toFixed(3)}s`;
 const sendGapMs = (w: Workload): number => (w.kind === 'publish' ? 1000 / w.rate : 0);
 
 function retransmission(workload: Workload, sysctls: Record<string, number>): Prediction {
   const retries2 = sysctls.tcp_retries2 ?? DEFAULT_TCP_RETRIES2;
   const t = retransmissionTimeoutMs(retries2);
+  const [min, max] = retransmissionWindowMs(retries2);
   return {
-    window: [t, t * RTO_SLACK + sendGapMs(workload)],
-    why: `unacknowledged data: RTO backoff from 200ms with tcp_retries2=${retries2} gives up after ${sec(t)}, counted from the first send after the fault (every ${sec(sendGapMs(workload))})`,
+    window: [min, max + sendGapMs(workload)],
+    why: `unacknowledged data: RTO backoff from 200ms with tcp_retries2=${retries2} gives up ${sec(t)} after the first retransmission (a tail loss probe ~0.2s after the first send after T0, which comes within ${sec(sendGapMs(workload))})`,
   };
 }
 
@@ -71,9 +75,10 @@ export function silentPathPrediction(
       }
       const u = strategy.timeoutMs;
       const gap = sendGapMs(workload);
+      const [min, max] = userTimeoutWindowMs(u);
       return {
-        window: [u, u + gap],
-        why: `TCP_USER_TIMEOUT ${sec(u)} after the first unacknowledged send, which follows T0 within ${sec(gap)}`,
+        window: [min, max + gap],
+        why: `TCP_USER_TIMEOUT ${sec(u)} counted from the first retransmission (a tail loss probe ~0.2s after the first send after T0, which comes within ${sec(gap)})`,
       };
     }
     case 'heartbeat': {

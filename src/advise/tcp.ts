@@ -26,3 +26,37 @@ export function retransmissionTimeoutMs(retries2: number, rtoMinMs = RTO_MIN_MS)
 export function nextRetransmissionBoundMs(afterMs: number): number {
   return 2 * afterMs + RTO_MIN_MS;
 }
+
+/** One kernel clock tick at the coarsest common HZ (100): timers round up to ticks. */
+export const JIFFY_MAX_MS = 10;
+
+/**
+ * Tail loss probe (tcp_early_retrans=3, the default): after the first unacknowledged send the
+ * kernel first sends a probe after PTO = srtt/4 + RTO_MIN when one segment is in flight (a few
+ * ms when more are), and the RTO timer restarts from it. The kernel's timeouts (tcp_retries2,
+ * TCP_USER_TIMEOUT) count from that first retransmission. Measured here: user-timeout 3 s
+ * fires 3.22 s after the first unacknowledged send; tcp_retries2=5 gives up after 13.1 s.
+ */
+export const PTO_MAX_MS = RTO_MIN_MS + JIFFY_MAX_MS;
+
+/**
+ * [earliest, latest] time from the first unacknowledged send to ETIMEDOUT for tcp_retries2.
+ * Earliest: no probe and an RTO of exactly RTO_MIN, so the timer fires at the timeout itself.
+ * Latest: the probe at PTO_MAX, then RTO_MIN plus one tick, doubling; the first RTO firing at
+ * least the timeout after the probe.
+ */
+export function retransmissionWindowMs(retries2: number): [number, number] {
+  const timeout = retransmissionTimeoutMs(retries2);
+  let fire = 0;
+  let rto = RTO_MIN_MS + JIFFY_MAX_MS;
+  while (fire < timeout) {
+    fire += rto;
+    rto = Math.min(rto * 2, RTO_MAX_MS);
+  }
+  return [timeout, PTO_MAX_MS + fire];
+}
+
+/** [earliest, latest] from the first unacknowledged send to ETIMEDOUT under TCP_USER_TIMEOUT. */
+export function userTimeoutWindowMs(userTimeoutMs: number): [number, number] {
+  return [userTimeoutMs, userTimeoutMs + PTO_MAX_MS + JIFFY_MAX_MS];
+}

@@ -131,7 +131,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: ExperimentOption
       if (left <= 0) break;
       if (client.hasExited()) throw new LabError(`the client exited during the experiment: ${client.stderrTail().trim().slice(-300)}`);
       progress(`${spec.fault} applied ${(msBetween(t0, now()) / 1000).toFixed(1)}s ago; waiting for detection (deadline ${spec.deadlineMs / 1000}s)`);
-      await timeline.waitFor((e) => e.t > t0 && e.src !== 'lab', Math.min(left, 250), signal);
+      await timeline.waitForNext((e) => e.src !== 'lab' || e.type === 'heal', Math.min(left, 250), signal);
       checkAbort();
     }
     if (!done()) timeline.mark({ type: 'deadline' });

@@ -44,6 +44,11 @@ export class Timeline {
   waitFor(pred: Pred, timeoutMs: number, signal?: AbortSignal): Promise<TimelineEntry | null> {
     const seen = this.entries.find(pred);
     if (seen) return Promise.resolve(seen);
+    return this.waitForNext(pred, timeoutMs, signal);
+  }
+
+  /** The next entry *to arrive* matching `pred`, or null after `timeoutMs` or on abort. */
+  waitForNext(pred: Pred, timeoutMs: number, signal?: AbortSignal): Promise<TimelineEntry | null> {
     return new Promise((resolve) => {
       const waiter = {
         pred,

@@ -1,0 +1,144 @@
+/**
+ * What each fault puts on the wire, seen by a plain socket (no strategy, no reconnect) in the
+ * client namespace talking to the built-in TCP target through the router.
+ *
+ * Timing tolerances: "at once" means within 2 s (measured: a few ms; the bound absorbs a loaded
+ * two-core CI machine). "Silence" means nothing at all arrives in 2 s, which a FIN or RST would
+ * break by ~2000 ms.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { TARGETS } from '../src/targets/index.js';
+import { NETNS_FAULTS } from '../src/testbeds/netns/faults/index.js';
+import { NetnsTestbed } from '../src/testbeds/netns/topology.js';
+import type { LabProcess } from '../src/testbeds/process.js';
+import type { FaultName } from '../src/scenario/spec.js';
+import { Timeline } from '../src/runner/timeline.js';
+import { sleep } from '../src/util/clock.js';
+import { onLines } from '../src/util/lines.js';
+import { Teardowns } from '../src/util/teardown.js';
+import { assertNoLabNamespaces, labIds, netnsSkip, PROBE } from './helpers.js';
+
+interface ProbeEvent {
+  type: 'connected' | 'data' | 'end' | 'error' | 'close' | 'sent' | 'send_error';
+  code?: string;
+  local?: { address: string; port: number };
+  remote?: { address: string; port: number };
+}
+
+class Probe {
+  readonly events: ProbeEvent[] = [];
+  private wake: (() => void) | null = null;
+  constructor(readonly proc: LabProcess) {
+    onLines(proc.stdout, (line) => {
+      this.events.push(JSON.parse(line) as ProbeEvent);
+      this.wake?.();
+    });
+  }
+  send(): void {
+    this.proc.stdin.write('send\n');
+  }
+  async waitFor(pred: (e: ProbeEvent) => boolean, ms: number): Promise<ProbeEvent | undefined> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const hit = this.events.find(pred);
+      if (hit || Date.now() >= until) return hit;
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 50);
+      });
+    }
+  }
+  /** Anything that tells the application the connection is gone. */
+  failure(): ProbeEvent | undefined {
+    return this.events.find((e) => e.type === 'end' || e.type === 'error' || e.type === 'close');
+  }
+}
+
+async function withFault(fault: FaultName, body: (p: Probe, heal: () => Promise<void>, recv: () => number) => Promise<void>): Promise<void> {
+  const teardowns = new Teardowns();
+  const ids = labIds();
+  try {
+    const bed = await NetnsTestbed.create({ ...ids, clientSysctls: {} }, teardowns);
+    const port = TARGETS.tcp.port;
+    const target = bed.spawn('server', [process.execPath, ...TARGETS.tcp.argv({ host: bed.addr.server, port })], 'target');
+    const tl = new Timeline();
+    tl.attach('target', target);
+    assert.ok(await tl.waitFor((e) => e.type === 'listening', 10_000), 'target listening');
+    const probe = new Probe(bed.spawn('client', [process.execPath, PROBE, bed.addr.server, String(port)], 'probe'));
+    const c = await probe.waitFor((e) => e.type === 'connected', 10_000);
+    assert.ok(c?.local && c.remote, 'probe connected');
+    probe.send();
+    assert.ok(await tl.waitFor((e) => e.type === 'recv', 5000), 'a message crosses before the fault');
+    const ctx = { bed, target, flow: { client: c.local, server: c.remote }, mark: (e: Parameters<Timeline['mark']>[0]) => void tl.mark(e) };
+    await NETNS_FAULTS[fault].apply(ctx);
+    const heal = async (): Promise<void> => NETNS_FAULTS[fault].heal?.(ctx);
+    await body(probe, heal, () => tl.entries.filter((e) => e.type === 'recv').length);
+  } finally {
+    assert.deepEqual(await teardowns.runAll(), []);
+    await assertNoLabNamespaces(ids.runId);
+  }
+}
+
+describe('faults on the wire (netns, plain socket)', { skip: netnsSkip, concurrency: 3 }, () => {
+  it('graceful: EOF (FIN) at once', async () => {
+    await withFault('graceful', async (p) => {
+      const f = await p.waitFor((e) => e.type === 'end' || e.type === 'error', 2000);
+      assert.equal(f?.type, 'end', `expected EOF, got ${JSON.stringify(f)}`);
+    });
+  });
+
+  it('kill: EOF or ECONNRESET at once', async () => {
+    await withFault('kill', async (p) => {
+      const f = await p.waitFor((e) => e.type === 'end' || e.type === 'error', 2000);
+      assert.ok(f && (f.type === 'end' || f.code === 'ECONNRESET'), `expected EOF or ECONNRESET, got ${JSON.stringify(f)}`);
+    });
+  });
+
+  it('partition: silence both ways, even after a send; heal lets the retransmission through', async () => {
+    await withFault('partition', async (p, heal, recv) => {
+      await sleep(2000);
+      assert.equal(p.failure(), undefined, 'nothing may arrive while partitioned');
+      const before = recv();
+      p.send();
+      await sleep(2000);
+      assert.equal(p.failure(), undefined, 'a send into a partition gets no answer');
+      assert.equal(recv(), before, 'the sink receives nothing while partitioned');
+      await heal();
+      // After heal the kernel's next retransmission (RTO backoff: within ~2 s here) delivers it.
+      for (let i = 0; i < 60 && recv() === before; i++) await sleep(100);
+      assert.equal(recv(), before + 1, 'the message arrives after heal');
+      assert.equal(p.failure(), undefined, 'the connection survives the partition');
+    });
+  });
+
+  it('node-loss: silence, even after a send', async () => {
+    await withFault('node-loss', async (p) => {
+      await sleep(2000);
+      assert.equal(p.failure(), undefined, "the dead target's FIN must not reach the client");
+      p.send();
+      await sleep(2000);
+      assert.equal(p.failure(), undefined, 'no answer from a lost node');
+    });
+  });
+
+  it('reset: nothing until the client sends, then ECONNRESET', async () => {
+    await withFault('reset', async (p) => {
+      await sleep(1000);
+      assert.equal(p.failure(), undefined, 'an idle flow hears nothing');
+      p.send();
+      const f = await p.waitFor((e) => e.type === 'error' || e.type === 'end', 2000);
+      assert.equal(f?.code, 'ECONNRESET', `expected ECONNRESET, got ${JSON.stringify(f)}`);
+    });
+  });
+
+  it('ip-reuse: nothing until the client sends, then ECONNRESET from the fresh host', async () => {
+    await withFault('ip-reuse', async (p) => {
+      await sleep(1000);
+      assert.equal(p.failure(), undefined, 'an idle flow hears nothing');
+      p.send();
+      const f = await p.waitFor((e) => e.type === 'error' || e.type === 'end', 2000);
+      assert.equal(f?.code, 'ECONNRESET', `expected ECONNRESET, got ${JSON.stringify(f)}`);
+    });
+  });
+});
