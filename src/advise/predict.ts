@@ -42,7 +42,7 @@ function retransmission(workload: Workload, sysctls: Record<string, number>): Pr
   const [min, max] = retransmissionWindowMs(retries2);
   return {
     window: [min, max + sendGapMs(workload)],
-    why: `unacknowledged data: RTO backoff from 200ms with tcp_retries2=${retries2} gives up ${sec(t)} after the first retransmission (a tail loss probe ~0.2s after the first send after T0, which comes within ${sec(sendGapMs(workload))})`,
+    why: `unacknowledged data: RTO backoff from 200ms with tcp_retries2=${retries2} gives up ${sec(t)} after the first retransmission (within ~0.4s of the first send after T0, which comes within ${sec(sendGapMs(workload))}), at the next RTO firing`,
   };
 }
 
@@ -78,7 +78,7 @@ export function silentPathPrediction(
       const [min, max] = userTimeoutWindowMs(u);
       return {
         window: [min, max + gap],
-        why: `TCP_USER_TIMEOUT ${sec(u)} counted from the first retransmission (a tail loss probe ~0.2s after the first send after T0, which comes within ${sec(gap)})`,
+        why: `TCP_USER_TIMEOUT ${sec(u)} counted from the first retransmission (within ~0.4s of the first send after T0, which comes within ${sec(gap)})`,
       };
     }
     case 'heartbeat': {

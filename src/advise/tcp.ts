@@ -33,30 +33,43 @@ export const JIFFY_MAX_MS = 10;
 /**
  * Tail loss probe (tcp_early_retrans=3, the default): after the first unacknowledged send the
  * kernel first sends a probe after PTO = srtt/4 + RTO_MIN when one segment is in flight (a few
- * ms when more are), and the RTO timer restarts from it. The kernel's timeouts (tcp_retries2,
- * TCP_USER_TIMEOUT) count from that first retransmission. Measured here: user-timeout 3 s
- * fires 3.22 s after the first unacknowledged send; tcp_retries2=5 gives up after 13.1 s.
+ * ms when more are), and the RTO timer restarts from it.
  */
 export const PTO_MAX_MS = RTO_MIN_MS + JIFFY_MAX_MS;
 
+/** RTO_MIN rounded up to the kernel's clock tick, plus the (sub-ms) smoothed RTT on veth. */
+export const RTO_TICK_MS = RTO_MIN_MS + JIFFY_MAX_MS;
+
+/**
+ * The kernel's timeouts (tcp_retries2, TCP_USER_TIMEOUT) count from the first retransmission
+ * (retrans_stamp), which is the loss probe or the first RTO retransmission depending on what is
+ * queued: at most PTO + RTO after the first unacknowledged send. Measured here (HZ=250, RTO
+ * 204 ms): user-timeout 3 s fires 3.22 s after the first unacknowledged send; tcp_retries2=3
+ * gives up after 6.6 s and tcp_retries2=5 after 13.1 s.
+ */
+export const RETRANS_STAMP_MAX_MS = PTO_MAX_MS + RTO_TICK_MS;
+
 /**
  * [earliest, latest] time from the first unacknowledged send to ETIMEDOUT for tcp_retries2.
- * Earliest: no probe and an RTO of exactly RTO_MIN, so the timer fires at the timeout itself.
- * Latest: the probe at PTO_MAX, then RTO_MIN plus one tick, doubling; the first RTO firing at
- * least the timeout after the probe.
+ * Earliest: the timeout itself (no probe, an RTO of exactly RTO_MIN, counted from the send).
+ * Latest: counted from the latest first retransmission, detected at the first RTO firing
+ * (probe, then RTO_TICK doubling) at or after that.
  */
 export function retransmissionWindowMs(retries2: number): [number, number] {
   const timeout = retransmissionTimeoutMs(retries2);
-  let fire = 0;
-  let rto = RTO_MIN_MS + JIFFY_MAX_MS;
-  while (fire < timeout) {
+  let fire = PTO_MAX_MS;
+  let rto = RTO_TICK_MS;
+  while (fire < RETRANS_STAMP_MAX_MS + timeout) {
     fire += rto;
     rto = Math.min(rto * 2, RTO_MAX_MS);
   }
-  return [timeout, PTO_MAX_MS + fire];
+  return [timeout, fire];
 }
 
-/** [earliest, latest] from the first unacknowledged send to ETIMEDOUT under TCP_USER_TIMEOUT. */
+/**
+ * [earliest, latest] from the first unacknowledged send to ETIMEDOUT under TCP_USER_TIMEOUT. The
+ * kernel clamps the RTO timer to the remaining user timeout, so it fires on time.
+ */
 export function userTimeoutWindowMs(userTimeoutMs: number): [number, number] {
-  return [userTimeoutMs, userTimeoutMs + PTO_MAX_MS + JIFFY_MAX_MS];
+  return [userTimeoutMs, userTimeoutMs + RETRANS_STAMP_MAX_MS + JIFFY_MAX_MS];
 }

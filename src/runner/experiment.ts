@@ -140,13 +140,14 @@ export async function runExperiment(spec: ExperimentSpec, opts: ExperimentOption
     healController.abort();
     await healing;
 
-    // 6. Stop the client first so nothing is in flight, then let the sink drain.
+    // 6. Read the router's counters for the experiment's window (before the client's FIN), stop
+    // the client so nothing more is in flight, then let the sink drain.
     progress('collecting');
+    const counters = Object.fromEntries(await bed.readCounters());
     timeline.mark({ type: 'stop', reason: done() ? 'complete' : 'deadline' });
     client.kill('SIGTERM');
     await Promise.race([client.exited, sleep(1000)]);
     await sleep(200);
-    const counters = Object.fromEntries(await bed.readCounters());
     const metrics = computeMetrics(timeline.entries, reconnectFrom);
     outcome = {
       testbed: spec.testbed,

@@ -1,0 +1,138 @@
+/**
+ * The CLI as a user runs it: a real child process, exit codes, one-line errors, JSON output, and
+ * nothing left behind after Ctrl-C or after SIGKILL plus `halfopen cleanup`.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { listLabNamespaces } from '../src/testbeds/netns/cleanup.js';
+import { CLI, netnsSkip } from './helpers.js';
+
+const work = mkdtempSync(join(tmpdir(), 'halfopen-cli-test-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Lab namespaces owned by a given pid. */
+async function namespacesOf(pid: number): Promise<string[]> {
+  return (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${pid}-`));
+}
+
+/** True once a pid is gone or a zombie (exited, waiting for init to reap it); polls up to 2 s. */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 40; i++) {
+    try {
+      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** Starts `halfopen run` and resolves once its client is connected (its namespaces exist). */
+async function startRun(args: string[]): Promise<ReturnType<typeof spawn>> {
+  const child = spawn(process.execPath, [CLI, 'run', ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (let i = 0; i < 100; i++) {
+    if ((await namespacesOf(child.pid!)).length === 3) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Give it time to start the target and client processes inside.
+  await new Promise((r) => setTimeout(r, 1500));
+  return child;
+}
+
+describe('bad input: one line, exit 2, nothing created', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown fault', ['run', '--fault', 'meteor'], /fault 'meteor' is unknown/],
+    ['missing fault', ['run'], /--fault is required/],
+    ['bad strategy', ['run', '--fault', 'partition', '--strategy', 'keepalive:idle=2s'], /missing 'interval='/],
+    ['bad duration', ['run', '--fault', 'partition', '--deadline', 'soon'], /not a duration/],
+    ['heal on kill', ['run', '--fault', 'kill', '--heal', '2s'], /partition fault only/],
+    ['bad sysctl', ['run', '--fault', 'partition', '--sysctl', 'ip_forward=1'], /not allowed/],
+    ['unknown option', ['run', '--fault', 'partition', '--colour'], /unknown option/],
+    ['unknown command', ['explode'], /unknown command/],
+    ['proxy testbed not built yet', ['run', '--fault', 'partition', '--testbed', 'proxy'], /not built yet/],
+  ];
+  for (const [name, args, re] of cases) {
+    it(name, () => {
+      const before = readdirSync(work);
+      const r = cli(args);
+      assert.equal(r.code, 2, `exit code for ${name}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+      assert.match(lines[0]!, re);
+      assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+      assert.deepEqual(readdirSync(work), before, 'no files created');
+    });
+  }
+
+  it('--help explains strategies and faults', () => {
+    const r = cli(['run', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /keepalive:idle=2s,interval=1s,count=3/);
+    assert.match(r.stdout, /ip-reuse/);
+  });
+});
+
+describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }, () => {
+  it('--json prints one object with the measurements; the timeline is kept', () => {
+    const out = join(work, 'json-run');
+    const r = cli(['run', '--fault', 'kill', '--workload', 'publish:10', '--json', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const key of ['detect_ms', 'predicted_ms', 'stale_sent', 'lost', 'reconnect_ms', 'fault', 'strategy']) {
+      assert.ok(key in result, `JSON has ${key}`);
+    }
+    assert.equal(result.fault, 'kill');
+    assert.equal(typeof result.detect_ms, 'number');
+    const lines = readFileSync(join(out, 'timeline.jsonl'), 'utf8').trim().split('\n');
+    const types = lines.map((l) => (JSON.parse(l) as { type: string }).type);
+    for (const t of ['listening', 'connected', 'sent', 'recv', 'fault', 'detected']) assert.ok(types.includes(t), `timeline has ${t}`);
+  });
+
+  it('the human summary tells the wire, the detection against the window, loss', () => {
+    const r = cli(['run', '--fault', 'partition', '--strategy', 'heartbeat:interval=1s,timeout=2s', '--heal', '4s', '--out', join(work, 'human')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /router dropped \d+ packets client->server/);
+    assert.match(r.stdout, /predicted 2\.00 s - 3\.00 s: inside/);
+    assert.match(r.stdout, /reconnect +\d+ ms from heal/);
+  });
+
+  it('Ctrl-C (SIGINT) mid-run: exit 130, no namespaces or processes left', async () => {
+    const child = await startRun(['--fault', 'partition', '--deadline', '60s', '--out', join(work, 'sigint')]);
+    assert.equal((await namespacesOf(child.pid!)).length, 3, 'the run built its testbed');
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted/);
+    assert.deepEqual(await namespacesOf(child.pid!), []);
+  });
+
+  it('SIGKILL mid-run, then `halfopen cleanup`: nothing left', async () => {
+    const child = await startRun(['--fault', 'partition', '--deadline', '60s', '--out', join(work, 'sigkill')]);
+    const left = await namespacesOf(child.pid!);
+    assert.equal(left.length, 3);
+    const pids = left.flatMap((ns) => spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean));
+    assert.ok(pids.length >= 2, 'target and client run inside the namespaces');
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    assert.equal((await namespacesOf(child.pid!)).length, 3, 'a killed run leaves its namespaces');
+    const r = cli(['cleanup', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { removed: string[] };
+    for (const ns of left) assert.ok(report.removed.includes(ns), `cleanup removed ${ns}`);
+    assert.deepEqual(await namespacesOf(child.pid!), []);
+    for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
+  });
+});
