@@ -8,12 +8,29 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // node:test's describe/it return promises the runner itself awaits.
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'after', 'before'],
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -24,8 +41,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:child_process', 'node:net'], message: 'pure code: no processes, no sockets' },
-            { group: ['../testbeds/*', '../runner/*'], allowTypeImports: true, message: 'types only' },
+            {
+              group: ['node:child_process', 'node:net'],
+              message: 'pure code: no processes, no sockets',
+            },
+            {
+              group: ['../testbeds/*', '../runner/*'],
+              allowTypeImports: true,
+              message: 'types only',
+            },
           ],
         },
       ],

@@ -26,7 +26,9 @@ export class CommandError extends LabError {
     readonly code: number | null,
     readonly stderr: string,
   ) {
-    super(`${argv.join(' ')} failed (exit ${code ?? 'signal'}): ${stderr.trim().split('\n')[0] ?? ''}`);
+    super(
+      `${argv.join(' ')} failed (exit ${code ?? 'signal'}): ${stderr.trim().split('\n')[0] ?? ''}`,
+    );
   }
 }
 

@@ -15,7 +15,11 @@ const work = mkdtempSync(join(tmpdir(), 'halfopen-cli-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: work,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -39,7 +43,10 @@ async function gone(pid: number): Promise<boolean> {
 
 /** Starts `halfopen run` and resolves once its client is connected (its namespaces exist). */
 async function startRun(args: string[]): Promise<ReturnType<typeof spawn>> {
-  const child = spawn(process.execPath, [CLI, 'run', ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'run', ...args], {
+    cwd: work,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   for (let i = 0; i < 100; i++) {
     if ((await namespacesOf(child.pid!)).length === 3) break;
     await new Promise((r) => setTimeout(r, 100));
@@ -53,13 +60,21 @@ describe('bad input: one line, exit 2, nothing created', () => {
   const cases: [string, string[], RegExp][] = [
     ['unknown fault', ['run', '--fault', 'meteor'], /fault 'meteor' is unknown/],
     ['missing fault', ['run'], /--fault is required/],
-    ['bad strategy', ['run', '--fault', 'partition', '--strategy', 'keepalive:idle=2s'], /missing 'interval='/],
+    [
+      'bad strategy',
+      ['run', '--fault', 'partition', '--strategy', 'keepalive:idle=2s'],
+      /missing 'interval='/,
+    ],
     ['bad duration', ['run', '--fault', 'partition', '--deadline', 'soon'], /not a duration/],
     ['heal on kill', ['run', '--fault', 'kill', '--heal', '2s'], /partition fault only/],
     ['bad sysctl', ['run', '--fault', 'partition', '--sysctl', 'ip_forward=1'], /not allowed/],
     ['unknown option', ['run', '--fault', 'partition', '--colour'], /unknown option/],
     ['unknown command', ['explode'], /unknown command/],
-    ['proxy testbed not built yet', ['run', '--fault', 'partition', '--testbed', 'proxy'], /not built yet/],
+    [
+      'proxy testbed not built yet',
+      ['run', '--fault', 'partition', '--testbed', 'proxy'],
+      /not built yet/,
+    ],
   ];
   for (const [name, args, re] of cases) {
     it(name, () => {
@@ -88,18 +103,37 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
     const r = cli(['run', '--fault', 'kill', '--workload', 'publish:10', '--json', '--out', out]);
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout) as Record<string, unknown>;
-    for (const key of ['detect_ms', 'predicted_ms', 'stale_sent', 'lost', 'reconnect_ms', 'fault', 'strategy']) {
+    for (const key of [
+      'detect_ms',
+      'predicted_ms',
+      'stale_sent',
+      'lost',
+      'reconnect_ms',
+      'fault',
+      'strategy',
+    ]) {
       assert.ok(key in result, `JSON has ${key}`);
     }
     assert.equal(result.fault, 'kill');
     assert.equal(typeof result.detect_ms, 'number');
     const lines = readFileSync(join(out, 'timeline.jsonl'), 'utf8').trim().split('\n');
     const types = lines.map((l) => (JSON.parse(l) as { type: string }).type);
-    for (const t of ['listening', 'connected', 'sent', 'recv', 'fault', 'detected']) assert.ok(types.includes(t), `timeline has ${t}`);
+    for (const t of ['listening', 'connected', 'sent', 'recv', 'fault', 'detected'])
+      assert.ok(types.includes(t), `timeline has ${t}`);
   });
 
   it('the human summary tells the wire, the detection against the window, loss', () => {
-    const r = cli(['run', '--fault', 'partition', '--strategy', 'heartbeat:interval=1s,timeout=2s', '--heal', '4s', '--out', join(work, 'human')]);
+    const r = cli([
+      'run',
+      '--fault',
+      'partition',
+      '--strategy',
+      'heartbeat:interval=1s,timeout=2s',
+      '--heal',
+      '4s',
+      '--out',
+      join(work, 'human'),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /router dropped \d+ packets client->server/);
     assert.match(r.stdout, /predicted 2\.00 s - 3\.00 s: inside/);
@@ -107,7 +141,14 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
   });
 
   it('Ctrl-C (SIGINT) mid-run: exit 130, no namespaces or processes left', async () => {
-    const child = await startRun(['--fault', 'partition', '--deadline', '60s', '--out', join(work, 'sigint')]);
+    const child = await startRun([
+      '--fault',
+      'partition',
+      '--deadline',
+      '60s',
+      '--out',
+      join(work, 'sigint'),
+    ]);
     assert.equal((await namespacesOf(child.pid!)).length, 3, 'the run built its testbed');
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -119,10 +160,22 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
   });
 
   it('SIGKILL mid-run, then `halfopen cleanup`: nothing left', async () => {
-    const child = await startRun(['--fault', 'partition', '--deadline', '60s', '--out', join(work, 'sigkill')]);
+    const child = await startRun([
+      '--fault',
+      'partition',
+      '--deadline',
+      '60s',
+      '--out',
+      join(work, 'sigkill'),
+    ]);
     const left = await namespacesOf(child.pid!);
     assert.equal(left.length, 3);
-    const pids = left.flatMap((ns) => spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean));
+    const pids = left.flatMap((ns) =>
+      spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean),
+    );
     assert.ok(pids.length >= 2, 'target and client run inside the namespaces');
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGKILL');

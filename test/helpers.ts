@@ -15,7 +15,11 @@ export const PROBE = fileURLToPath(new URL('./fixtures/probe.js', import.meta.ur
 
 /** The netns tests need root and network namespaces; say so once instead of failing obscurely. */
 export const netnsSkip: string | false =
-  process.getuid?.() !== 0 ? 'needs root (network namespaces)' : spawnSync('ip', ['netns', 'list']).status !== 0 ? 'needs iproute2 with netns' : false;
+  process.getuid?.() !== 0
+    ? 'needs root (network namespaces)'
+    : spawnSync('ip', ['netns', 'list']).status !== 0
+      ? 'needs iproute2 with netns'
+      : false;
 
 let counter = 0;
 /** A run id (and index) of this test process, so parallel tests never share namespace names. */

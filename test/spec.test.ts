@@ -4,7 +4,14 @@ import { describe, it } from 'node:test';
 import { predict, verdict } from '../src/advise/predict.js';
 import { retransmissionTimeoutMs, retransmissionWindowMs } from '../src/advise/tcp.js';
 import { BadInputError } from '../src/errors.js';
-import { formatStrategy, parseStrategy, parseSysctl, parseWorkload, validateSpec, type ExperimentSpec } from '../src/scenario/spec.js';
+import {
+  formatStrategy,
+  parseStrategy,
+  parseSysctl,
+  parseWorkload,
+  validateSpec,
+  type ExperimentSpec,
+} from '../src/scenario/spec.js';
 import { parseDuration } from '../src/util/duration.js';
 
 const base: ExperimentSpec = {
@@ -21,10 +28,21 @@ const base: ExperimentSpec = {
 
 describe('strategy, workload, duration and sysctl parsing', () => {
   it('parses every strategy form and prints it back', () => {
-    for (const text of ['none', 'keepalive:idle=2s,interval=1s,count=3', 'user-timeout:3s', 'user-timeout:1500ms', 'heartbeat:interval=1s,timeout=2s']) {
+    for (const text of [
+      'none',
+      'keepalive:idle=2s,interval=1s,count=3',
+      'user-timeout:3s',
+      'user-timeout:1500ms',
+      'heartbeat:interval=1s,timeout=2s',
+    ]) {
       assert.equal(formatStrategy(parseStrategy(text)), text);
     }
-    assert.deepEqual(parseStrategy('keepalive:count=3,idle=2s,interval=1s'), { kind: 'keepalive', idleMs: 2000, intervalMs: 1000, count: 3 });
+    assert.deepEqual(parseStrategy('keepalive:count=3,idle=2s,interval=1s'), {
+      kind: 'keepalive',
+      idleMs: 2000,
+      intervalMs: 1000,
+      count: 3,
+    });
   });
 
   it('rejects bad strategies with one line naming the problem', () => {
@@ -40,7 +58,12 @@ describe('strategy, workload, duration and sysctl parsing', () => {
       ['none:x', /takes no options/],
     ];
     for (const [text, re] of cases) {
-      assert.throws(() => parseStrategy(text), (e: unknown) => e instanceof BadInputError && re.test(e.message) && !e.message.includes('\n'), text);
+      assert.throws(
+        () => parseStrategy(text),
+        (e: unknown) =>
+          e instanceof BadInputError && re.test(e.message) && !e.message.includes('\n'),
+        text,
+      );
     }
   });
 
@@ -58,7 +81,10 @@ describe('strategy, workload, duration and sysctl parsing', () => {
   });
 
   it('checks cross-field rules', () => {
-    assert.throws(() => validateSpec({ ...base, fault: 'kill', healMs: 1000 }), /partition fault only/);
+    assert.throws(
+      () => validateSpec({ ...base, fault: 'kill', healMs: 1000 }),
+      /partition fault only/,
+    );
     assert.throws(() => validateSpec({ ...base, healMs: 40_000 }), /shorter than --deadline/);
   });
 });
@@ -75,12 +101,18 @@ describe('predicted windows (facts.md)', () => {
   });
 
   it('keepalive idle window is (count x interval, idle + count x interval]', () => {
-    const p = predict({ ...base, strategy: parseStrategy('keepalive:idle=2s,interval=1s,count=3') });
+    const p = predict({
+      ...base,
+      strategy: parseStrategy('keepalive:idle=2s,interval=1s,count=3'),
+    });
     assert.deepEqual(p.window, [3000, 5000]);
   });
 
   it('heartbeat window is (timeout, interval + timeout]', () => {
-    assert.deepEqual(predict({ ...base, strategy: parseStrategy('heartbeat:interval=1s,timeout=2s') }).window, [2000, 3000]);
+    assert.deepEqual(
+      predict({ ...base, strategy: parseStrategy('heartbeat:interval=1s,timeout=2s') }).window,
+      [2000, 3000],
+    );
   });
 
   it('an idle socket without probes is never detected on a silent path or by a reset', () => {

@@ -9,10 +9,20 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { runExperiment } from '../src/runner/experiment.js';
-import { parseStrategy, parseWorkload, type ExperimentSpec, type FaultName } from '../src/scenario/spec.js';
+import {
+  parseStrategy,
+  parseWorkload,
+  type ExperimentSpec,
+  type FaultName,
+} from '../src/scenario/spec.js';
 import { assertNoLabNamespaces, labIds, netnsSkip } from './helpers.js';
 
-function spec(strategy: string, workload: string, fault: FaultName, more: Partial<ExperimentSpec> = {}): ExperimentSpec {
+function spec(
+  strategy: string,
+  workload: string,
+  fault: FaultName,
+  more: Partial<ExperimentSpec> = {},
+): ExperimentSpec {
   return {
     testbed: 'netns',
     target: 'tcp',
@@ -37,80 +47,118 @@ async function measure(s: ExperimentSpec) {
 const describeResult = (r: Awaited<ReturnType<typeof measure>>): string =>
   `detect ${r.detect_ms} ms (${r.detect_reason}), predicted ${JSON.stringify(r.predicted_ms)}, verdict ${r.verdict}`;
 
-describe('silent faults: detection inside the predicted window', { skip: netnsSkip, concurrency: 4 }, () => {
-  it('idle client, strategy none, partition: not detected by a 30 s deadline', async () => {
-    const r = await measure(spec('none', 'idle', 'partition', { deadlineMs: 30_000 }));
-    assert.equal(r.detect_ms, null, describeResult(r));
-    assert.equal(r.verdict, 'not detected (as predicted)');
-    assert.ok((r.wire['partition:0'] ?? 0) === 0, 'an idle client without probes sends nothing into the partition');
-  });
+describe(
+  'silent faults: detection inside the predicted window',
+  { skip: netnsSkip, concurrency: 4 },
+  () => {
+    it('idle client, strategy none, partition: not detected by a 30 s deadline', async () => {
+      const r = await measure(spec('none', 'idle', 'partition', { deadlineMs: 30_000 }));
+      assert.equal(r.detect_ms, null, describeResult(r));
+      assert.equal(r.verdict, 'not detected (as predicted)');
+      assert.ok(
+        (r.wire['partition:0'] ?? 0) === 0,
+        'an idle client without probes sends nothing into the partition',
+      );
+    });
 
-  it('idle client, keepalive idle=2s interval=1s count=3, partition: inside (3 s, 5 s]', async () => {
-    const r = await measure(spec('keepalive:idle=2s,interval=1s,count=3', 'idle', 'partition'));
-    assert.equal(r.verdict, 'inside', describeResult(r));
-    assert.equal(r.detect_reason, 'ETIMEDOUT');
-    assert.deepEqual(r.predicted_ms, [3000, 5000]);
-    assert.equal(r.sockopts.tcp_keepintvl_ms, 1000, 'the kernel holds the interval we set');
-    assert.equal(r.sockopts.tcp_keepcnt, 3);
-    assert.ok((r.wire['partition:0'] ?? 0) >= 3, 'keepalive probes were dropped by the router');
-  });
+    it('idle client, keepalive idle=2s interval=1s count=3, partition: inside (3 s, 5 s]', async () => {
+      const r = await measure(spec('keepalive:idle=2s,interval=1s,count=3', 'idle', 'partition'));
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.equal(r.detect_reason, 'ETIMEDOUT');
+      assert.deepEqual(r.predicted_ms, [3000, 5000]);
+      assert.equal(r.sockopts.tcp_keepintvl_ms, 1000, 'the kernel holds the interval we set');
+      assert.equal(r.sockopts.tcp_keepcnt, 3);
+      assert.ok((r.wire['partition:0'] ?? 0) >= 3, 'keepalive probes were dropped by the router');
+    });
 
-  it('idle client, heartbeat interval=1s timeout=2s, partition with heal: inside (2 s, 3 s], reconnects after heal', async () => {
-    const r = await measure(spec('heartbeat:interval=1s,timeout=2s', 'idle', 'partition', { healMs: 4000 }));
-    assert.equal(r.verdict, 'inside', describeResult(r));
-    assert.equal(r.detect_reason, 'heartbeat-timeout');
-    assert.ok(r.reconnect_ms !== null && r.reconnect_ms < 3000, `reconnect ${r.reconnect_ms} ms after heal (backoff caps at 1 s, dial timeout 1 s)`);
-  });
+    it('idle client, heartbeat interval=1s timeout=2s, partition with heal: inside (2 s, 3 s], reconnects after heal', async () => {
+      const r = await measure(
+        spec('heartbeat:interval=1s,timeout=2s', 'idle', 'partition', { healMs: 4000 }),
+      );
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.equal(r.detect_reason, 'heartbeat-timeout');
+      assert.ok(
+        r.reconnect_ms !== null && r.reconnect_ms < 3000,
+        `reconnect ${r.reconnect_ms} ms after heal (backoff caps at 1 s, dial timeout 1 s)`,
+      );
+    });
 
-  it('publishing client, user-timeout 3s, partition: inside, stale messages lost', async () => {
-    const r = await measure(spec('user-timeout:3s', 'publish:20', 'partition'));
-    assert.equal(r.verdict, 'inside', describeResult(r));
-    assert.equal(r.detect_reason, 'ETIMEDOUT');
-    // 20 msg/s for ~3.2 s: every message accepted after the fault is lost. Tolerance: +-25 %.
-    const expected = 20 * (r.detect_ms! / 1000);
-    assert.ok(Math.abs(r.stale_sent - expected) <= expected * 0.25, `stale_sent ${r.stale_sent}, rate x detection ${expected}`);
-    assert.equal(r.lost, r.stale_sent, 'what was accepted after the fault never reached the sink');
-  });
+    it('publishing client, user-timeout 3s, partition: inside, stale messages lost', async () => {
+      const r = await measure(spec('user-timeout:3s', 'publish:20', 'partition'));
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.equal(r.detect_reason, 'ETIMEDOUT');
+      // 20 msg/s for ~3.2 s: every message accepted after the fault is lost. Tolerance: +-25 %.
+      const expected = 20 * (r.detect_ms! / 1000);
+      assert.ok(
+        Math.abs(r.stale_sent - expected) <= expected * 0.25,
+        `stale_sent ${r.stale_sent}, rate x detection ${expected}`,
+      );
+      assert.equal(
+        r.lost,
+        r.stale_sent,
+        'what was accepted after the fault never reached the sink',
+      );
+    });
 
-  it('idle client, user-timeout 3s, partition: never detected (no unacknowledged data)', async () => {
-    const r = await measure(spec('user-timeout:3s', 'idle', 'partition', { deadlineMs: 6000 }));
-    assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
-  });
+    it('idle client, user-timeout 3s, partition: never detected (no unacknowledged data)', async () => {
+      const r = await measure(spec('user-timeout:3s', 'idle', 'partition', { deadlineMs: 6000 }));
+      assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
+    });
 
-  it('publishing client, none, tcp_retries2=5: the retransmission timeout the formula predicts', async () => {
-    const r = await measure(spec('none', 'publish:20', 'partition', { sysctls: { tcp_retries2: 5 }, deadlineMs: 20_000 }));
-    assert.deepEqual(r.predicted_ms, [12600, 13490]);
-    assert.equal(r.verdict, 'inside', describeResult(r));
-    assert.equal(r.detect_reason, 'ETIMEDOUT');
-  });
+    it('publishing client, none, tcp_retries2=5: the retransmission timeout the formula predicts', async () => {
+      const r = await measure(
+        spec('none', 'publish:20', 'partition', {
+          sysctls: { tcp_retries2: 5 },
+          deadlineMs: 20_000,
+        }),
+      );
+      assert.deepEqual(r.predicted_ms, [12600, 13490]);
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.equal(r.detect_reason, 'ETIMEDOUT');
+    });
 
-  it('publishing client, keepalive, partition: keepalive does not help with unacknowledged data', async () => {
-    const r = await measure(spec('keepalive:idle=1s,interval=1s,count=1', 'publish:10', 'partition', { sysctls: { tcp_retries2: 3 }, deadlineMs: 8000 }));
-    // tcp_retries2=3 -> 3 s: well after keepalive's 2 s would have fired on an idle socket.
-    assert.equal(r.verdict, 'inside', describeResult(r));
-    assert.ok(r.detect_ms! >= 3000, describeResult(r));
-  });
+    it('publishing client, keepalive, partition: keepalive does not help with unacknowledged data', async () => {
+      const r = await measure(
+        spec('keepalive:idle=1s,interval=1s,count=1', 'publish:10', 'partition', {
+          sysctls: { tcp_retries2: 3 },
+          deadlineMs: 8000,
+        }),
+      );
+      // tcp_retries2=3 -> 3 s: well after keepalive's 2 s would have fired on an idle socket.
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.ok(r.detect_ms! >= 3000, describeResult(r));
+    });
 
-  it('idle client, keepalive, node-loss: same window as partition', async () => {
-    const r = await measure(spec('keepalive:idle=2s,interval=1s,count=3', 'idle', 'node-loss'));
-    assert.equal(r.verdict, 'inside', describeResult(r));
-  });
-});
+    it('idle client, keepalive, node-loss: same window as partition', async () => {
+      const r = await measure(spec('keepalive:idle=2s,interval=1s,count=3', 'idle', 'node-loss'));
+      assert.equal(r.verdict, 'inside', describeResult(r));
+    });
+  },
+);
 
-const STRATEGIES = ['none', 'keepalive:idle=2s,interval=1s,count=3', 'user-timeout:3s', 'heartbeat:interval=1s,timeout=2s'];
+const STRATEGIES = [
+  'none',
+  'keepalive:idle=2s,interval=1s,count=3',
+  'user-timeout:3s',
+  'heartbeat:interval=1s,timeout=2s',
+];
 
-describe('kill and graceful: every strategy notices in well under a second', { skip: netnsSkip, concurrency: 4 }, () => {
-  for (const fault of ['kill', 'graceful'] as const) {
-    for (const strategy of STRATEGIES) {
-      it(`${fault}, ${strategy}`, async () => {
-        const r = await measure(spec(strategy, 'publish:10', fault, { warmupMs: 500 }));
-        // The FIN crosses in ~ms; 1 s is the claim itself, with room for a loaded machine.
-        assert.ok(r.detect_ms !== null && r.detect_ms < 1000, describeResult(r));
-        assert.equal(r.verdict, 'inside', describeResult(r));
-      });
+describe(
+  'kill and graceful: every strategy notices in well under a second',
+  { skip: netnsSkip, concurrency: 4 },
+  () => {
+    for (const fault of ['kill', 'graceful'] as const) {
+      for (const strategy of STRATEGIES) {
+        it(`${fault}, ${strategy}`, async () => {
+          const r = await measure(spec(strategy, 'publish:10', fault, { warmupMs: 500 }));
+          // The FIN crosses in ~ms; 1 s is the claim itself, with room for a loaded machine.
+          assert.ok(r.detect_ms !== null && r.detect_ms < 1000, describeResult(r));
+          assert.equal(r.verdict, 'inside', describeResult(r));
+        });
+      }
     }
-  }
-});
+  },
+);
 
 describe('reset and ip-reuse: RST on the next packet', { skip: netnsSkip, concurrency: 4 }, () => {
   it('reset, heartbeat: RST answers the next ping; a new connection gets through', async () => {

@@ -55,22 +55,39 @@ class Probe {
   }
 }
 
-async function withFault(fault: FaultName, body: (p: Probe, heal: () => Promise<void>, recv: () => number) => Promise<void>): Promise<void> {
+async function withFault(
+  fault: FaultName,
+  body: (p: Probe, heal: () => Promise<void>, recv: () => number) => Promise<void>,
+): Promise<void> {
   const teardowns = new Teardowns();
   const ids = labIds();
   try {
     const bed = await NetnsTestbed.create({ ...ids, clientSysctls: {} }, teardowns);
     const port = TARGETS.tcp.port;
-    const target = bed.spawn('server', [process.execPath, ...TARGETS.tcp.argv({ host: bed.addr.server, port })], 'target');
+    const target = bed.spawn(
+      'server',
+      [process.execPath, ...TARGETS.tcp.argv({ host: bed.addr.server, port })],
+      'target',
+    );
     const tl = new Timeline();
     tl.attach('target', target);
     assert.ok(await tl.waitFor((e) => e.type === 'listening', 10_000), 'target listening');
-    const probe = new Probe(bed.spawn('client', [process.execPath, PROBE, bed.addr.server, String(port)], 'probe'));
+    const probe = new Probe(
+      bed.spawn('client', [process.execPath, PROBE, bed.addr.server, String(port)], 'probe'),
+    );
     const c = await probe.waitFor((e) => e.type === 'connected', 10_000);
     assert.ok(c?.local && c.remote, 'probe connected');
     probe.send();
-    assert.ok(await tl.waitFor((e) => e.type === 'recv', 5000), 'a message crosses before the fault');
-    const ctx = { bed, target, flow: { client: c.local, server: c.remote }, mark: (e: Parameters<Timeline['mark']>[0]) => void tl.mark(e) };
+    assert.ok(
+      await tl.waitFor((e) => e.type === 'recv', 5000),
+      'a message crosses before the fault',
+    );
+    const ctx = {
+      bed,
+      target,
+      flow: { client: c.local, server: c.remote },
+      mark: (e: Parameters<Timeline['mark']>[0]) => void tl.mark(e),
+    };
     await NETNS_FAULTS[fault].apply(ctx);
     const heal = async (): Promise<void> => NETNS_FAULTS[fault].heal?.(ctx);
     await body(probe, heal, () => tl.entries.filter((e) => e.type === 'recv').length);
@@ -91,7 +108,10 @@ describe('faults on the wire (netns, plain socket)', { skip: netnsSkip, concurre
   it('kill: EOF or ECONNRESET at once', async () => {
     await withFault('kill', async (p) => {
       const f = await p.waitFor((e) => e.type === 'end' || e.type === 'error', 2000);
-      assert.ok(f && (f.type === 'end' || f.code === 'ECONNRESET'), `expected EOF or ECONNRESET, got ${JSON.stringify(f)}`);
+      assert.ok(
+        f && (f.type === 'end' || f.code === 'ECONNRESET'),
+        `expected EOF or ECONNRESET, got ${JSON.stringify(f)}`,
+      );
     });
   });
 

@@ -57,11 +57,17 @@ export function silentPathPrediction(
     case 'none':
       return publishing
         ? retransmission(workload, sysctls)
-        : { window: null, why: 'idle socket without keepalive or heartbeat: nothing is ever sent, so nothing times out' };
+        : {
+            window: null,
+            why: 'idle socket without keepalive or heartbeat: nothing is ever sent, so nothing times out',
+          };
     case 'keepalive': {
       if (publishing) {
         const r = retransmission(workload, sysctls);
-        return { ...r, why: `keepalive probes only go out when nothing is unacknowledged; ${r.why}` };
+        return {
+          ...r,
+          why: `keepalive probes only go out when nothing is unacknowledged; ${r.why}`,
+        };
       }
       const { idleMs: i, intervalMs: v, count: n } = strategy;
       return {
@@ -71,7 +77,10 @@ export function silentPathPrediction(
     }
     case 'user-timeout': {
       if (!publishing) {
-        return { window: null, why: 'TCP_USER_TIMEOUT only counts unacknowledged data; an idle socket never times out' };
+        return {
+          window: null,
+          why: 'TCP_USER_TIMEOUT only counts unacknowledged data; an idle socket never times out',
+        };
       }
       const u = strategy.timeoutMs;
       const gap = sendGapMs(workload);
@@ -94,12 +103,18 @@ export function silentPathPrediction(
 /** The path answers the next packet with RST: the client notices when it next sends. */
 function nextPacketPrediction(strategy: Strategy, workload: Workload): Prediction {
   if (workload.kind === 'publish') {
-    return { window: [0, sendGapMs(workload)], why: `RST answers the next message, sent within ${sec(sendGapMs(workload))}` };
+    return {
+      window: [0, sendGapMs(workload)],
+      why: `RST answers the next message, sent within ${sec(sendGapMs(workload))}`,
+    };
   }
   switch (strategy.kind) {
     case 'none':
     case 'user-timeout':
-      return { window: null, why: 'an idle client without probes sends nothing, so no RST ever comes back' };
+      return {
+        window: null,
+        why: 'an idle client without probes sends nothing, so no RST ever comes back',
+      };
     case 'keepalive':
       return {
         window: [0, strategy.idleMs],
@@ -126,7 +141,12 @@ function ipReusePrediction(spec: ExperimentSpec): Prediction {
   if (spec.workload.kind === 'publish' || s.kind === 'heartbeat') {
     // Data sent into the silence is retransmitted with a doubling RTO; the next retransmission
     // after the fresh host is up meets its RST.
-    const firstSend = spec.workload.kind === 'publish' ? sendGapMs(spec.workload) : s.kind === 'heartbeat' ? s.intervalMs : 0;
+    const firstSend =
+      spec.workload.kind === 'publish'
+        ? sendGapMs(spec.workload)
+        : s.kind === 'heartbeat'
+          ? s.intervalMs
+          : 0;
     nextMax = firstSend + nextRetransmissionBoundMs(r);
     how = `the next retransmission after the fresh host is up (within ${sec(r)}) draws an RST`;
   } else if (s.kind === 'keepalive') {
@@ -144,9 +164,15 @@ function ipReusePrediction(spec: ExperimentSpec): Prediction {
 export function predict(spec: ExperimentSpec): Prediction {
   switch (spec.fault) {
     case 'graceful':
-      return { window: [0, IMMEDIATE_MS], why: 'the target closes its sockets: FIN arrives at once' };
+      return {
+        window: [0, IMMEDIATE_MS],
+        why: 'the target closes its sockets: FIN arrives at once',
+      };
     case 'kill':
-      return { window: [0, IMMEDIATE_MS], why: "the target's kernel closes its sockets: FIN (or RST) arrives at once" };
+      return {
+        window: [0, IMMEDIATE_MS],
+        why: "the target's kernel closes its sockets: FIN (or RST) arrives at once",
+      };
     case 'partition':
     case 'node-loss':
       return silentPathPrediction(spec.strategy, spec.workload, spec.sysctls);
@@ -157,7 +183,13 @@ export function predict(spec: ExperimentSpec): Prediction {
   }
 }
 
-export type Verdict = 'inside' | 'early' | 'late' | 'not detected' | 'not detected (as predicted)' | 'detected (predicted never)';
+export type Verdict =
+  | 'inside'
+  | 'early'
+  | 'late'
+  | 'not detected'
+  | 'not detected (as predicted)'
+  | 'detected (predicted never)';
 
 /**
  * Tolerance around a predicted window: timers, process scheduling and the time to apply the fault
@@ -166,7 +198,8 @@ export type Verdict = 'inside' | 'early' | 'late' | 'not detected' | 'not detect
 export const toleranceMs = (boundMs: number): number => 150 + 0.05 * boundMs;
 
 export function verdict(detectMs: number | null, window: Window | null): Verdict {
-  if (window === null) return detectMs === null ? 'not detected (as predicted)' : 'detected (predicted never)';
+  if (window === null)
+    return detectMs === null ? 'not detected (as predicted)' : 'detected (predicted never)';
   if (detectMs === null) return 'not detected';
   if (detectMs < window[0] - toleranceMs(window[0])) return 'early';
   if (detectMs > window[1] + toleranceMs(window[1])) return 'late';

@@ -15,7 +15,9 @@ export const DEFAULT_TCP_RETRIES2 = 15;
 export function retransmissionTimeoutMs(retries2: number, rtoMinMs = RTO_MIN_MS): number {
   const linearBackoffThresh = Math.floor(Math.log2(RTO_MAX_MS / rtoMinMs));
   if (retries2 <= linearBackoffThresh) return ((2 << retries2) - 1) * rtoMinMs;
-  return ((2 << linearBackoffThresh) - 1) * rtoMinMs + (retries2 - linearBackoffThresh) * RTO_MAX_MS;
+  return (
+    ((2 << linearBackoffThresh) - 1) * rtoMinMs + (retries2 - linearBackoffThresh) * RTO_MAX_MS
+  );
 }
 
 /**

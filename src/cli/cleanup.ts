@@ -9,6 +9,8 @@ export async function cleanupCommand(flags: { force?: boolean; json?: boolean })
     return;
   }
   if (report.removed.length === 0) process.stdout.write('nothing to clean up\n');
-  for (const ns of report.removed) process.stdout.write(`removed namespace ${ns} (with its veths, rules and processes)\n`);
-  for (const ns of report.skippedLive) process.stdout.write(`left ${ns}: its run is still alive (use --force to remove it anyway)\n`);
+  for (const ns of report.removed)
+    process.stdout.write(`removed namespace ${ns} (with its veths, rules and processes)\n`);
+  for (const ns of report.skippedLive)
+    process.stdout.write(`left ${ns}: its run is still alive (use --force to remove it anyway)\n`);
 }

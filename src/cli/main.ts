@@ -8,6 +8,7 @@ import { exitCodeFor, InterruptedError } from '../errors.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
 import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
 import { cleanupCommand } from './cleanup.js';
+import { demoCommand } from './demo.js';
 import { runCommand, type RunFlags } from './run.js';
 
 // A closed stdout (`halfopen run --help | head`) is not an error worth a stack trace.
@@ -30,24 +31,48 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 const faultHelp = FAULTS.map((f) => `  ${f.padEnd(10)} ${NETNS_FAULTS[f].wire}`).join('\n');
 
 const program = new Command('halfopen')
-  .description('Measure how long clients take to notice connections that die without FIN or RST, what they lose, and how they recover.')
+  .description(
+    'Measure how long clients take to notice connections that die without FIN or RST, what they lose, and how they recover.',
+  )
   .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(`halfopen: ${str.replace(/^error: /, '').trim()}\n`) })
+  .configureOutput({
+    outputError: (str, write) => write(`halfopen: ${str.replace(/^error: /, '').trim()}\n`),
+  })
   .showHelpAfterError(false);
 
 program
   .command('run')
   .description('run one experiment: a client and a target, a fault on the wire, measured')
-  .addOption(new Option('--testbed <name>', 'where to run').choices([...TESTBEDS, 'proxy', 'k8s']).default('netns'))
-  .addOption(new Option('--target <name>', 'the server side under test').choices([...TARGETS]).default('tcp'))
+  .addOption(
+    new Option('--testbed <name>', 'where to run')
+      .choices([...TESTBEDS, 'proxy', 'k8s'])
+      .default('netns'),
+  )
+  .addOption(
+    new Option('--target <name>', 'the server side under test')
+      .choices([...TARGETS])
+      .default('tcp'),
+  )
   .option('--strategy <spec>', 'how the client detects a dead peer (see below)', 'none')
   .option('--workload <spec>', 'idle, or publish:<messages per second>', 'idle')
   .option('--fault <name>', `what goes wrong at T0: ${FAULTS.join(', ')}`)
   .option('--heal <duration>', 'partition only: remove the drop this long after T0, e.g. 5s')
-  .option('--deadline <duration>', 'how long after T0 detection may take before it counts as not detected', '30s')
+  .option(
+    '--deadline <duration>',
+    'how long after T0 detection may take before it counts as not detected',
+    '30s',
+  )
   .option('--warmup <duration>', 'connected time before the fault', '1s')
-  .option('--sysctl <name=value>', 'net.ipv4 sysctl for the client namespace, e.g. tcp_retries2=5 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-  .option('--out <dir>', 'where to write timeline.jsonl and result.json (default halfopen-runs/<run-id>)')
+  .option(
+    '--sysctl <name=value>',
+    'net.ipv4 sysctl for the client namespace, e.g. tcp_retries2=5 (repeatable)',
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
+  .option(
+    '--out <dir>',
+    'where to write timeline.jsonl and result.json (default halfopen-runs/<run-id>)',
+  )
   .option('--json', 'print one JSON object instead of the human summary')
   .addHelpText(
     'after',
@@ -70,8 +95,22 @@ Example:
   .action(async (flags: RunFlags) => runCommand(flags, controller.signal));
 
 program
+  .command('demo')
+  .description(
+    'run the default matrix (TCP strategies x graceful, kill, partition with heal, reset) and print the table',
+  )
+  .option('--parallel <n>', 'experiments at a time', '4')
+  .option('--out <dir>', 'where to keep the timelines (default halfopen-runs/demo-<run-id>)')
+  .option('--json', 'print the results as one JSON object')
+  .action(async (flags: { parallel: string; json?: boolean; out?: string }) =>
+    demoCommand(flags, controller.signal),
+  );
+
+program
   .command('cleanup')
-  .description("remove what a killed run left behind: the lab's namespaces, with their veths, rules and processes")
+  .description(
+    "remove what a killed run left behind: the lab's namespaces, with their veths, rules and processes",
+  )
   .option('--force', 'also remove namespaces of runs that are still alive')
   .option('--json', 'print what was removed as JSON')
   .action(async (flags: { force?: boolean; json?: boolean }) => cleanupCommand(flags));
@@ -83,10 +122,16 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return 0;
       return 2; // commander already printed its one line through outputError
     }
-    const e = interrupted && !(err instanceof InterruptedError) ? new InterruptedError(interrupted) : err;
+    const e =
+      interrupted && !(err instanceof InterruptedError) ? new InterruptedError(interrupted) : err;
     process.stderr.write(`halfopen: ${e instanceof Error ? e.message : String(e)}\n`);
     if (process.env.HALFOPEN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return exitCodeFor(e);

@@ -36,7 +36,9 @@ export interface RunFlags {
 /** Flags -> a validated spec. Throws BadInputError before anything is created. */
 export function specFromFlags(f: RunFlags): ExperimentSpec {
   if (f.testbed === 'proxy' || f.testbed === 'k8s') {
-    throw new BadInputError(`testbed '${f.testbed}' is not built yet (planned: proxy in issue #5); available: ${TESTBEDS.join(', ')}`);
+    throw new BadInputError(
+      `testbed '${f.testbed}' is not built yet (planned: proxy in issue #5); available: ${TESTBEDS.join(', ')}`,
+    );
   }
   if (!f.fault) throw new BadInputError(`--fault is required (one of: ${FAULTS.join(', ')})`);
   return validateSpec({
@@ -74,6 +76,7 @@ export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<
   const dir = flags.out ?? join('halfopen-runs', runId);
   const timelinePath = writeTimeline(dir, result);
   const { timeline: _t, ...summary } = result;
-  if (flags.json) process.stdout.write(`${JSON.stringify({ ...summary, timeline_path: timelinePath })}\n`);
+  if (flags.json)
+    process.stdout.write(`${JSON.stringify({ ...summary, timeline_path: timelinePath })}\n`);
   else process.stdout.write(`${renderResult(summary, timelinePath)}\n`);
 }

@@ -11,7 +11,9 @@ const n = (wire: Record<string, number>, key: string): number => wire[key] ?? 0;
 
 export function describeWire(r: Result): string {
   const w = r.wire;
-  const reason = r.detect_reason ? `; the client saw ${r.detect_reason}` : '; the client saw nothing';
+  const reason = r.detect_reason
+    ? `; the client saw ${r.detect_reason}`
+    : '; the client saw nothing';
   switch (r.fault) {
     case 'graceful':
       return `SIGTERM to the target, which closed its connections with FIN${reason}`;
@@ -36,21 +38,33 @@ export function formatWindow(w: [number, number] | null): string {
 
 export function renderResult(r: Result, timelinePath: string | null): string {
   const lines: string[] = [];
-  lines.push(`halfopen run: ${r.target} client, strategy ${r.strategy}, workload ${r.workload}, fault ${r.fault} (${r.testbed})`);
+  lines.push(
+    `halfopen run: ${r.target} client, strategy ${r.strategy}, workload ${r.workload}, fault ${r.fault} (${r.testbed})`,
+  );
   lines.push(`  on the wire  ${describeWire(r)}`);
-  const detected = r.detect_ms === null ? `not detected within ${formatMs(r.deadline_ms)}` : `${formatMs(r.detect_ms)} after the fault`;
+  const detected =
+    r.detect_ms === null
+      ? `not detected within ${formatMs(r.deadline_ms)}`
+      : `${formatMs(r.detect_ms)} after the fault`;
   lines.push(`  detection    ${detected}; predicted ${formatWindow(r.predicted_ms)}: ${r.verdict}`);
   lines.push(`               (${r.predicted_why})`);
   if (r.predicted_ms && r.detect_ms === null && r.predicted_ms[0] > r.deadline_ms) {
-    lines.push(`               the prediction is beyond the deadline: try --deadline ${Math.ceil((r.predicted_ms[1] * 1.1) / 1000)}s`);
+    lines.push(
+      `               the prediction is beyond the deadline: try --deadline ${Math.ceil((r.predicted_ms[1] * 1.1) / 1000)}s`,
+    );
   }
   const dup = r.duplicates ? `, ${r.duplicates} duplicates` : '';
-  lines.push(`  messages     ${r.sent} accepted, ${r.lost} lost, ${r.stale_sent} accepted after the fault before detection${dup}`);
+  lines.push(
+    `  messages     ${r.sent} accepted, ${r.lost} lost, ${r.stale_sent} accepted after the fault before detection${dup}`,
+  );
   if (r.heal_ms !== null || r.fault === 'reset') {
     const from = r.fault === 'reset' ? 'detection' : 'heal';
-    lines.push(`  reconnect    ${r.reconnect_ms === null ? `nothing delivered after the ${from}` : `${formatMs(r.reconnect_ms)} from ${from} to the first delivery`}`);
+    lines.push(
+      `  reconnect    ${r.reconnect_ms === null ? `nothing delivered after the ${from}` : `${formatMs(r.reconnect_ms)} from ${from} to the first delivery`}`,
+    );
   }
-  if (r.false_disconnects) lines.push(`  warning      ${r.false_disconnects} disconnects before the fault`);
+  if (r.false_disconnects)
+    lines.push(`  warning      ${r.false_disconnects} disconnects before the fault`);
   if (timelinePath) lines.push(`  timeline     ${timelinePath}`);
   return lines.join('\n');
 }

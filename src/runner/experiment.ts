@@ -56,7 +56,10 @@ export interface ExperimentResult extends Metrics {
 const SETTLE_MS = 500;
 const READY_TIMEOUT_MS = 10_000;
 
-export async function runExperiment(spec: ExperimentSpec, opts: ExperimentOptions): Promise<ExperimentResult> {
+export async function runExperiment(
+  spec: ExperimentSpec,
+  opts: ExperimentOptions,
+): Promise<ExperimentResult> {
   const { signal } = opts;
   const progress = opts.onProgress ?? (() => undefined);
   const teardowns = new Teardowns();
@@ -66,21 +69,35 @@ export async function runExperiment(spec: ExperimentSpec, opts: ExperimentOption
     if (signal?.aborted) throw new InterruptedError();
   };
   let outcome: Omit<ExperimentResult, 'timeline'> | undefined;
-  let failure: unknown;
+  let failure: Error | undefined;
   try {
     await netnsPreflight();
     checkAbort();
     // 1. Testbed.
     progress('building testbed');
-    const bed = await NetnsTestbed.create({ runId: opts.runId, index: opts.index, clientSysctls: spec.sysctls }, teardowns);
+    const bed = await NetnsTestbed.create(
+      { runId: opts.runId, index: opts.index, clientSysctls: spec.sysctls },
+      teardowns,
+    );
     checkAbort();
 
     // 2. Target.
     const targetDef = TARGETS[spec.target];
     progress(`starting ${spec.target} target`);
-    const target = bed.spawn('server', [process.execPath, ...targetDef.argv({ host: bed.addr.server, port: targetDef.port })], 'target');
+    const target = bed.spawn(
+      'server',
+      [process.execPath, ...targetDef.argv({ host: bed.addr.server, port: targetDef.port })],
+      'target',
+    );
     timeline.attach('target', target);
-    await waitReady(timeline, target, 'the target', (e) => e.src === 'target' && e.type === 'listening', READY_TIMEOUT_MS, signal);
+    await waitReady(
+      timeline,
+      target,
+      'the target',
+      (e) => e.src === 'target' && e.type === 'listening',
+      READY_TIMEOUT_MS,
+      signal,
+    );
     checkAbort();
 
     // 3. Client.
@@ -88,25 +105,56 @@ export async function runExperiment(spec: ExperimentSpec, opts: ExperimentOption
     progress('starting client');
     const client = bed.spawn(
       'client',
-      [process.execPath, ...clientDef.argv({ host: bed.addr.server, port: targetDef.port, clientId: `c${opts.index}`, strategy: spec.strategy, workload: spec.workload })],
+      [
+        process.execPath,
+        ...clientDef.argv({
+          host: bed.addr.server,
+          port: targetDef.port,
+          clientId: `c${opts.index}`,
+          strategy: spec.strategy,
+          workload: spec.workload,
+        }),
+      ],
       'client',
     );
     timeline.attach('client', client);
-    const connected = await waitReady(timeline, client, 'the client', (e) => e.src === 'client' && e.type === 'connected', READY_TIMEOUT_MS, signal);
-    if (connected.src !== 'client' || connected.type !== 'connected') throw new LabError('unreachable');
+    const connected = await waitReady(
+      timeline,
+      client,
+      'the client',
+      (e) => e.src === 'client' && e.type === 'connected',
+      READY_TIMEOUT_MS,
+      signal,
+    );
+    if (connected.src !== 'client' || connected.type !== 'connected')
+      throw new LabError('unreachable');
     progress('warming up');
     await sleep(spec.warmupMs, signal);
     checkAbort();
-    const early = timeline.find((e) => e.src === 'client' && (e.type === 'detected' || e.type === 'fatal'));
-    if (early) throw new LabError(`the client failed before the fault: ${JSON.stringify({ ...early, t: undefined })}`);
+    const early = timeline.find(
+      (e) => e.src === 'client' && (e.type === 'detected' || e.type === 'fatal'),
+    );
+    if (early)
+      throw new LabError(
+        `the client failed before the fault: ${JSON.stringify({ ...early, t: undefined })}`,
+      );
 
     // 4. Fault, and its heal.
     const fault = NETNS_FAULTS[spec.fault];
-    const ctx = { bed, target, flow: { client: connected.local, server: connected.remote }, mark: (e: Parameters<Timeline['mark']>[0]) => void timeline.mark(e) };
+    const ctx = {
+      bed,
+      target,
+      flow: { client: connected.local, server: connected.remote },
+      mark: (e: Parameters<Timeline['mark']>[0]) => void timeline.mark(e),
+    };
     progress(`applying ${spec.fault}`);
     await fault.apply(ctx);
-    const t0 = timeline.find((e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'start')!.t;
-    const applied = timeline.find((e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'applied')?.t;
+    const t0 = timeline.find(
+      (e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'start',
+    )!.t;
+    const applied = timeline.find(
+      (e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'applied',
+    )?.t;
     let healing: Promise<void> | undefined;
     const healController = new AbortController();
     if (spec.healMs !== null && fault.heal) {
@@ -120,7 +168,8 @@ export async function runExperiment(spec: ExperimentSpec, opts: ExperimentOption
 
     // 5. Watch. Stop early once the story is complete: detected, and reconnected where the path
     // comes back (heal; reset kills only the one flow). Otherwise run to the deadline.
-    const reconnectFrom = spec.healMs !== null ? 'heal' : spec.fault === 'reset' ? 'detection' : null;
+    const reconnectFrom =
+      spec.healMs !== null ? 'heal' : spec.fault === 'reset' ? 'detection' : null;
     const deadlineAt = t0 + BigInt(Math.round(spec.deadlineMs * 1e6));
     const done = (): boolean => {
       const m = computeMetrics(timeline.entries, reconnectFrom);
@@ -129,9 +178,18 @@ export async function runExperiment(spec: ExperimentSpec, opts: ExperimentOption
     while (!done()) {
       const left = msBetween(now(), deadlineAt);
       if (left <= 0) break;
-      if (client.hasExited()) throw new LabError(`the client exited during the experiment: ${client.stderrTail().trim().slice(-300)}`);
-      progress(`${spec.fault} applied ${(msBetween(t0, now()) / 1000).toFixed(1)}s ago; waiting for detection (deadline ${spec.deadlineMs / 1000}s)`);
-      await timeline.waitForNext((e) => e.src !== 'lab' || e.type === 'heal', Math.min(left, 250), signal);
+      if (client.hasExited())
+        throw new LabError(
+          `the client exited during the experiment: ${client.stderrTail().trim().slice(-300)}`,
+        );
+      progress(
+        `${spec.fault} applied ${(msBetween(t0, now()) / 1000).toFixed(1)}s ago; waiting for detection (deadline ${spec.deadlineMs / 1000}s)`,
+      );
+      await timeline.waitForNext(
+        (e) => e.src !== 'lab' || e.type === 'heal',
+        Math.min(left, 250),
+        signal,
+      );
       checkAbort();
     }
     if (!done()) timeline.mark({ type: 'deadline' });
@@ -168,11 +226,16 @@ export async function runExperiment(spec: ExperimentSpec, opts: ExperimentOption
       fault_apply_ms: applied ? Math.round(msBetween(t0, applied) * 10) / 10 : null,
     };
   } catch (err) {
-    failure = signal?.aborted ? new InterruptedError() : err;
+    failure = signal?.aborted
+      ? new InterruptedError()
+      : err instanceof Error
+        ? err
+        : new LabError(String(err));
   } finally {
     progress('tearing down');
     const leftovers = await teardowns.runAll();
-    if (leftovers.length > 0 && !failure) failure = new LabError(`teardown failed: ${leftovers.join('; ')}`);
+    if (leftovers.length > 0 && !failure)
+      failure = new LabError(`teardown failed: ${leftovers.join('; ')}`);
   }
   if (failure !== undefined) throw failure;
   return { ...outcome!, timeline: timeline.entries };

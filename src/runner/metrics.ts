@@ -27,8 +27,12 @@ export interface Metrics {
 
 const round = (ms: number): number => Math.round(ms * 10) / 10;
 
-export function computeMetrics(entries: readonly TimelineEntry[], reconnectFrom: 'heal' | 'detection' | null): Metrics {
-  const t0 = entries.find((e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'start')?.t ?? null;
+export function computeMetrics(
+  entries: readonly TimelineEntry[],
+  reconnectFrom: 'heal' | 'detection' | null,
+): Metrics {
+  const t0 =
+    entries.find((e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'start')?.t ?? null;
   let detect: TimelineEntry | undefined;
   let falseDisconnects = 0;
   const accepted = new Map<number, bigint>();
@@ -38,7 +42,8 @@ export function computeMetrics(entries: readonly TimelineEntry[], reconnectFrom:
       if (t0 === null || e.t < t0) falseDisconnects += 1;
       else detect ??= e;
     } else if (e.src === 'client' && e.type === 'sent') accepted.set(e.seq, e.t);
-    else if (e.src === 'target' && e.type === 'recv') received.set(e.seq, (received.get(e.seq) ?? 0) + 1);
+    else if (e.src === 'target' && e.type === 'recv')
+      received.set(e.seq, (received.get(e.seq) ?? 0) + 1);
   }
 
   const detectT = detect?.t ?? null;
@@ -51,17 +56,23 @@ export function computeMetrics(entries: readonly TimelineEntry[], reconnectFrom:
   let duplicates = 0;
   for (const n of received.values()) duplicates += n - 1;
 
-  const healT = entries.find((e) => e.src === 'lab' && e.type === 'heal' && e.phase === 'applied')?.t ?? null;
+  const healT =
+    entries.find((e) => e.src === 'lab' && e.type === 'heal' && e.phase === 'applied')?.t ?? null;
   const ref = reconnectFrom === 'heal' ? healT : reconnectFrom === 'detection' ? detectT : null;
   let reconnect: number | null = null;
   if (ref !== null) {
-    const back = entries.find((e) => e.src === 'target' && (e.type === 'recv' || e.type === 'hello') && e.t > ref);
+    const back = entries.find(
+      (e) => e.src === 'target' && (e.type === 'recv' || e.type === 'hello') && e.t > ref,
+    );
     if (back) reconnect = round(msBetween(ref, back.t));
   }
 
   return {
     detect_ms: detect && t0 !== null ? round(msBetween(t0, detect.t)) : null,
-    detect_reason: detect && detect.src === 'client' && detect.type === 'detected' ? (detect.code ?? detect.reason) : null,
+    detect_reason:
+      detect && detect.src === 'client' && detect.type === 'detected'
+        ? (detect.code ?? detect.reason)
+        : null,
     stale_sent: stale,
     lost,
     duplicates,

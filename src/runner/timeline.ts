@@ -76,7 +76,11 @@ export class Timeline {
       try {
         parsed = JSON.parse(line) as typeof parsed;
       } catch {
-        parsed = { t: now().toString(), type: 'fatal', error: `unparsable output: ${line.slice(0, 200)}` };
+        parsed = {
+          t: now().toString(),
+          type: 'fatal',
+          error: `unparsable output: ${line.slice(0, 200)}`,
+        };
       }
       this.push({ ...parsed, src, t: BigInt(parsed.t) } as TimelineEntry);
     });
@@ -97,6 +101,11 @@ export async function waitReady(
   if (entry) return entry;
   if (signal?.aborted) throw new ProcessError(`${what}: interrupted`);
   const fatal = timeline.find((e) => e.type === 'fatal');
-  const why = fatal && 'error' in fatal ? fatal.error : proc.stderrTail().trim().split('\n').slice(-3).join(' | ');
-  throw new ProcessError(`${what} did not become ready within ${timeoutMs} ms${why ? `: ${why}` : ''}`);
+  const why =
+    fatal && 'error' in fatal
+      ? fatal.error
+      : proc.stderrTail().trim().split('\n').slice(-3).join(' | ');
+  throw new ProcessError(
+    `${what} did not become ready within ${timeoutMs} ms${why ? `: ${why}` : ''}`,
+  );
 }

@@ -57,13 +57,18 @@ function keyValues(body: string, what: string, allowed: readonly string[]): Map<
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq);
     if (eq < 0 || !allowed.includes(key)) {
-      throw new BadInputError(`${what}: '${part}' is not one of ${allowed.map((k) => `${k}=`).join(', ')}`);
+      throw new BadInputError(
+        `${what}: '${part}' is not one of ${allowed.map((k) => `${k}=`).join(', ')}`,
+      );
     }
     if (out.has(key)) throw new BadInputError(`${what}: '${key}' is given twice`);
     out.set(key, part.slice(eq + 1));
   }
   for (const key of allowed) {
-    if (!out.has(key)) throw new BadInputError(`${what}: missing '${key}=' (expected ${allowed.map((k) => `${k}=`).join(',')})`);
+    if (!out.has(key))
+      throw new BadInputError(
+        `${what}: missing '${key}=' (expected ${allowed.map((k) => `${k}=`).join(',')})`,
+      );
   }
   return out;
 }
@@ -71,14 +76,17 @@ function keyValues(body: string, what: string, allowed: readonly string[]): Map<
 function wholeSeconds(text: string, what: string): number {
   const ms = parseDuration(text, what);
   if (ms < 1000 || ms % 1000 !== 0 || ms / 1000 > TCP_KEEPALIVE_MAX_S) {
-    throw new BadInputError(`${what}: '${text}' must be whole seconds from 1s to ${TCP_KEEPALIVE_MAX_S}s (the kernel counts keepalive in seconds)`);
+    throw new BadInputError(
+      `${what}: '${text}' must be whole seconds from 1s to ${TCP_KEEPALIVE_MAX_S}s (the kernel counts keepalive in seconds)`,
+    );
   }
   return ms;
 }
 
 function positiveMs(text: string, what: string): number {
   const ms = parseDuration(text, what);
-  if (ms < 1 || !Number.isInteger(ms)) throw new BadInputError(`${what}: '${text}' must be at least 1ms, in whole milliseconds`);
+  if (ms < 1 || !Number.isInteger(ms))
+    throw new BadInputError(`${what}: '${text}' must be at least 1ms, in whole milliseconds`);
   return ms;
 }
 
@@ -95,7 +103,9 @@ export function parseStrategy(text: string): Strategy {
       const kv = keyValues(body, what, ['idle', 'interval', 'count']);
       const count = Number(kv.get('count'));
       if (!Number.isInteger(count) || count < 1 || count > 127) {
-        throw new BadInputError(`${what}: count '${kv.get('count')}' must be an integer from 1 to 127`);
+        throw new BadInputError(
+          `${what}: count '${kv.get('count')}' must be an integer from 1 to 127`,
+        );
       }
       return {
         kind: 'keepalive',
@@ -105,7 +115,8 @@ export function parseStrategy(text: string): Strategy {
       };
     }
     case 'user-timeout':
-      if (!body) throw new BadInputError(`${what}: expected user-timeout:<duration>, e.g. user-timeout:3s`);
+      if (!body)
+        throw new BadInputError(`${what}: expected user-timeout:<duration>, e.g. user-timeout:3s`);
       return { kind: 'user-timeout', timeoutMs: positiveMs(body, what) };
     case 'heartbeat': {
       const kv = keyValues(body, what, ['interval', 'timeout']);
@@ -143,14 +154,20 @@ export function parseWorkload(text: string): Workload {
     const rate = Number(m[1]);
     if (rate > 0 && rate <= 10_000) return { kind: 'publish', rate };
   }
-  throw new BadInputError(`workload '${text}' is unknown (expected idle or publish:<messages per second, 0-10000>, e.g. publish:10)`);
+  throw new BadInputError(
+    `workload '${text}' is unknown (expected idle or publish:<messages per second, 0-10000>, e.g. publish:10)`,
+  );
 }
 
 export function formatWorkload(w: Workload): string {
   return w.kind === 'idle' ? 'idle' : `publish:${w.rate}`;
 }
 
-export function parseChoice<T extends string>(text: string, choices: readonly T[], what: string): T {
+export function parseChoice<T extends string>(
+  text: string,
+  choices: readonly T[],
+  what: string,
+): T {
   if ((choices as readonly string[]).includes(text)) return text as T;
   throw new BadInputError(`${what} '${text}' is unknown (expected one of: ${choices.join(', ')})`);
 }
@@ -159,7 +176,9 @@ export function parseSysctl(text: string, into: Record<string, number>): Record<
   const m = /^(?:net\.ipv4\.)?([a-z0-9_]+)=(\d+)$/.exec(text);
   const range = m ? CLIENT_SYSCTLS[m[1]!] : undefined;
   if (!m || !range) {
-    throw new BadInputError(`sysctl '${text}' is not allowed (expected <name>=<integer> with name one of ${Object.keys(CLIENT_SYSCTLS).join(', ')})`);
+    throw new BadInputError(
+      `sysctl '${text}' is not allowed (expected <name>=<integer> with name one of ${Object.keys(CLIENT_SYSCTLS).join(', ')})`,
+    );
   }
   const value = Number(m[2]);
   if (value < range[0] || value > range[1]) {
@@ -174,7 +193,9 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
     throw new BadInputError(`--heal applies to the partition fault only (fault is ${spec.fault})`);
   }
   if (spec.healMs !== null && spec.healMs >= spec.deadlineMs) {
-    throw new BadInputError(`--heal ${formatMs(spec.healMs)} must be shorter than --deadline ${formatMs(spec.deadlineMs)}`);
+    throw new BadInputError(
+      `--heal ${formatMs(spec.healMs)} must be shorter than --deadline ${formatMs(spec.deadlineMs)}`,
+    );
   }
   if (spec.deadlineMs < 100 || spec.deadlineMs > 24 * 3_600_000) {
     throw new BadInputError(`--deadline ${formatMs(spec.deadlineMs)} must be from 100ms to 24h`);

@@ -5,7 +5,8 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 /** Parses `250ms`, `2s`, `1.5s`, `2m`, `1h` into milliseconds. A bare number is seconds. */
 export function parseDuration(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new BadInputError(`${what}: '${text}' is not a duration (expected e.g. 500ms, 2s, 1m)`);
+  if (!m)
+    throw new BadInputError(`${what}: '${text}' is not a duration (expected e.g. 500ms, 2s, 1m)`);
   const ms = Number(m[1]) * UNITS[m[2] ?? 's']!;
   if (!Number.isFinite(ms)) throw new BadInputError(`${what}: '${text}' is out of range`);
   return ms;

@@ -81,7 +81,10 @@ function connect(): void {
         const id = n;
         sock.write(`PING ${id}\n`);
         emit({ type: 'ping', n: id });
-        heartbeat.set(id, setTimeout(() => fail('heartbeat-timeout'), timeoutMs));
+        heartbeat.set(
+          id,
+          setTimeout(() => fail('heartbeat-timeout'), timeoutMs),
+        );
       }, intervalMs);
     }
   });
@@ -114,7 +117,10 @@ function publishLoop(rate: number): void {
     const s = seq;
     const sock = live;
     if (!sock) emit({ type: 'send_failed', seq: s, error: 'not connected' });
-    else sock.write(`MSG ${s}\n`, (err) => emit(err ? { type: 'send_failed', seq: s, error: err.message } : { type: 'sent', seq: s }));
+    else
+      sock.write(`MSG ${s}\n`, (err) =>
+        emit(err ? { type: 'send_failed', seq: s, error: err.message } : { type: 'sent', seq: s }),
+      );
     k += 1;
     setTimeout(tick, Math.max(0, start + k * periodMs - performance.now()));
   };

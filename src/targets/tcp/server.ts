@@ -40,7 +40,9 @@ server.on('error', (err) => {
   emit({ type: 'fatal', error: err.message });
   process.exit(1);
 });
-server.listen(cfg.port, cfg.host, () => emit({ type: 'listening', address: cfg.host, port: cfg.port }));
+server.listen(cfg.port, cfg.host, () =>
+  emit({ type: 'listening', address: cfg.host, port: cfg.port }),
+);
 
 let stopping = false;
 onParentGone((why) => {

@@ -25,7 +25,13 @@ function ip4(n: number): string {
 
 export function blockAt(index: number): AddressBlock {
   const b = (BASE + index * 8) >>> 0;
-  return { index, client: ip4(b + 1), routerClientSide: ip4(b + 2), routerServerSide: ip4(b + 5), server: ip4(b + 6) };
+  return {
+    index,
+    client: ip4(b + 1),
+    routerClientSide: ip4(b + 2),
+    routerServerSide: ip4(b + 5),
+    server: ip4(b + 6),
+  };
 }
 
 export function allocateBlock(): AddressBlock {

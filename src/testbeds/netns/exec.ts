@@ -10,7 +10,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(argv: readonly string[], opts: { input?: string; allowFail?: boolean } = {}): Promise<RunResult> {
+export function run(
+  argv: readonly string[],
+  opts: { input?: string; allowFail?: boolean } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const [cmd, ...args] = argv;
     const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -20,7 +23,11 @@ export function run(argv: readonly string[], opts: { input?: string; allowFail?:
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') {
-        reject(new LabUnavailableError(`'${cmd}' is not installed: apt-get install -y ${packageFor(cmd!)}`));
+        reject(
+          new LabUnavailableError(
+            `'${cmd}' is not installed: apt-get install -y ${packageFor(cmd!)}`,
+          ),
+        );
       } else reject(err);
     });
     child.on('close', (code) => {
@@ -47,7 +54,10 @@ export function packageFor(cmd: string): string {
  * watches: when the runner dies, even by SIGKILL, the pipe closes and the child exits.
  */
 export function spawnInNamespace(ns: string, argv: readonly string[]): LabProcess {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr = (stderr + d).slice(-4000);

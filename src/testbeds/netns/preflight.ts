@@ -11,10 +11,14 @@ const NO_NETNS_HINT =
 
 export async function netnsPreflight(): Promise<void> {
   if (process.platform !== 'linux') {
-    throw new LabUnavailableError(`the netns testbed needs Linux network namespaces; ${NO_NETNS_HINT}`);
+    throw new LabUnavailableError(
+      `the netns testbed needs Linux network namespaces; ${NO_NETNS_HINT}`,
+    );
   }
   if (process.getuid?.() !== 0) {
-    throw new LabUnavailableError(`the netns testbed needs root (network namespaces, veth, iptables); ${NO_NETNS_HINT}`);
+    throw new LabUnavailableError(
+      `the netns testbed needs root (network namespaces, veth, iptables); ${NO_NETNS_HINT}`,
+    );
   }
   if (!existsSync('/proc/self/ns/net')) {
     throw new LabUnavailableError(`this kernel has no network namespace support; ${NO_NETNS_HINT}`);

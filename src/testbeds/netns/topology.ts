@@ -60,13 +60,35 @@ export class NetnsTestbed {
   }
 
   /** A veth pair from the router to `peerNs`, addressed as a /30, peer route via the router. */
-  private async link(routerDev: string, routerAddr: string, peerNs: string, peerAddr: string): Promise<void> {
+  private async link(
+    routerDev: string,
+    routerAddr: string,
+    peerNs: string,
+    peerAddr: string,
+  ): Promise<void> {
     const r = this.ns.router;
-    for (const a of [routerAddr, peerAddr]) if (!isLabAddress(a)) throw new LabError(`refusing non-lab address ${a}`);
+    for (const a of [routerAddr, peerAddr])
+      if (!isLabAddress(a)) throw new LabError(`refusing non-lab address ${a}`);
     // The pair dies with either namespace; registering the router-side delete covers a pair
     // whose peer move failed half way.
-    this.teardowns.defer(`delete veth ${routerDev} in ${r}`, () => run(['ip', '-n', r, 'link', 'del', routerDev], { allowFail: true }).then(() => undefined));
-    await run(['ip', '-n', r, 'link', 'add', routerDev, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', peerNs]);
+    this.teardowns.defer(`delete veth ${routerDev} in ${r}`, () =>
+      run(['ip', '-n', r, 'link', 'del', routerDev], { allowFail: true }).then(() => undefined),
+    );
+    await run([
+      'ip',
+      '-n',
+      r,
+      'link',
+      'add',
+      routerDev,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      peerNs,
+    ]);
     await run(['ip', '-n', r, 'addr', 'add', `${routerAddr}/30`, 'dev', routerDev]);
     await run(['ip', '-n', r, 'link', 'set', routerDev, 'up']);
     await run(['ip', '-n', peerNs, 'addr', 'add', `${peerAddr}/30`, 'dev', 'eth0']);
@@ -78,7 +100,8 @@ export class NetnsTestbed {
     const { client, router, server } = this.ns;
     for (const ns of [client, router, server]) await this.addNamespace(ns);
     await this.sysctl(router, 'net.ipv4.ip_forward', 1);
-    for (const [k, v] of Object.entries(this.opts.clientSysctls)) await this.sysctl(client, `net.ipv4.${k}`, v);
+    for (const [k, v] of Object.entries(this.opts.clientSysctls))
+      await this.sysctl(client, `net.ipv4.${k}`, v);
     await this.link('c0', this.addr.routerClientSide, client, this.addr.client);
     await this.link('s0', this.addr.routerServerSide, server, this.addr.server);
   }
@@ -130,7 +153,16 @@ export class NetnsTestbed {
 
   /** Packets matched by each tagged rule (e.g. `partition:0`), including removed ones. */
   async readCounters(): Promise<Map<string, number>> {
-    const { stdout } = await run(['ip', 'netns', 'exec', this.ns.router, 'iptables-save', '-c', '-t', 'filter']);
+    const { stdout } = await run([
+      'ip',
+      'netns',
+      'exec',
+      this.ns.router,
+      'iptables-save',
+      '-c',
+      '-t',
+      'filter',
+    ]);
     for (const line of stdout.split('\n')) {
       const m = /^\[(\d+):\d+\].*--comment "?halfopen:([^\s"]+)"?/.exec(line);
       if (m) this.counters.set(m[2]!, Number(m[1]));
@@ -160,7 +192,10 @@ export async function killNamespaceProcesses(ns: string): Promise<number> {
   let killed = 0;
   for (let round = 0; round < 50; round++) {
     const { stdout } = await run(['ip', 'netns', 'pids', ns], { allowFail: true });
-    const pids = stdout.split('\n').map(Number).filter((p) => p > 0 && p !== process.pid);
+    const pids = stdout
+      .split('\n')
+      .map(Number)
+      .filter((p) => p > 0 && p !== process.pid);
     if (pids.length === 0) return killed;
     for (const pid of pids) {
       try {

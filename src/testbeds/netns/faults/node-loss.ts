@@ -7,14 +7,17 @@ import type { FaultContext, NetnsFault } from './types.js';
 export async function loseNode(ctx: FaultContext, name: string): Promise<void> {
   const { server } = ctx.bed.addr;
   ctx.mark({ type: 'fault', name, phase: 'start' });
-  await ctx.bed.addRules('node-loss', [`FORWARD -d ${server}/32 -j DROP`, `FORWARD -s ${server}/32 -j DROP`]);
+  await ctx.bed.addRules('node-loss', [
+    `FORWARD -d ${server}/32 -j DROP`,
+    `FORWARD -s ${server}/32 -j DROP`,
+  ]);
   ctx.target.kill('SIGKILL');
   ctx.mark({ type: 'target_signal', signal: 'SIGKILL' });
   await ctx.target.exited;
 }
 
 export const nodeLoss: NetnsFault = {
-  wire: "router drops everything to and from the server, then the target is killed behind the drop: nothing ever arrives",
+  wire: 'router drops everything to and from the server, then the target is killed behind the drop: nothing ever arrives',
   async apply(ctx) {
     await loseNode(ctx, 'node-loss');
     ctx.mark({ type: 'fault', name: 'node-loss', phase: 'applied' });

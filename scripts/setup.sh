@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets up everything halfopen needs on Debian, and does nothing that is already done:
+# the Debian packages the lab spawns (iproute2, iptables, conntrack, procps), the npm
+# dependencies (npm ci when package-lock.json changed), and the TypeScript build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/sbin:/sbin"
+
+missing=()
+for pair in ip:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "halfopen setup: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "halfopen setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "halfopen setup: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+npx tsc -p .
+chmod +x dist/src/cli/main.js
