@@ -127,6 +127,7 @@ describe('predicted windows (facts.md)', () => {
     assert.equal(verdict(6000, [3000, 5000]), 'late');
     assert.equal(verdict(1000, [3000, 5000]), 'early');
     assert.equal(verdict(null, [3000, 5000]), 'not detected');
+    assert.equal(verdict(null, [3000, 5000], 2000), 'beyond deadline');
     assert.equal(verdict(null, null), 'not detected (as predicted)');
     assert.equal(verdict(10, null), 'detected (predicted never)');
   });

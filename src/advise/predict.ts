@@ -185,6 +185,7 @@ export function predict(spec: ExperimentSpec): Prediction {
 
 export type Verdict =
   | 'inside'
+  | 'beyond deadline'
   | 'early'
   | 'late'
   | 'not detected'
@@ -197,10 +198,18 @@ export type Verdict =
  */
 export const toleranceMs = (boundMs: number): number => 150 + 0.05 * boundMs;
 
-export function verdict(detectMs: number | null, window: Window | null): Verdict {
+/**
+ * `deadlineMs`: when the window opens only after the deadline, not detecting is what the formula
+ * says too ('beyond deadline'), not a miss.
+ */
+export function verdict(
+  detectMs: number | null,
+  window: Window | null,
+  deadlineMs = Infinity,
+): Verdict {
   if (window === null)
     return detectMs === null ? 'not detected (as predicted)' : 'detected (predicted never)';
-  if (detectMs === null) return 'not detected';
+  if (detectMs === null) return window[0] > deadlineMs ? 'beyond deadline' : 'not detected';
   if (detectMs < window[0] - toleranceMs(window[0])) return 'early';
   if (detectMs > window[1] + toleranceMs(window[1])) return 'late';
   return 'inside';

@@ -220,7 +220,7 @@ export async function runExperiment(
       ...metrics,
       predicted_ms: prediction.window ? [prediction.window[0], prediction.window[1]] : null,
       predicted_why: prediction.why,
-      verdict: verdict(metrics.detect_ms, prediction.window),
+      verdict: verdict(metrics.detect_ms, prediction.window, spec.deadlineMs),
       wire: counters,
       sockopts: connected.sockopts,
       fault_apply_ms: applied ? Math.round(msBetween(t0, applied) * 10) / 10 : null,
