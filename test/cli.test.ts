@@ -89,6 +89,28 @@ describe('bad input: one line, exit 2, nothing created', () => {
     });
   }
 
+  // As an unprivileged user (when this machine has one that can read the build).
+  const asNobody =
+    process.getuid?.() === 0 &&
+    spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', CLI]).status === 0;
+  it(
+    'without root: one line naming the proxy testbed, exit 1',
+    { skip: !asNobody && 'needs root and runuser' },
+    () => {
+      const r = spawnSync(
+        'runuser',
+        ['-u', 'nobody', '--', process.execPath, CLI, 'run', '--fault', 'kill'],
+        {
+          cwd: '/',
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.match(r.stderr, /needs root.*--testbed proxy/);
+    },
+  );
+
   it('--help explains strategies and faults', () => {
     const r = cli(['run', '--help']);
     assert.equal(r.code, 0);

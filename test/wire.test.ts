@@ -142,23 +142,19 @@ describe('faults on the wire (netns, plain socket)', { skip: netnsSkip, concurre
     });
   });
 
-  it('reset: nothing until the client sends, then ECONNRESET', async () => {
-    await withFault('reset', async (p) => {
-      await sleep(1000);
-      assert.equal(p.failure(), undefined, 'an idle flow hears nothing');
-      p.send();
-      const f = await p.waitFor((e) => e.type === 'error' || e.type === 'end', 2000);
-      assert.equal(f?.code, 'ECONNRESET', `expected ECONNRESET, got ${JSON.stringify(f)}`);
+  const rstFaults: [FaultName, string][] = [
+    ['reset', 'the router'],
+    ['ip-reuse', 'the fresh host'],
+  ];
+  for (const [fault, who] of rstFaults) {
+    it(`${fault}: nothing until the client sends, then ECONNRESET from ${who}`, async () => {
+      await withFault(fault, async (p) => {
+        await sleep(1000);
+        assert.equal(p.failure(), undefined, 'an idle flow hears nothing');
+        p.send();
+        const f = await p.waitFor((e) => e.type === 'error' || e.type === 'end', 2000);
+        assert.equal(f?.code, 'ECONNRESET', `expected ECONNRESET, got ${JSON.stringify(f)}`);
+      });
     });
-  });
-
-  it('ip-reuse: nothing until the client sends, then ECONNRESET from the fresh host', async () => {
-    await withFault('ip-reuse', async (p) => {
-      await sleep(1000);
-      assert.equal(p.failure(), undefined, 'an idle flow hears nothing');
-      p.send();
-      const f = await p.waitFor((e) => e.type === 'error' || e.type === 'end', 2000);
-      assert.equal(f?.code, 'ECONNRESET', `expected ECONNRESET, got ${JSON.stringify(f)}`);
-    });
-  });
+  }
 });
