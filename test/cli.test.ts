@@ -70,6 +70,9 @@ describe('bad input: one line, exit 2, nothing created', () => {
     ['bad sysctl', ['run', '--fault', 'partition', '--sysctl', 'ip_forward=1'], /not allowed/],
     ['unknown option', ['run', '--fault', 'partition', '--colour'], /unknown option/],
     ['unknown command', ['explode'], /unknown command/],
+    ['no command', [], /a command is required/],
+    ['demo parallel', ['demo', '--parallel', '0'], /--parallel '0' must be an integer/],
+    ['warmup too long', ['run', '--fault', 'kill', '--warmup', '1h'], /at most 10m/],
     [
       'proxy testbed not built yet',
       ['run', '--fault', 'partition', '--testbed', 'proxy'],

@@ -14,6 +14,8 @@ import {
 } from '../scenario/spec.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { formatMs } from '../util/duration.js';
+import { BadInputError } from '../errors.js';
+import { netnsPreflight } from '../testbeds/netns/preflight.js';
 import { Progress } from './progress.js';
 import { writeTimeline } from './run.js';
 
@@ -86,8 +88,13 @@ export async function demoCommand(
   flags: { parallel: string; json?: boolean; out?: string },
   signal: AbortSignal,
 ): Promise<void> {
+  const parallel = Number(flags.parallel);
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) {
+    throw new BadInputError(`--parallel '${flags.parallel}' must be an integer from 1 to 64`);
+  }
+  // A machine that cannot host the testbed fails the demo in one line, not in 16 table rows.
+  await netnsPreflight();
   const specs = demoSpecs();
-  const parallel = Math.max(1, Number(flags.parallel) || 4);
   const runId = newRunId();
   const outDir = flags.out ?? join('halfopen-runs', `demo-${runId}`);
   const rows: Row[] = specs.map((spec) => ({ spec }));
@@ -112,7 +119,10 @@ export async function demoCommand(
     }
   };
   try {
-    await Promise.all(Array.from({ length: parallel }, worker));
+    // allSettled: on Ctrl-C every worker finishes its own teardown before the demo exits.
+    const settled = await Promise.allSettled(Array.from({ length: parallel }, worker));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
     progress.clear();
   }

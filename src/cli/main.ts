@@ -4,7 +4,7 @@
  * 0 the command ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { exitCodeFor, InterruptedError } from '../errors.js';
+import { BadInputError, exitCodeFor, InterruptedError } from '../errors.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
 import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
 import { cleanupCommand } from './cleanup.js';
@@ -38,7 +38,8 @@ const program = new Command('halfopen')
   .configureOutput({
     outputError: (str, write) => write(`halfopen: ${str.replace(/^error: /, '').trim()}\n`),
   })
-  .showHelpAfterError(false);
+  .showHelpAfterError(false)
+  .showSuggestionAfterError(false);
 
 program
   .command('run')
@@ -117,6 +118,9 @@ program
 
 async function main(): Promise<number> {
   try {
+    if (process.argv.length <= 2) {
+      throw new BadInputError('a command is required: run, demo or cleanup (see halfopen --help)');
+    }
     await program.parseAsync(process.argv);
     if (interrupted) throw new InterruptedError(interrupted);
     return 0;

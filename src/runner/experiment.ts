@@ -69,6 +69,11 @@ export async function runExperiment(
     if (signal?.aborted) throw new InterruptedError();
   };
   let outcome: Omit<ExperimentResult, 'timeline'> | undefined;
+  // Stops a pending heal on every path out (done, error, abort), so no timer outlives the run.
+  const healController = new AbortController();
+  const healSignal = signal
+    ? AbortSignal.any([signal, healController.signal])
+    : healController.signal;
   let failure: Error | undefined;
   try {
     await netnsPreflight();
@@ -156,14 +161,15 @@ export async function runExperiment(
       (e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'applied',
     )?.t;
     let healing: Promise<void> | undefined;
-    const healController = new AbortController();
     if (spec.healMs !== null && fault.heal) {
       const heal = fault.heal.bind(fault);
       const healMs = spec.healMs;
       healing = (async () => {
-        await sleep(healMs - msBetween(t0, now()), healController.signal);
-        if (!healController.signal.aborted) await heal(ctx);
+        await sleep(healMs - msBetween(t0, now()), healSignal);
+        if (!healSignal.aborted) await heal(ctx);
       })();
+      // A failed heal is reported when awaited below; never as an unhandled rejection.
+      healing.catch(() => undefined);
     }
 
     // 5. Watch. Stop early once the story is complete: detected, and reconnected where the path
@@ -172,7 +178,11 @@ export async function runExperiment(
       spec.healMs !== null ? 'heal' : spec.fault === 'reset' ? 'detection' : null;
     const deadlineAt = t0 + BigInt(Math.round(spec.deadlineMs * 1e6));
     const done = (): boolean => {
-      const m = computeMetrics(timeline.entries, reconnectFrom);
+      const m = computeMetrics(timeline.entries, {
+        reconnectFrom,
+        workload: spec.workload.kind,
+        deadlineMs: spec.deadlineMs,
+      });
       return m.detect_ms !== null && (reconnectFrom === null || m.reconnect_ms !== null);
     };
     while (!done()) {
@@ -206,7 +216,11 @@ export async function runExperiment(
     client.kill('SIGTERM');
     await Promise.race([client.exited, sleep(1000)]);
     await sleep(200);
-    const metrics = computeMetrics(timeline.entries, reconnectFrom);
+    const metrics = computeMetrics(timeline.entries, {
+      reconnectFrom,
+      workload: spec.workload.kind,
+      deadlineMs: spec.deadlineMs,
+    });
     outcome = {
       testbed: spec.testbed,
       target: spec.target,
@@ -232,10 +246,13 @@ export async function runExperiment(
         ? err
         : new LabError(String(err));
   } finally {
+    healController.abort();
     progress('tearing down');
     const leftovers = await teardowns.runAll();
-    if (leftovers.length > 0 && !failure)
-      failure = new LabError(`teardown failed: ${leftovers.join('; ')}`);
+    if (leftovers.length > 0) {
+      const what = `teardown failed: ${leftovers.join('; ')}`;
+      failure = new LabError(failure ? `${failure.message}; ${what}` : what);
+    }
   }
   if (failure !== undefined) throw failure;
   return { ...outcome!, timeline: timeline.entries };

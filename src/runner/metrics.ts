@@ -27,10 +27,17 @@ export interface Metrics {
 
 const round = (ms: number): number => Math.round(ms * 10) / 10;
 
-export function computeMetrics(
-  entries: readonly TimelineEntry[],
-  reconnectFrom: 'heal' | 'detection' | null,
-): Metrics {
+export interface MetricOptions {
+  /** What the reconnect is measured from: the heal, the detection, or nothing (no return). */
+  reconnectFrom: 'heal' | 'detection' | null;
+  /** An idle client's only delivery is its HELLO; a publisher's are its messages. */
+  workload: 'idle' | 'publish';
+  /** Detections after T0 + deadline (while the run was being stopped) do not count. */
+  deadlineMs: number;
+}
+
+export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOptions): Metrics {
+  const { reconnectFrom } = opts;
   const t0 =
     entries.find((e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'start')?.t ?? null;
   let detect: TimelineEntry | undefined;
@@ -40,7 +47,7 @@ export function computeMetrics(
   for (const e of entries) {
     if (e.src === 'client' && e.type === 'detected') {
       if (t0 === null || e.t < t0) falseDisconnects += 1;
-      else detect ??= e;
+      else if (msBetween(t0, e.t) <= opts.deadlineMs) detect ??= e;
     } else if (e.src === 'client' && e.type === 'sent') accepted.set(e.seq, e.t);
     else if (e.src === 'target' && e.type === 'recv')
       received.set(e.seq, (received.get(e.seq) ?? 0) + 1);
@@ -61,9 +68,8 @@ export function computeMetrics(
   const ref = reconnectFrom === 'heal' ? healT : reconnectFrom === 'detection' ? detectT : null;
   let reconnect: number | null = null;
   if (ref !== null) {
-    const back = entries.find(
-      (e) => e.src === 'target' && (e.type === 'recv' || e.type === 'hello') && e.t > ref,
-    );
+    const delivery = opts.workload === 'idle' ? 'hello' : 'recv';
+    const back = entries.find((e) => e.src === 'target' && e.type === delivery && e.t > ref);
     if (back) reconnect = round(msBetween(ref, back.t));
   }
 

@@ -75,6 +75,9 @@ export class Timeline {
       let parsed: { t: string } & (ClientEvent | TargetEvent);
       try {
         parsed = JSON.parse(line) as typeof parsed;
+        if (typeof parsed !== 'object' || parsed === null || !/^\d+$/.test(String(parsed.t))) {
+          throw new Error('not an event');
+        }
       } catch {
         parsed = {
           t: now().toString(),

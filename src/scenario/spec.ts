@@ -197,6 +197,9 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
       `--heal ${formatMs(spec.healMs)} must be shorter than --deadline ${formatMs(spec.deadlineMs)}`,
     );
   }
+  if (spec.warmupMs > 600_000) {
+    throw new BadInputError(`--warmup ${formatMs(spec.warmupMs)} must be at most 10m`);
+  }
   if (spec.deadlineMs < 100 || spec.deadlineMs > 24 * 3_600_000) {
     throw new BadInputError(`--deadline ${formatMs(spec.deadlineMs)} must be from 100ms to 24h`);
   }

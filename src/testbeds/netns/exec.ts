@@ -10,13 +10,22 @@ export interface RunResult {
   stderr: string;
 }
 
+/** No lab tool call should take this long; one that does is killed rather than hang teardown. */
+const TOOL_TIMEOUT_MS = 30_000;
+
 export function run(
   argv: readonly string[],
   opts: { input?: string; allowFail?: boolean } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const [cmd, ...args] = argv;
-    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Own process group: a second Ctrl-C at the terminal must not kill teardown's tools.
+    const child = spawn(cmd!, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      timeout: TOOL_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -121,7 +121,8 @@ export class NetnsTestbed {
     const proc = spawnInNamespace(this.ns[role], argv);
     this.teardowns.defer(`stop ${what}`, async () => {
       proc.kill('SIGKILL');
-      await proc.exited;
+      // Bounded: a process that survives is killed again with its namespace.
+      await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 5000))]);
     });
     return proc;
   }
@@ -132,6 +133,7 @@ export class NetnsTestbed {
    */
   async addRules(tag: string, lines: string[]): Promise<void> {
     const tagged = lines.map((l, i) => `${l} -m comment --comment halfopen:${tag}:${i}`);
+    this.teardowns.defer(`remove router rules ${tag}`, () => this.removeRules(tag));
     this.rules.set(tag, { lines: tagged });
     await this.restore(tagged.map((l) => `-A ${l}`));
   }
