@@ -41,9 +41,15 @@ async function gone(pid: number): Promise<boolean> {
   return false;
 }
 
-/** Starts `halfopen run` and resolves once its client is connected (its namespaces exist). */
-async function startRun(args: string[]): Promise<ReturnType<typeof spawn>> {
-  const child = spawn(process.execPath, [CLI, 'run', ...args], {
+/**
+ * Starts `halfopen run` with a long partition and resolves once its testbed is built and the
+ * target and client run inside it: the child, its three namespaces, and the pids inside them.
+ */
+async function startPartitionRun(
+  outName: string,
+): Promise<{ child: ReturnType<typeof spawn>; namespaces: string[]; pids: string[] }> {
+  const args = ['run', '--fault', 'partition', '--deadline', '60s', '--out', join(work, outName)];
+  const child = spawn(process.execPath, [CLI, ...args], {
     cwd: work,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -53,7 +59,16 @@ async function startRun(args: string[]): Promise<ReturnType<typeof spawn>> {
   }
   // Give it time to start the target and client processes inside.
   await new Promise((r) => setTimeout(r, 1500));
-  return child;
+  const namespaces = await namespacesOf(child.pid!);
+  assert.equal(namespaces.length, 3, 'the run built its testbed');
+  const pids = namespaces.flatMap((ns) =>
+    spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean),
+  );
+  assert.ok(pids.length >= 2, 'target and client run inside the namespaces');
+  return { child, namespaces, pids };
 }
 
 describe('bad input: one line, exit 2, nothing created', () => {
@@ -166,15 +181,7 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
   });
 
   it('Ctrl-C (SIGINT) mid-run: exit 130, no namespaces or processes left', async () => {
-    const child = await startRun([
-      '--fault',
-      'partition',
-      '--deadline',
-      '60s',
-      '--out',
-      join(work, 'sigint'),
-    ]);
-    assert.equal((await namespacesOf(child.pid!)).length, 3, 'the run built its testbed');
+    const { child, pids } = await startPartitionRun('sigint');
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -182,26 +189,11 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
     assert.equal(await exited, 130, stderr);
     assert.match(stderr, /interrupted/);
     assert.deepEqual(await namespacesOf(child.pid!), []);
+    for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
   });
 
   it('SIGKILL mid-run, then `halfopen cleanup`: nothing left', async () => {
-    const child = await startRun([
-      '--fault',
-      'partition',
-      '--deadline',
-      '60s',
-      '--out',
-      join(work, 'sigkill'),
-    ]);
-    const left = await namespacesOf(child.pid!);
-    assert.equal(left.length, 3);
-    const pids = left.flatMap((ns) =>
-      spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
-        .stdout.trim()
-        .split('\n')
-        .filter(Boolean),
-    );
-    assert.ok(pids.length >= 2, 'target and client run inside the namespaces');
+    const { child, namespaces: left, pids } = await startPartitionRun('sigkill');
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGKILL');
     await exited;

@@ -5,8 +5,6 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { TimelineEntry } from '../src/events.js';
-import { Timeline } from '../src/runner/timeline.js';
 import { listLabNamespaces } from '../src/testbeds/netns/cleanup.js';
 import { newRunId } from '../src/testbeds/netns/names.js';
 
@@ -26,10 +24,6 @@ let counter = 0;
 export function labIds(): { runId: string; index: number } {
   counter += 1;
   return { runId: newRunId(), index: counter };
-}
-
-export function entriesOf(t: Timeline, src: TimelineEntry['src']): TimelineEntry[] {
-  return t.entries.filter((e) => e.src === src);
 }
 
 /** Asserts no namespace of ours (run id prefix) exists. */

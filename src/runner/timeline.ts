@@ -13,11 +13,9 @@ type Pred = (e: TimelineEntry) => boolean;
 export class Timeline {
   readonly entries: TimelineEntry[] = [];
   private waiters = new Set<{ pred: Pred; resolve: (e: TimelineEntry | null) => void }>();
-  private listeners = new Set<(e: TimelineEntry) => void>();
 
   push(entry: TimelineEntry): void {
     this.entries.push(entry);
-    for (const l of this.listeners) l(entry);
     for (const w of this.waiters) {
       if (w.pred(entry)) {
         this.waiters.delete(w);
@@ -30,10 +28,6 @@ export class Timeline {
     const entry = { t: now(), src: 'lab', ...event } as TimelineEntry;
     this.push(entry);
     return entry;
-  }
-
-  onEntry(fn: (e: TimelineEntry) => void): void {
-    this.listeners.add(fn);
   }
 
   find(pred: Pred): TimelineEntry | undefined {

@@ -10,10 +10,6 @@ export class Teardowns {
     this.stack.push({ what, fn });
   }
 
-  get size(): number {
-    return this.stack.length;
-  }
-
   async runAll(): Promise<string[]> {
     const failures: string[] = [];
     for (let item = this.stack.pop(); item; item = this.stack.pop()) {

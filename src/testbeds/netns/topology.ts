@@ -110,12 +110,6 @@ export class NetnsTestbed {
     await run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`]);
   }
 
-  /** Reads a sysctl as the namespace sees it. */
-  async readSysctl(role: Role, key: string): Promise<number> {
-    const { stdout } = await run(['ip', 'netns', 'exec', this.ns[role], 'sysctl', '-n', key]);
-    return Number(stdout.trim());
-  }
-
   /** Starts a process in a namespace; it is killed (and waited for) at teardown. */
   spawn(role: Role, argv: readonly string[], what: string): LabProcess {
     const proc = spawnInNamespace(this.ns[role], argv);
