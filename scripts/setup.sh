@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Sets up everything halfopen needs on Debian, and does nothing that is already done:
-# the Debian packages the lab spawns (iproute2, iptables, conntrack, procps), the npm
-# dependencies (npm ci when package-lock.json changed), and the TypeScript build.
+# the Debian packages the lab spawns (iproute2, iptables, conntrack, procps, nats-server,
+# mosquitto), the npm dependencies (npm ci when package-lock.json changed), and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()
-for pair in ip:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps; do
+for pair in ip:iproute2 ss:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps nats-server:nats-server mosquitto:mosquitto; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if ((${#missing[@]})); then

@@ -15,14 +15,19 @@ export type ClientEvent =
   | {
       type: 'connected';
       attempt: number;
-      local: Endpoint;
-      remote: Endpoint;
+      /** Where the client library exposes its socket; otherwise the runner asks the kernel. */
+      local?: Endpoint;
+      remote?: Endpoint;
       /** Socket options as read back from the kernel after the strategy set them. */
-      sockopts: Record<string, number | boolean>;
+      sockopts?: Record<string, number | boolean>;
     }
   | { type: 'connect_failed'; attempt: number; code: string }
   | { type: 'sent'; seq: number }
   | { type: 'send_failed'; seq: number; error: string }
+  /** subscribe workload: a message the client received. */
+  | { type: 'recv'; seq: number }
+  /** Every status event the protocol library emits, as it named it (NATS status, MQTT events). */
+  | { type: 'status'; name: string; detail?: string }
   | { type: 'ping'; n: number }
   | { type: 'pong'; n: number }
   /** The client's first visible failure on a connection: the measurement `detect_ms` reads. */
@@ -39,26 +44,44 @@ export type TargetEvent =
   | { type: 'recv'; seq: number }
   | { type: 'conn_closed'; remote: Endpoint; reason: string }
   | { type: 'stopping'; signal: string }
+  /** A broker's log line, as it printed it (brokers report through their logs). */
+  | { type: 'log'; line: string }
+  | { type: 'fatal'; error: string };
+
+/**
+ * The far side of the fault for broker targets: a process in the server namespace that talks to
+ * the broker over loopback, untouched by the fault. It receives what the client publishes, or
+ * publishes what a subscribing client should receive.
+ */
+export type SinkEvent =
+  | { type: 'ready' }
+  | { type: 'recv'; seq: number }
+  | { type: 'sent'; seq: number }
+  | { type: 'send_failed'; seq: number; error: string }
+  | { type: 'status'; name: string; detail?: string }
   | { type: 'fatal'; error: string };
 
 export type LabEvent =
   | { type: 'fault'; name: string; phase: 'start' | 'applied'; detail?: string }
   | { type: 'heal'; phase: 'start' | 'applied' }
+  /** The target is started again after graceful, kill or node-loss (`--restart`). */
+  | { type: 'restart'; phase: 'start' | 'applied' }
   | { type: 'target_signal'; signal: string }
   | { type: 'fresh_host_up' }
   | { type: 'deadline' }
   | { type: 'stop'; reason: string };
 
-export type Source = 'client' | 'target' | 'lab';
+export type Source = 'client' | 'target' | 'sink' | 'lab';
 
 export type TimelineEntry = { t: bigint } & (
   | ({ src: 'client' } & ClientEvent)
   | ({ src: 'target' } & TargetEvent)
+  | ({ src: 'sink' } & SinkEvent)
   | ({ src: 'lab' } & LabEvent)
 );
 
 /** Child side: print one event line with a monotonic timestamp. */
-export function emit(event: ClientEvent | TargetEvent): void {
+export function emit(event: ClientEvent | TargetEvent | SinkEvent): void {
   process.stdout.write(`${JSON.stringify({ t: now().toString(), ...event })}\n`);
 }
 

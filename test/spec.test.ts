@@ -21,6 +21,8 @@ const base: ExperimentSpec = {
   workload: { kind: 'idle' },
   fault: 'partition',
   healMs: null,
+  restartMs: null,
+  qos: 0,
   deadlineMs: 30_000,
   warmupMs: 1000,
   sysctls: {},

@@ -30,6 +30,8 @@ function spec(
     workload: parseWorkload(workload),
     fault,
     healMs: null,
+    restartMs: null,
+    qos: 0,
     deadlineMs: 10_000,
     warmupMs: 1000,
     sysctls: {},

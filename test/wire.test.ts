@@ -66,7 +66,7 @@ async function withFault(
     const port = TARGETS.tcp.port;
     const target = bed.spawn(
       'server',
-      [process.execPath, ...TARGETS.tcp.argv({ host: bed.addr.server, port })],
+      TARGETS.tcp.launch({ host: bed.addr.server, port, dir: '' }).argv,
       'target',
     );
     const tl = new Timeline();

@@ -34,7 +34,25 @@ export const IMMEDIATE_MS = 250;
 export const REUSE_ALLOWANCE_MS = 1500;
 
 const sec = (ms: number): string => `${+(ms / 1000).toFixed(3)}s`;
+/** Time between the client's own messages (0 when it sends none). */
 const sendGapMs = (w: Workload): number => (w.kind === 'publish' ? 1000 / w.rate : 0);
+
+/**
+ * How often the strategy puts an application-level probe on the wire, at most (null: never).
+ * MQTT.js sends PINGREQ K after the last reschedule, so within K of any instant.
+ */
+function probeEveryMs(s: Strategy): number | null {
+  switch (s.kind) {
+    case 'heartbeat':
+      return s.intervalMs;
+    case 'nats':
+      return s.pingMs;
+    case 'mqtt':
+      return s.keepaliveMs > 0 ? s.keepaliveMs : null;
+    default:
+      return null;
+  }
+}
 
 function retransmission(workload: Workload, sysctls: Record<string, number>): Prediction {
   const retries2 = sysctls.tcp_retries2 ?? DEFAULT_TCP_RETRIES2;
@@ -51,6 +69,7 @@ export function silentPathPrediction(
   strategy: Strategy,
   workload: Workload,
   sysctls: Record<string, number>,
+  qos: 0 | 1 = 0,
 ): Prediction {
   const publishing = workload.kind === 'publish';
   switch (strategy.kind) {
@@ -97,7 +116,47 @@ export function silentPathPrediction(
         why: `heartbeat: first unanswered ping within interval ${sec(i)} of T0, then timeout ${sec(t)}: (${sec(t)}, ${sec(i + t)}]`,
       };
     }
+    case 'nats': {
+      const { pingMs: p, maxOut: n } = strategy;
+      return {
+        window: [n * p, (n + 1) * p],
+        why: `nats.js: a ping timer every ${sec(p)} from connect, not reset by traffic; the tick that finds maxPingOut ${n} pings unanswered is stale: tick ${n + 1} after T0, (${sec(n * p)}, ${sec((n + 1) * p)}]`,
+      };
+    }
+    case 'mqtt':
+      return mqttSilent(strategy.keepaliveMs, workload, qos, sysctls);
   }
+}
+
+/**
+ * MQTT.js >= 5.6: PINGREQ at K and "Keepalive timeout" at 1.5 K after the last reschedule, which
+ * PINGRESP and received acks (PUBACK, SUBACK) do; sends and received messages do not.
+ */
+function mqttSilent(
+  k: number,
+  workload: Workload,
+  qos: 0 | 1,
+  sysctls: Record<string, number>,
+): Prediction {
+  if (k === 0) {
+    if (workload.kind === 'publish') {
+      const r = retransmission(workload, sysctls);
+      return { ...r, why: `keepalive 0 disables MQTT pings; ${r.why}` };
+    }
+    return { window: null, why: 'keepalive 0 disables MQTT pings: nothing ever times out' };
+  }
+  const t = 1.5 * k;
+  if (workload.kind === 'publish' && qos === 1) {
+    const since = Math.min(sendGapMs(workload), k);
+    return {
+      window: [t - since, t],
+      why: `MQTT.js: 1.5 x keepalive ${sec(k)} = ${sec(t)} after the last PUBACK or PINGRESP, which came within ${sec(since)} before T0: (${sec(t - since)}, ${sec(t)}]`,
+    };
+  }
+  return {
+    window: [0.5 * k, t],
+    why: `MQTT.js: 1.5 x keepalive ${sec(k)} = ${sec(t)} after the last PINGRESP (nothing else reschedules it here), which came within ${sec(k)} before T0: (${sec(0.5 * k)}, ${sec(t)}]`,
+  };
 }
 
 /** The path answers the next packet with RST: the client notices when it next sends. */
@@ -108,6 +167,7 @@ function nextPacketPrediction(strategy: Strategy, workload: Workload): Predictio
       why: `RST answers the next message, sent within ${sec(sendGapMs(workload))}`,
     };
   }
+  // A subscriber sends nothing of its own: what the far side sends draws the RST to the far side.
   switch (strategy.kind) {
     case 'none':
     case 'user-timeout':
@@ -121,10 +181,13 @@ function nextPacketPrediction(strategy: Strategy, workload: Workload): Predictio
         why: `RST answers the next keepalive probe, within idle ${sec(strategy.idleMs)}`,
       };
     case 'heartbeat':
-      return {
-        window: [0, strategy.intervalMs],
-        why: `RST answers the next ping, within interval ${sec(strategy.intervalMs)}`,
-      };
+    case 'nats':
+    case 'mqtt': {
+      const every = probeEveryMs(strategy);
+      return every === null
+        ? { window: null, why: 'keepalive 0: an idle MQTT client sends nothing, so no RST comes' }
+        : { window: [0, every], why: `RST answers the next ping, sent within ${sec(every)}` };
+    }
   }
 }
 
@@ -133,20 +196,16 @@ function nextPacketPrediction(strategy: Strategy, workload: Workload): Predictio
  * RST; whichever comes first, the client's own timer or that RST, is the detection.
  */
 function ipReusePrediction(spec: ExperimentSpec): Prediction {
-  const silent = silentPathPrediction(spec.strategy, spec.workload, spec.sysctls);
+  const silent = silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos);
   const r = REUSE_ALLOWANCE_MS;
   const s = spec.strategy;
+  const probe = probeEveryMs(s);
   let nextMax: number | null;
   let how: string;
-  if (spec.workload.kind === 'publish' || s.kind === 'heartbeat') {
-    // Data sent into the silence is retransmitted with a doubling RTO; the next retransmission
-    // after the fresh host is up meets its RST.
-    const firstSend =
-      spec.workload.kind === 'publish'
-        ? sendGapMs(spec.workload)
-        : s.kind === 'heartbeat'
-          ? s.intervalMs
-          : 0;
+  if (spec.workload.kind === 'publish' || probe !== null) {
+    // Data sent into the silence (messages or pings) is retransmitted with a doubling RTO; the
+    // next retransmission after the fresh host is up meets its RST.
+    const firstSend = spec.workload.kind === 'publish' ? sendGapMs(spec.workload) : probe!;
     nextMax = firstSend + nextRetransmissionBoundMs(r);
     how = `the next retransmission after the fresh host is up (within ${sec(r)}) draws an RST`;
   } else if (s.kind === 'keepalive') {
@@ -175,7 +234,7 @@ export function predict(spec: ExperimentSpec): Prediction {
       };
     case 'partition':
     case 'node-loss':
-      return silentPathPrediction(spec.strategy, spec.workload, spec.sysctls);
+      return silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos);
     case 'reset':
       return nextPacketPrediction(spec.strategy, spec.workload);
     case 'ip-reuse':

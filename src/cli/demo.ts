@@ -41,6 +41,8 @@ export function demoSpecs(): ExperimentSpec[] {
       workload: parseWorkload('publish:10'),
       fault,
       healMs,
+      restartMs: null,
+      qos: 0,
       deadlineMs: 12_000,
       warmupMs: 1000,
       sysctls: {},

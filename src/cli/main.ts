@@ -9,7 +9,13 @@ import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
 import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
 import { cleanupCommand } from './cleanup.js';
 import { demoCommand } from './demo.js';
+import { PRESETS } from '../scenario/presets.js';
 import { runCommand, type RunFlags } from './run.js';
+
+// Broker binaries and ip, iptables live in sbin, which a non-login root shell may not have on PATH.
+for (const dir of ['/usr/sbin', '/sbin'])
+  if (!(process.env.PATH ?? '').split(':').includes(dir))
+    process.env.PATH = `${process.env.PATH ?? ''}:${dir}`;
 
 // A closed stdout (`halfopen run --help | head`) is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -50,14 +56,32 @@ program
       .default('netns'),
   )
   .addOption(
-    new Option('--target <name>', 'the server side under test')
-      .choices([...TARGETS])
-      .default('tcp'),
+    new Option(
+      '--target <name>',
+      'the server side under test: tcp (built-in server), nats (nats-server), mqtt (mosquitto) (default: tcp)',
+    ).choices([...TARGETS]),
   )
-  .option('--strategy <spec>', 'how the client detects a dead peer (see below)', 'none')
-  .option('--workload <spec>', 'idle, or publish:<messages per second>', 'idle')
+  .option(
+    '--strategy <spec>',
+    "how the client detects a dead peer (see below; default: the target's library defaults)",
+  )
+  .option(
+    '--workload <spec>',
+    'idle, publish:<msgs/s> (the client sends), or subscribe:<msgs/s> (brokers: the far side sends) (default: idle)',
+  )
+  .option('--qos <0|1>', 'mqtt only: QoS of publish and subscribe (default: 0)')
+  .option(
+    '--preset <name>',
+    `a known client's settings instead of --target/--strategy/--workload: ${Object.entries(PRESETS)
+      .map(([k, p]) => `${k} (${p.describe})`)
+      .join('; ')}`,
+  )
   .option('--fault <name>', `what goes wrong at T0: ${FAULTS.join(', ')}`)
   .option('--heal <duration>', 'partition only: remove the drop this long after T0, e.g. 5s')
+  .option(
+    '--restart <duration>',
+    'graceful, kill, node-loss: start the target again this long after T0, as Kubernetes restarts a pod',
+  )
   .option(
     '--deadline <duration>',
     'how long after T0 detection may take before it counts as not detected',
@@ -83,6 +107,13 @@ Strategies:
   keepalive:idle=2s,interval=1s,count=3  SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
   user-timeout:3s                        TCP_USER_TIMEOUT: unacknowledged data older than this fails
   heartbeat:interval=1s,timeout=2s       application PING every interval; no PONG within timeout fails
+  (target nats)
+  nats:ping=5s,maxout=2[,wait=2s,attempts=10]
+                                         nats.js pingInterval, maxPingOut, reconnectTimeWait,
+                                         maxReconnectAttempts (-1: forever); default nats:ping=2m,maxout=2
+  (target mqtt)
+  mqtt:keepalive=10s[,reconnect=1s]      MQTT.js keepalive (whole seconds, 0 disables) and
+                                         reconnectPeriod; default mqtt:keepalive=60s
 
 Faults (netns testbed):
 ${faultHelp}
@@ -90,8 +121,11 @@ ${faultHelp}
 Exit codes: 0 the experiment ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
 Needs root on Linux (network namespaces); nothing is changed outside the lab's own namespaces.
 
-Example:
-  halfopen run --fault partition --strategy keepalive:idle=2s,interval=1s,count=3`,
+Examples:
+  halfopen run --fault partition --strategy keepalive:idle=2s,interval=1s,count=3
+  halfopen run --target nats --strategy nats:ping=1s,maxout=2 --workload publish:10 --fault partition --heal 5s
+  halfopen run --target mqtt --strategy mqtt:keepalive=2s --qos 1 --workload publish:10 --fault kill --restart 3s
+  halfopen run --preset seed --fault node-loss`,
   )
   .action(async (flags: RunFlags) => runCommand(flags, controller.signal));
 

@@ -5,6 +5,7 @@ import { renderResult } from '../report/human.js';
 import { runExperiment, type ExperimentResult } from '../runner/experiment.js';
 import {
   FAULTS,
+  TARGET_STRATEGIES,
   TARGETS,
   TESTBEDS,
   parseChoice,
@@ -14,6 +15,7 @@ import {
   validateSpec,
   type ExperimentSpec,
 } from '../scenario/spec.js';
+import { PRESETS } from '../scenario/presets.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { parseDuration } from '../util/duration.js';
 import { BadInputError } from '../errors.js';
@@ -21,11 +23,14 @@ import { Progress } from './progress.js';
 
 export interface RunFlags {
   testbed: string;
-  target: string;
-  strategy: string;
-  workload: string;
+  target?: string;
+  strategy?: string;
+  workload?: string;
+  preset?: string;
+  qos?: string;
   fault?: string;
   heal?: string;
+  restart?: string;
   deadline: string;
   warmup: string;
   sysctl: string[];
@@ -41,13 +46,38 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
     );
   }
   if (!f.fault) throw new BadInputError(`--fault is required (one of: ${FAULTS.join(', ')})`);
+  let { target: targetText, strategy: strategyText, workload: workloadText } = f;
+  if (f.preset !== undefined) {
+    const preset = PRESETS[f.preset];
+    if (!preset)
+      throw new BadInputError(
+        `preset '${f.preset}' is unknown (expected one of: ${Object.keys(PRESETS).join(', ')})`,
+      );
+    const given = (['target', 'strategy', 'workload'] as const).filter((k) => f[k] !== undefined);
+    if (given.length > 0)
+      throw new BadInputError(
+        `--preset ${f.preset} sets --target, --strategy and --workload; do not also give --${given.join(', --')}`,
+      );
+    ({ target: targetText, strategy: strategyText, workload: workloadText } = preset);
+  }
+  const target = parseChoice(targetText ?? 'tcp', TARGETS, 'target');
+  let qos: 0 | 1 = 0;
+  if (f.qos !== undefined) {
+    if (f.qos !== '0' && f.qos !== '1')
+      throw new BadInputError(`--qos '${f.qos}' is not supported (expected 0 or 1)`);
+    qos = f.qos === '1' ? 1 : 0;
+    if (target !== 'mqtt')
+      throw new BadInputError(`--qos applies to target mqtt only (target is ${target})`);
+  }
   return validateSpec({
     testbed: parseChoice(f.testbed, TESTBEDS, 'testbed'),
-    target: parseChoice(f.target, TARGETS, 'target'),
-    strategy: parseStrategy(f.strategy),
-    workload: parseWorkload(f.workload),
+    target,
+    strategy: parseStrategy(strategyText ?? TARGET_STRATEGIES[target].default),
+    workload: parseWorkload(workloadText ?? 'idle'),
     fault: parseChoice(f.fault, FAULTS, 'fault'),
     healMs: f.heal === undefined ? null : parseDuration(f.heal, '--heal'),
+    restartMs: f.restart === undefined ? null : parseDuration(f.restart, '--restart'),
+    qos,
     deadlineMs: parseDuration(f.deadline, '--deadline'),
     warmupMs: parseDuration(f.warmup, '--warmup'),
     sysctls: f.sysctl.reduce<Record<string, number>>((acc, s) => parseSysctl(s, acc), {}),

@@ -3,9 +3,10 @@
  *   1. build the testbed (namespaces, veths, addresses, client sysctls)
  *   2. start the target in the server namespace; wait until it listens
  *   3. start the client in the client namespace; wait until it is connected; warm up
- *   4. apply the fault (T0); schedule the heal
+ *   2b. for brokers, start the sink next to the target (server namespace, loopback)
+ *   4. apply the fault (T0); schedule the heal or the target's restart
  *   5. watch until the client has detected and, when the path returns, reconnected (or deadline)
- *   6. stop the client, let the sink drain, read the router's counters
+ *   6. read the router's counters, stop the sending side, let the receiving side drain
  *   7. tear everything down (also on error and on abort), compute the metrics
  */
 import { CLIENTS } from '../clients/index.js';
@@ -15,11 +16,13 @@ import { predict, verdict, type Prediction, type Verdict } from '../advise/predi
 import { formatStrategy, formatWorkload, type ExperimentSpec } from '../scenario/spec.js';
 import { TARGETS } from '../targets/index.js';
 import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
-import { netnsPreflight } from '../testbeds/netns/preflight.js';
+import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
+import type { FaultContext, NetnsFault } from '../testbeds/netns/faults/index.js';
+import type { LabProcess } from '../testbeds/process.js';
 import { NetnsTestbed } from '../testbeds/netns/topology.js';
 import { msBetween, now, sleep } from '../util/clock.js';
 import { Teardowns } from '../util/teardown.js';
-import { computeMetrics, type Metrics } from './metrics.js';
+import { computeMetrics, type MetricOptions, type Metrics } from './metrics.js';
 import { Timeline, waitReady } from './timeline.js';
 
 export interface ExperimentOptions {
@@ -33,11 +36,17 @@ export interface ExperimentOptions {
 export interface ExperimentResult extends Metrics {
   testbed: string;
   target: string;
+  /** The broker binary and its version, or the lab's own server. */
+  target_version: string;
+  /** The client library and its version. */
   client: string;
   strategy: string;
   workload: string;
+  /** MQTT QoS of publish and subscribe; null for other targets. */
+  qos: 0 | 1 | null;
   fault: string;
   heal_ms: number | null;
+  restart_ms: number | null;
   deadline_ms: number;
   sysctls: Record<string, number>;
   predicted_ms: [number, number] | null;
@@ -45,16 +54,86 @@ export interface ExperimentResult extends Metrics {
   verdict: Verdict;
   /** Packets matched by each fault rule in the router, e.g. { 'partition:0': 4 }. */
   wire: Record<string, number>;
-  /** Socket options the kernel reported for the client's first connection. */
+  /** Socket options the kernel reported for the client's first connection (TCP client). */
   sockopts: Record<string, number | boolean>;
   /** When the lab applied the fault: from T0 until it was in force. */
   fault_apply_ms: number | null;
+  /** The connection the fault hit, as the client namespace's kernel listed it. */
+  flow: { client: string; server: string } | null;
+  /** Every status event the client's library emitted, in ms from T0 (negative: before it). */
+  events: { at_ms: number; name: string; detail?: string }[];
   timeline: TimelineEntry[];
 }
 
 /** After the client has detected (and reconnected, if it can), let the sink catch up. */
 const SETTLE_MS = 500;
 const READY_TIMEOUT_MS = 10_000;
+
+type Bed = NetnsTestbed;
+
+/**
+ * Starts the target in the server namespace and waits until it accepts connections: the lab's
+ * own server says so in a JSON event, a broker in its log.
+ */
+async function startTarget(
+  bed: Bed,
+  spec: ExperimentSpec,
+  timeline: Timeline,
+  signal: AbortSignal | undefined,
+): Promise<LabProcess> {
+  const def = TARGETS[spec.target];
+  const launch = def.launch({ host: bed.addr.server, port: def.port, dir: bed.privateDir() });
+  bed.writeFiles(launch.files);
+  const since = now();
+  const target = bed.spawn('server', launch.argv, 'target');
+  if (def.broker)
+    timeline.attachLog(target, def.broker.ready, { address: bed.addr.server, port: def.port });
+  else timeline.attach('target', target);
+  await waitReady(
+    timeline,
+    target,
+    `the ${spec.target} target`,
+    (e) => e.src === 'target' && e.type === 'listening' && e.t >= since,
+    READY_TIMEOUT_MS,
+    signal,
+  );
+  return target;
+}
+
+/**
+ * Brings the target back after graceful, kill or node-loss. Until the sink is back on the new
+ * target, the router answers the client's connection attempts with RST, which is what the
+ * client's SYN meets anyway while nothing listens: so the sink is never later than the client,
+ * and what the client publishes after its reconnect is not lost for want of a receiver.
+ */
+async function restartTarget(
+  bed: Bed,
+  spec: ExperimentSpec,
+  fault: NetnsFault,
+  ctx: FaultContext,
+  timeline: Timeline,
+  sink: LabProcess | undefined,
+  signal: AbortSignal,
+): Promise<LabProcess> {
+  const port = TARGETS[spec.target].port;
+  await bed.addRules('restart-gate', [
+    `FORWARD -p tcp -s ${bed.addr.client}/32 -d ${bed.addr.server}/32 --dport ${port} --syn -j REJECT --reject-with tcp-reset`,
+  ]);
+  await fault.beforeRestart?.(ctx);
+  const since = now();
+  const target = await startTarget(bed, spec, timeline, signal);
+  if (sink)
+    await waitReady(
+      timeline,
+      sink,
+      'the sink (after the restart)',
+      (e) => e.src === 'sink' && e.type === 'ready' && e.t >= since,
+      READY_TIMEOUT_MS,
+      signal,
+    );
+  await bed.removeRules('restart-gate');
+  return target;
+}
 
 export async function runExperiment(
   spec: ExperimentSpec,
@@ -69,14 +148,20 @@ export async function runExperiment(
     if (signal?.aborted) throw new InterruptedError();
   };
   let outcome: Omit<ExperimentResult, 'timeline'> | undefined;
-  // Stops a pending heal on every path out (done, error, abort), so no timer outlives the run.
-  const healController = new AbortController();
-  const healSignal = signal
-    ? AbortSignal.any([signal, healController.signal])
-    : healController.signal;
+  // Stops a pending heal or restart on every path out (done, error, abort), so no timer outlives
+  // the run.
+  const returnController = new AbortController();
+  const returnSignal = signal
+    ? AbortSignal.any([signal, returnController.signal])
+    : returnController.signal;
   let failure: Error | undefined;
   try {
+    const targetDef = TARGETS[spec.target];
+    const clientDef = CLIENTS[spec.target];
     await netnsPreflight();
+    const targetVersion = targetDef.broker
+      ? await brokerPreflight(targetDef.broker)
+      : `halfopen ${spec.target} server (Node.js ${process.versions.node})`;
     checkAbort();
     // 1. Testbed.
     progress('building testbed');
@@ -86,27 +171,40 @@ export async function runExperiment(
     );
     checkAbort();
 
-    // 2. Target.
-    const targetDef = TARGETS[spec.target];
+    // 2. Target, and for brokers the sink next to it (over the server namespace's loopback).
     progress(`starting ${spec.target} target`);
-    const target = bed.spawn(
-      'server',
-      [process.execPath, ...targetDef.argv({ host: bed.addr.server, port: targetDef.port })],
-      'target',
-    );
-    timeline.attach('target', target);
-    await waitReady(
-      timeline,
-      target,
-      'the target',
-      (e) => e.src === 'target' && e.type === 'listening',
-      READY_TIMEOUT_MS,
-      signal,
-    );
+    let target = await startTarget(bed, spec, timeline, signal);
     checkAbort();
+    const clientId = `c${opts.index}`;
+    const sink = clientDef.sinkArgv
+      ? bed.spawn(
+          'server',
+          [
+            process.execPath,
+            ...clientDef.sinkArgv({
+              port: targetDef.port,
+              clientId,
+              workload: spec.workload,
+              qos: spec.qos,
+            }),
+          ],
+          'sink',
+        )
+      : undefined;
+    if (sink) {
+      timeline.attach('sink', sink);
+      await waitReady(
+        timeline,
+        sink,
+        'the sink',
+        (e) => e.src === 'sink' && e.type === 'ready',
+        READY_TIMEOUT_MS,
+        signal,
+      );
+      checkAbort();
+    }
 
     // 3. Client.
-    const clientDef = CLIENTS[spec.target];
     progress('starting client');
     const client = bed.spawn(
       'client',
@@ -115,9 +213,10 @@ export async function runExperiment(
         ...clientDef.argv({
           host: bed.addr.server,
           port: targetDef.port,
-          clientId: `c${opts.index}`,
+          clientId,
           strategy: spec.strategy,
           workload: spec.workload,
+          qos: spec.qos,
         }),
       ],
       'client',
@@ -133,6 +232,8 @@ export async function runExperiment(
     );
     if (connected.src !== 'client' || connected.type !== 'connected')
       throw new LabError('unreachable');
+    // A subscribing client is now subscribed: the far side may start publishing.
+    if (spec.workload.kind === 'subscribe') sink?.stdin.write('start\n');
     progress('warming up');
     await sleep(spec.warmupMs, signal);
     checkAbort();
@@ -144,13 +245,21 @@ export async function runExperiment(
         `the client failed before the fault: ${JSON.stringify({ ...early, t: undefined })}`,
       );
 
-    // 4. Fault, and its heal.
+    // 4. Fault, and the path's return: a heal (partition) or the target's restart.
+    const flow = await bed.establishedFlow(targetDef.port);
     const fault = NETNS_FAULTS[spec.fault];
-    const ctx = {
+    if (fault.needsFlow && !flow)
+      throw new LabError(
+        `the client has no established connection to ${bed.addr.server}:${targetDef.port} to apply ${spec.fault} to`,
+      );
+    const ctx: FaultContext = {
       bed,
       target,
-      flow: { client: connected.local, server: connected.remote },
-      mark: (e: Parameters<Timeline['mark']>[0]) => void timeline.mark(e),
+      flow: flow ?? {
+        client: { address: bed.addr.client, port: 0 },
+        server: { address: bed.addr.server, port: targetDef.port },
+      },
+      mark: (e) => void timeline.mark(e),
     };
     progress(`applying ${spec.fault}`);
     await fault.apply(ctx);
@@ -160,30 +269,46 @@ export async function runExperiment(
     const applied = timeline.find(
       (e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'applied',
     )?.t;
-    let healing: Promise<void> | undefined;
-    if (spec.healMs !== null && fault.heal) {
-      const heal = fault.heal.bind(fault);
-      const healMs = spec.healMs;
-      healing = (async () => {
-        await sleep(healMs - msBetween(t0, now()), healSignal);
-        if (!healSignal.aborted) await heal(ctx);
+    const returnMs = spec.healMs ?? spec.restartMs;
+    const comeBack =
+      spec.healMs !== null && fault.heal
+        ? () => fault.heal!(ctx)
+        : spec.restartMs !== null
+          ? async () => {
+              timeline.mark({ type: 'restart', phase: 'start' });
+              await Promise.race([target.exited, sleep(5000)]);
+              target = await restartTarget(bed, spec, fault, ctx, timeline, sink, returnSignal);
+              timeline.mark({ type: 'restart', phase: 'applied' });
+            }
+          : null;
+    let returning: Promise<void> | undefined;
+    if (returnMs !== null && comeBack) {
+      returning = (async () => {
+        await sleep(returnMs - msBetween(t0, now()), returnSignal);
+        if (!returnSignal.aborted) await comeBack();
       })();
-      // A failed heal is reported when awaited below; never as an unhandled rejection.
-      healing.catch(() => undefined);
+      // A failed heal or restart is reported when awaited below; never as an unhandled rejection.
+      returning.catch(() => undefined);
     }
 
     // 5. Watch. Stop early once the story is complete: detected, and reconnected where the path
-    // comes back (heal; reset kills only the one flow). Otherwise run to the deadline.
-    const reconnectFrom =
-      spec.healMs !== null ? 'heal' : spec.fault === 'reset' ? 'detection' : null;
+    // comes back (heal, restart; reset kills only the one flow). Otherwise run to the deadline.
+    const metricOpts: MetricOptions = {
+      reconnectFrom:
+        spec.healMs !== null
+          ? 'heal'
+          : spec.restartMs !== null
+            ? 'restart'
+            : spec.fault === 'reset'
+              ? 'detection'
+              : null,
+      workload: spec.workload.kind,
+      deadlineMs: spec.deadlineMs,
+    };
     const deadlineAt = t0 + BigInt(Math.round(spec.deadlineMs * 1e6));
     const done = (): boolean => {
-      const m = computeMetrics(timeline.entries, {
-        reconnectFrom,
-        workload: spec.workload.kind,
-        deadlineMs: spec.deadlineMs,
-      });
-      return m.detect_ms !== null && (reconnectFrom === null || m.reconnect_ms !== null);
+      const m = computeMetrics(timeline.entries, metricOpts);
+      return m.detect_ms !== null && (metricOpts.reconnectFrom === null || m.reconnect_ms !== null);
     };
     while (!done()) {
       const left = msBetween(now(), deadlineAt);
@@ -196,7 +321,11 @@ export async function runExperiment(
         `${spec.fault} applied ${(msBetween(t0, now()) / 1000).toFixed(1)}s ago; waiting for detection (deadline ${spec.deadlineMs / 1000}s)`,
       );
       await timeline.waitForNext(
-        (e) => e.src !== 'lab' || e.type === 'heal',
+        (e) =>
+          e.src === 'client' ||
+          e.src === 'sink' ||
+          (e.src === 'target' && e.type === 'recv') ||
+          (e.src === 'lab' && (e.type === 'heal' || e.type === 'restart')),
         Math.min(left, 250),
         signal,
       );
@@ -205,30 +334,33 @@ export async function runExperiment(
     if (!done()) timeline.mark({ type: 'deadline' });
     else await sleep(SETTLE_MS, signal);
     checkAbort();
-    healController.abort();
-    await healing;
+    returnController.abort();
+    await returning;
 
-    // 6. Read the router's counters for the experiment's window (before the client's FIN), stop
-    // the client so nothing more is in flight, then let the sink drain.
+    // 6. Read the router's counters for the experiment's window (before the client's FIN). Stop
+    // the sending side first and let what is in flight arrive, then the receiving side.
     progress('collecting');
     const counters = Object.fromEntries(await bed.readCounters());
     timeline.mark({ type: 'stop', reason: done() ? 'complete' : 'deadline' });
-    client.kill('SIGTERM');
-    await Promise.race([client.exited, sleep(1000)]);
+    const [sender, receiver] =
+      spec.workload.kind === 'subscribe' && sink ? [sink, client] : [client, sink];
+    sender.kill('SIGTERM');
+    await Promise.race([sender.exited, sleep(1000)]);
     await sleep(200);
-    const metrics = computeMetrics(timeline.entries, {
-      reconnectFrom,
-      workload: spec.workload.kind,
-      deadlineMs: spec.deadlineMs,
-    });
+    receiver?.kill('SIGTERM');
+    const metrics = computeMetrics(timeline.entries, metricOpts);
+    const firstConnect = timeline.find((e) => e.src === 'client' && e.type === 'connected');
     outcome = {
       testbed: spec.testbed,
       target: spec.target,
+      target_version: targetVersion,
       client: clientDef.library,
       strategy: formatStrategy(spec.strategy),
       workload: formatWorkload(spec.workload),
+      qos: spec.target === 'mqtt' ? spec.qos : null,
       fault: spec.fault,
       heal_ms: spec.healMs,
+      restart_ms: spec.restartMs,
       deadline_ms: spec.deadlineMs,
       sysctls: spec.sysctls,
       ...metrics,
@@ -236,8 +368,18 @@ export async function runExperiment(
       predicted_why: prediction.why,
       verdict: verdict(metrics.detect_ms, prediction.window, spec.deadlineMs),
       wire: counters,
-      sockopts: connected.sockopts,
+      sockopts:
+        firstConnect?.src === 'client' && firstConnect.type === 'connected'
+          ? (firstConnect.sockopts ?? {})
+          : {},
       fault_apply_ms: applied ? Math.round(msBetween(t0, applied) * 10) / 10 : null,
+      flow: flow
+        ? {
+            client: `${flow.client.address}:${flow.client.port}`,
+            server: `${flow.server.address}:${flow.server.port}`,
+          }
+        : null,
+      events: libraryEvents(timeline.entries, t0),
     };
   } catch (err) {
     failure = signal?.aborted
@@ -246,7 +388,7 @@ export async function runExperiment(
         ? err
         : new LabError(String(err));
   } finally {
-    healController.abort();
+    returnController.abort();
     progress('tearing down');
     const leftovers = await teardowns.runAll();
     if (leftovers.length > 0) {
@@ -256,4 +398,18 @@ export async function runExperiment(
   }
   if (failure !== undefined) throw failure;
   return { ...outcome!, timeline: timeline.entries };
+}
+
+/** The client library's status events, relative to T0. */
+function libraryEvents(entries: readonly TimelineEntry[], t0: bigint): ExperimentResult['events'] {
+  const out: ExperimentResult['events'] = [];
+  for (const e of entries) {
+    if (e.src === 'client' && e.type === 'status')
+      out.push({
+        at_ms: Math.round(msBetween(t0, e.t) * 10) / 10,
+        name: e.name,
+        ...(e.detail !== undefined ? { detail: e.detail } : {}),
+      });
+  }
+  return out;
 }

@@ -3,11 +3,16 @@
  * - detect_ms: T0 (the fault's start mark) to the client's first `detected` event after it.
  * - stale_sent: messages accepted by the client (write completed, no error) in [T0, detection).
  * - lost: accepted messages that the sink never received by the end of the experiment.
- * - reconnect_ms: from the path's return (heal; for `reset`, which only kills the one flow, the
- *   detection) to the first delivery at the sink after it (a message, or an idle client's HELLO).
+ * - reconnect_ms: from the path's return (heal, the target's restart; for `reset`, which only
+ *   kills the one flow, the detection) to the first delivery after it: a message at the receiving
+ *   side, or for an idle client its next connection.
+ * Who sends and who receives follows the workload: `publish`, the client sends and the sink (the
+ *   TCP target, or a broker's sink) receives; `subscribe`, the broker's sink sends and the client
+ *   receives.
  * - false_disconnects: detections before T0, while no fault was active.
  */
 import type { TimelineEntry } from '../events.js';
+import type { Workload } from '../scenario/spec.js';
 import { msBetween } from '../util/clock.js';
 
 export interface Metrics {
@@ -29,9 +34,8 @@ const round = (ms: number): number => Math.round(ms * 10) / 10;
 
 export interface MetricOptions {
   /** What the reconnect is measured from: the heal, the detection, or nothing (no return). */
-  reconnectFrom: 'heal' | 'detection' | null;
-  /** An idle client's only delivery is its HELLO; a publisher's are its messages. */
-  workload: 'idle' | 'publish';
+  reconnectFrom: 'heal' | 'restart' | 'detection' | null;
+  workload: Workload['kind'];
   /** Detections after T0 + deadline (while the run was being stopped) do not count. */
   deadlineMs: number;
 }
@@ -44,13 +48,17 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
   let falseDisconnects = 0;
   const accepted = new Map<number, bigint>();
   const received = new Map<number, number>();
+  const subscribe = opts.workload === 'subscribe';
+  const isSend = (e: TimelineEntry): e is TimelineEntry & { seq: number } =>
+    e.type === 'sent' && e.src === (subscribe ? 'sink' : 'client');
+  const isRecv = (e: TimelineEntry): e is TimelineEntry & { seq: number } =>
+    e.type === 'recv' && (subscribe ? e.src === 'client' : e.src === 'target' || e.src === 'sink');
   for (const e of entries) {
     if (e.src === 'client' && e.type === 'detected') {
       if (t0 === null || e.t < t0) falseDisconnects += 1;
       else if (msBetween(t0, e.t) <= opts.deadlineMs) detect ??= e;
-    } else if (e.src === 'client' && e.type === 'sent') accepted.set(e.seq, e.t);
-    else if (e.src === 'target' && e.type === 'recv')
-      received.set(e.seq, (received.get(e.seq) ?? 0) + 1);
+    } else if (isSend(e)) accepted.set(e.seq, e.t);
+    else if (isRecv(e)) received.set(e.seq, (received.get(e.seq) ?? 0) + 1);
   }
 
   const detectT = detect?.t ?? null;
@@ -63,13 +71,22 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
   let duplicates = 0;
   for (const n of received.values()) duplicates += n - 1;
 
-  const healT =
-    entries.find((e) => e.src === 'lab' && e.type === 'heal' && e.phase === 'applied')?.t ?? null;
-  const ref = reconnectFrom === 'heal' ? healT : reconnectFrom === 'detection' ? detectT : null;
+  const labMark = (type: 'heal' | 'restart'): bigint | null =>
+    entries.find((e) => e.src === 'lab' && e.type === type && e.phase === 'applied')?.t ?? null;
+  const healT = labMark('heal');
+  const ref =
+    reconnectFrom === 'detection'
+      ? detectT
+      : reconnectFrom === null
+        ? null
+        : labMark(reconnectFrom);
   let reconnect: number | null = null;
   if (ref !== null) {
-    const delivery = opts.workload === 'idle' ? 'hello' : 'recv';
-    const back = entries.find((e) => e.src === 'target' && e.type === delivery && e.t > ref);
+    const back = entries.find(
+      (e) =>
+        e.t > ref &&
+        (opts.workload === 'idle' ? e.src === 'client' && e.type === 'connected' : isRecv(e)),
+    );
     if (back) reconnect = round(msBetween(ref, back.t));
   }
 

@@ -2,7 +2,14 @@
  * One experiment's timeline: every event from the client, the target and the lab, in arrival
  * order, with waiters that wake when a matching event arrives.
  */
-import type { ClientEvent, LabEvent, Source, TargetEvent, TimelineEntry } from '../events.js';
+import type {
+  ClientEvent,
+  LabEvent,
+  SinkEvent,
+  Source,
+  TargetEvent,
+  TimelineEntry,
+} from '../events.js';
 import { ProcessError } from '../errors.js';
 import type { LabProcess } from '../testbeds/process.js';
 import { now } from '../util/clock.js';
@@ -66,7 +73,7 @@ export class Timeline {
    */
   attach(src: Exclude<Source, 'lab'>, proc: LabProcess): void {
     onLines(proc.stdout, (line) => {
-      let parsed: { t: string } & (ClientEvent | TargetEvent);
+      let parsed: { t: string } & (ClientEvent | TargetEvent | SinkEvent);
       try {
         parsed = JSON.parse(line) as typeof parsed;
         if (typeof parsed !== 'object' || parsed === null || !/^\d+$/.test(String(parsed.t))) {
@@ -81,6 +88,23 @@ export class Timeline {
       }
       this.push({ ...parsed, src, t: BigInt(parsed.t) } as TimelineEntry);
     });
+  }
+
+  /**
+   * Feeds a broker's log (stdout and stderr) into the timeline as target `log` events, stamped on
+   * arrival, and a `listening` event at the first line matching `ready`.
+   */
+  attachLog(proc: LabProcess, ready: RegExp, listening: { address: string; port: number }): void {
+    let isReady = false;
+    for (const stream of [proc.stdout, proc.stderr]) {
+      onLines(stream, (line) => {
+        this.push({ t: now(), src: 'target', type: 'log', line: line.slice(0, 500) });
+        if (!isReady && ready.test(line)) {
+          isReady = true;
+          this.push({ t: now(), src: 'target', type: 'listening', ...listening });
+        }
+      });
+    }
   }
 }
 

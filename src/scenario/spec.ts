@@ -10,15 +10,35 @@ export type Strategy =
   | { kind: 'none' }
   | { kind: 'keepalive'; idleMs: number; intervalMs: number; count: number }
   | { kind: 'user-timeout'; timeoutMs: number }
-  | { kind: 'heartbeat'; intervalMs: number; timeoutMs: number };
+  | { kind: 'heartbeat'; intervalMs: number; timeoutMs: number }
+  /** nats.js: pingInterval, maxPingOut, reconnectTimeWait, maxReconnectAttempts (-1: forever). */
+  | { kind: 'nats'; pingMs: number; maxOut: number; waitMs: number; attempts: number }
+  /** MQTT.js: keepalive (whole seconds; 0 disables), reconnectPeriod. */
+  | { kind: 'mqtt'; keepaliveMs: number; reconnectMs: number };
 
-export type Workload = { kind: 'idle' } | { kind: 'publish'; rate: number };
+/**
+ * `publish`: the client sends, the sink on the target's side receives. `subscribe`: the far side
+ * publishes at `rate` and the client receives (brokers only).
+ */
+export type Workload =
+  { kind: 'idle' } | { kind: 'publish'; rate: number } | { kind: 'subscribe'; rate: number };
 
 export const FAULTS = ['graceful', 'kill', 'node-loss', 'partition', 'reset', 'ip-reuse'] as const;
 export type FaultName = (typeof FAULTS)[number];
 
-export const TARGETS = ['tcp'] as const;
+export const TARGETS = ['tcp', 'nats', 'mqtt'] as const;
 export type TargetName = (typeof TARGETS)[number];
+
+/** Which strategies each target's client understands, and its default (the library's own). */
+export const TARGET_STRATEGIES: Record<TargetName, { kinds: Strategy['kind'][]; default: string }> =
+  {
+    tcp: { kinds: ['none', 'keepalive', 'user-timeout', 'heartbeat'], default: 'none' },
+    nats: { kinds: ['nats'], default: 'nats:ping=2m,maxout=2' },
+    mqtt: { kinds: ['mqtt'], default: 'mqtt:keepalive=60s' },
+  };
+
+/** Faults after which the target can be brought back (`--restart`), as Kubernetes restarts a pod. */
+export const RESTARTABLE_FAULTS: readonly FaultName[] = ['graceful', 'kill', 'node-loss'];
 
 export const TESTBEDS = ['netns'] as const;
 export type TestbedName = (typeof TESTBEDS)[number];
@@ -41,6 +61,10 @@ export interface ExperimentSpec {
   fault: FaultName;
   /** partition only: remove the drop this long after T0. */
   healMs: number | null;
+  /** graceful, kill, node-loss: start the target again this long after T0. */
+  restartMs: number | null;
+  /** MQTT quality of service for publish and subscribe (0 elsewhere). */
+  qos: 0 | 1;
   /** How long after T0 detection may take before it counts as "not detected". */
   deadlineMs: number;
   /** Time between the client's first connection and the fault, so the flow is in steady state. */
@@ -51,8 +75,14 @@ export interface ExperimentSpec {
 
 const TCP_KEEPALIVE_MAX_S = 32767;
 
-function keyValues(body: string, what: string, allowed: readonly string[]): Map<string, string> {
+function keyValues(
+  body: string,
+  what: string,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): Map<string, string> {
   const out = new Map<string, string>();
+  const allowed = [...required, ...optional];
   for (const part of body.split(',')) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq);
@@ -64,10 +94,10 @@ function keyValues(body: string, what: string, allowed: readonly string[]): Map<
     if (out.has(key)) throw new BadInputError(`${what}: '${key}' is given twice`);
     out.set(key, part.slice(eq + 1));
   }
-  for (const key of allowed) {
+  for (const key of required) {
     if (!out.has(key))
       throw new BadInputError(
-        `${what}: missing '${key}=' (expected ${allowed.map((k) => `${k}=`).join(',')})`,
+        `${what}: missing '${key}=' (expected ${required.map((k) => `${k}=`).join(',')})`,
       );
   }
   return out;
@@ -81,6 +111,13 @@ function wholeSeconds(text: string, what: string): number {
     );
   }
   return ms;
+}
+
+function integerIn(text: string, what: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || n < min || n > max)
+    throw new BadInputError(`${what} '${text}' must be an integer from ${min} to ${max}`);
+  return n;
 }
 
 function positiveMs(text: string, what: string): number {
@@ -101,17 +138,11 @@ export function parseStrategy(text: string): Strategy {
       return { kind: 'none' };
     case 'keepalive': {
       const kv = keyValues(body, what, ['idle', 'interval', 'count']);
-      const count = Number(kv.get('count'));
-      if (!Number.isInteger(count) || count < 1 || count > 127) {
-        throw new BadInputError(
-          `${what}: count '${kv.get('count')}' must be an integer from 1 to 127`,
-        );
-      }
       return {
         kind: 'keepalive',
         idleMs: wholeSeconds(kv.get('idle')!, `${what} idle`),
         intervalMs: wholeSeconds(kv.get('interval')!, `${what} interval`),
-        count,
+        count: integerIn(kv.get('count')!, `${what}: count`, 1, 127),
       };
     }
     case 'user-timeout':
@@ -126,9 +157,36 @@ export function parseStrategy(text: string): Strategy {
         timeoutMs: positiveMs(kv.get('timeout')!, `${what} timeout`),
       };
     }
+    case 'nats': {
+      // Library defaults (nats.js core/src/options.ts) for what the user leaves out.
+      const kv = keyValues(body, what, ['ping', 'maxout'], ['wait', 'attempts']);
+      const attempts = integerIn(kv.get('attempts') ?? '10', `${what}: attempts`, -1, 1_000_000);
+      if (attempts === 0) throw new BadInputError(`${what}: attempts must be -1 (forever) or >= 1`);
+      return {
+        kind: 'nats',
+        pingMs: positiveMs(kv.get('ping')!, `${what} ping`),
+        maxOut: integerIn(kv.get('maxout')!, `${what}: maxout`, 1, 1000),
+        waitMs: positiveMs(kv.get('wait') ?? '2s', `${what} wait`),
+        attempts,
+      };
+    }
+    case 'mqtt': {
+      const kv = keyValues(body, what, ['keepalive'], ['reconnect']);
+      const keepalive = kv.get('keepalive')!;
+      const keepaliveMs = parseDuration(keepalive, `${what} keepalive`);
+      if (keepaliveMs % 1000 !== 0 || keepaliveMs > 65_535_000)
+        throw new BadInputError(
+          `${what}: keepalive '${keepalive}' must be whole seconds from 0s to 65535s (MQTT counts keepalive in seconds; 0 disables it)`,
+        );
+      return {
+        kind: 'mqtt',
+        keepaliveMs,
+        reconnectMs: positiveMs(kv.get('reconnect') ?? '1s', `${what} reconnect`),
+      };
+    }
     default:
       throw new BadInputError(
-        `strategy '${text}' is unknown (expected none, keepalive:idle=2s,interval=1s,count=3, user-timeout:3s, heartbeat:interval=1s,timeout=2s)`,
+        `strategy '${text}' is unknown (expected none, keepalive:idle=2s,interval=1s,count=3, user-timeout:3s, heartbeat:interval=1s,timeout=2s, nats:ping=5s,maxout=2, mqtt:keepalive=10s)`,
       );
   }
 }
@@ -144,23 +202,27 @@ export function formatStrategy(s: Strategy): string {
       return `user-timeout:${sec(s.timeoutMs)}`;
     case 'heartbeat':
       return `heartbeat:interval=${sec(s.intervalMs)},timeout=${sec(s.timeoutMs)}`;
+    case 'nats':
+      return `nats:ping=${sec(s.pingMs)},maxout=${s.maxOut},wait=${sec(s.waitMs)},attempts=${s.attempts}`;
+    case 'mqtt':
+      return `mqtt:keepalive=${sec(s.keepaliveMs)},reconnect=${sec(s.reconnectMs)}`;
   }
 }
 
 export function parseWorkload(text: string): Workload {
   if (text === 'idle') return { kind: 'idle' };
-  const m = /^publish:(\d+(?:\.\d+)?)$/.exec(text);
+  const m = /^(publish|subscribe):(\d+(?:\.\d+)?)$/.exec(text);
   if (m) {
-    const rate = Number(m[1]);
-    if (rate > 0 && rate <= 10_000) return { kind: 'publish', rate };
+    const rate = Number(m[2]);
+    if (rate > 0 && rate <= 10_000) return { kind: m[1] as 'publish' | 'subscribe', rate };
   }
   throw new BadInputError(
-    `workload '${text}' is unknown (expected idle or publish:<messages per second, 0-10000>, e.g. publish:10)`,
+    `workload '${text}' is unknown (expected idle, publish:<rate> or subscribe:<rate>, in messages per second up to 10000, e.g. publish:10)`,
   );
 }
 
 export function formatWorkload(w: Workload): string {
-  return w.kind === 'idle' ? 'idle' : `publish:${w.rate}`;
+  return w.kind === 'idle' ? 'idle' : `${w.kind}:${w.rate}`;
 }
 
 export function parseChoice<T extends string>(
@@ -195,6 +257,30 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   if (spec.healMs !== null && spec.healMs >= spec.deadlineMs) {
     throw new BadInputError(
       `--heal ${formatMs(spec.healMs)} must be shorter than --deadline ${formatMs(spec.deadlineMs)}`,
+    );
+  }
+  const fits = TARGET_STRATEGIES[spec.target];
+  if (!fits.kinds.includes(spec.strategy.kind)) {
+    throw new BadInputError(
+      `strategy '${formatStrategy(spec.strategy)}' does not apply to target ${spec.target} (expected ${fits.kinds.join(' or ')}, e.g. ${fits.default})`,
+    );
+  }
+  if (spec.workload.kind === 'subscribe' && spec.target === 'tcp') {
+    throw new BadInputError(
+      `workload '${formatWorkload(spec.workload)}' needs a broker target (nats or mqtt)`,
+    );
+  }
+  if (spec.qos !== 0 && spec.target !== 'mqtt') {
+    throw new BadInputError(`--qos applies to target mqtt only (target is ${spec.target})`);
+  }
+  if (spec.restartMs !== null && !RESTARTABLE_FAULTS.includes(spec.fault)) {
+    throw new BadInputError(
+      `--restart applies to ${RESTARTABLE_FAULTS.join(', ')} only (fault is ${spec.fault})`,
+    );
+  }
+  if (spec.restartMs !== null && spec.restartMs >= spec.deadlineMs) {
+    throw new BadInputError(
+      `--restart ${formatMs(spec.restartMs)} must be shorter than --deadline ${formatMs(spec.deadlineMs)}`,
     );
   }
   if (spec.warmupMs > 600_000) {

@@ -1,16 +1,44 @@
 /**
- * Targets, one per protocol, registered here. A target is a process the lab starts in the
- * server namespace; it prints `listening` when ready and reports the sink's `recv` events.
+ * Targets, one per protocol, registered here. A target is the process the lab starts in the server
+ * namespace, and the one the faults act on: the lab's own TCP server (which reports JSON-line
+ * events and is its own sink), or a real broker binary (which reports through its log; readiness
+ * is the log line that says it accepts connections).
  */
 import type { TargetName } from '../scenario/spec.js';
 import type { TcpTargetConfig } from './tcp/server.js';
 
+export interface LaunchConfig {
+  /** The server's lab address. */
+  host: string;
+  port: number;
+  /** A private directory for config files, removed at teardown. */
+  dir: string;
+}
+
+export interface Launch {
+  argv: string[];
+  /** Files to write into `dir` before starting, by name. */
+  files: Record<string, string>;
+}
+
+export interface BrokerBinary {
+  /** The executable, looked up on PATH (with /usr/sbin). */
+  binary: string;
+  /** The Debian package that provides it. */
+  package: string;
+  /** The log line that says it accepts connections. */
+  ready: RegExp;
+  /** argv that prints its version. */
+  versionArgv: string[];
+}
+
 export interface TargetDef {
   /** The port it listens on inside its own namespace. */
   port: number;
-  /** argv after the node binary. */
-  argv(config: { host: string; port: number }): string[];
   describe: string;
+  launch(config: LaunchConfig): Launch;
+  /** Set for brokers: a real binary, not one of the lab's own scripts. */
+  broker?: BrokerBinary;
 }
 
 const entry = (rel: string): string => new URL(rel, import.meta.url).pathname;
@@ -18,7 +46,58 @@ const entry = (rel: string): string => new URL(rel, import.meta.url).pathname;
 export const TARGETS: Record<TargetName, TargetDef> = {
   tcp: {
     port: 7000,
-    argv: (c) => [entry('./tcp/server.js'), JSON.stringify(c satisfies TcpTargetConfig)],
     describe: 'built-in line-protocol TCP server and sink',
+    launch: (c) => ({
+      argv: [
+        process.execPath,
+        entry('./tcp/server.js'),
+        JSON.stringify({ host: c.host, port: c.port } satisfies TcpTargetConfig),
+      ],
+      files: {},
+    }),
+  },
+  nats: {
+    port: 4222,
+    describe: 'nats-server (Debian package), with a config the lab writes',
+    launch: (c) => ({
+      argv: ['nats-server', '-c', `${c.dir}/nats.conf`],
+      // The server's own ping to the client stays at its default (2 min): the experiment is about
+      // what the client notices. Listening on every address of the server namespace: its lab
+      // address and its loopback, where the sink connects.
+      files: { 'nats.conf': `listen: "0.0.0.0:${c.port}"\nping_interval: "2m"\n` },
+    }),
+    broker: {
+      binary: 'nats-server',
+      package: 'nats-server',
+      ready: /Server is ready/,
+      versionArgv: ['nats-server', '--version'],
+    },
+  },
+  mqtt: {
+    port: 1883,
+    describe: 'mosquitto (Debian package), with a config the lab writes',
+    launch: (c) => ({
+      argv: ['mosquitto', '-c', `${c.dir}/mosquitto.conf`],
+      files: {
+        'mosquitto.conf': [
+          `listener ${c.port}`,
+          'allow_anonymous true',
+          'persistence false',
+          'log_dest stderr',
+          'log_type error',
+          'log_type warning',
+          'log_type notice',
+          'log_type information',
+          'connection_messages true',
+          '',
+        ].join('\n'),
+      },
+    }),
+    broker: {
+      binary: 'mosquitto',
+      package: 'mosquitto',
+      ready: /mosquitto version \S+ running/,
+      versionArgv: ['mosquitto', '-h'],
+    },
   },
 };

@@ -4,6 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 export interface LabProcess {
   readonly pid: number;
   readonly stdout: Readable;
+  readonly stderr: Readable;
   readonly stdin: Writable;
   /** Resolves with the exit code (or the signal's name) once the process has exited. */
   readonly exited: Promise<number | string>;

@@ -4,17 +4,13 @@
  */
 import net from 'node:net';
 import { emit } from '../../events.js';
-import type { Strategy, Workload } from '../../scenario/spec.js';
+import type { ClientArgs } from '../index.js';
 import { childConfig, onParentGone } from '../../util/child-main.js';
 import { onLines } from '../../util/lines.js';
+import { publishLoop } from '../workload.js';
 import { applyStrategy, readSockopts } from './sockopts.js';
 
-export interface TcpClientConfig {
-  host: string;
-  port: number;
-  clientId: string;
-  strategy: Strategy;
-  workload: Workload;
+export interface TcpClientConfig extends ClientArgs {
   /** Reconnect backoff: first delay, doubled per failed attempt, capped. */
   backoff: { initialMs: number; maxMs: number };
   /** A dial that has not completed in this time is abandoned (SYNs into a partition). */
@@ -24,7 +20,6 @@ export interface TcpClientConfig {
 const cfg = childConfig<TcpClientConfig>();
 
 let attempt = 0;
-let seq = 0;
 let live: net.Socket | null = null;
 let stopping = false;
 let backoffMs = cfg.backoff.initialMs;
@@ -106,27 +101,6 @@ function connect(): void {
   sock.on('close', () => fail('close'));
 }
 
-function publishLoop(rate: number): void {
-  // Schedule against the monotonic clock so the rate does not drift with timer lateness.
-  const periodMs = 1000 / rate;
-  const start = performance.now();
-  let k = 0;
-  const tick = (): void => {
-    if (stopping) return;
-    seq += 1;
-    const s = seq;
-    const sock = live;
-    if (!sock) emit({ type: 'send_failed', seq: s, error: 'not connected' });
-    else
-      sock.write(`MSG ${s}\n`, (err) =>
-        emit(err ? { type: 'send_failed', seq: s, error: err.message } : { type: 'sent', seq: s }),
-      );
-    k += 1;
-    setTimeout(tick, Math.max(0, start + k * periodMs - performance.now()));
-  };
-  setTimeout(tick, periodMs);
-}
-
 onParentGone(() => {
   if (stopping) return;
   stopping = true;
@@ -137,4 +111,19 @@ onParentGone(() => {
 });
 
 connect();
-if (cfg.workload.kind === 'publish') publishLoop(cfg.workload.rate);
+if (cfg.workload.kind === 'publish') {
+  publishLoop(
+    cfg.workload.rate,
+    (s) => {
+      const sock = live;
+      if (!sock) emit({ type: 'send_failed', seq: s, error: 'not connected' });
+      else
+        sock.write(`MSG ${s}\n`, (err) =>
+          emit(
+            err ? { type: 'send_failed', seq: s, error: err.message } : { type: 'sent', seq: s },
+          ),
+        );
+    },
+    () => stopping,
+  );
+}

@@ -18,6 +18,8 @@ export function applyStrategy(sock: Socket, strategy: Strategy): void {
       return;
     case 'none':
     case 'heartbeat':
+    case 'nats':
+    case 'mqtt':
       return;
   }
 }
@@ -34,6 +36,8 @@ export function readSockopts(sock: Socket, strategy: Strategy): Record<string, n
       return { tcp_user_timeout_ms: NetKeepAlive.getUserTimeout(sock) };
     case 'none':
     case 'heartbeat':
+    case 'nats':
+    case 'mqtt':
       return {};
   }
 }

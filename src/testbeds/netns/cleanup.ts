@@ -1,16 +1,20 @@
 /**
- * Finds what a killed run left behind (namespaces named with the lab prefix) and removes it,
- * processes inside those namespaces included. veths and router rules live only inside the lab's
- * namespaces, so they go with them.
+ * Finds what a killed run left behind (namespaces and temp directories named with the lab prefix)
+ * and removes it, processes inside those namespaces included. veths and router rules live only
+ * inside the lab's namespaces, so they go with them.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { run } from './exec.js';
-import { parseNsName } from './names.js';
+import { parseDirName, parseNsName } from './names.js';
 import { deleteNamespace } from './topology.js';
 
 export interface CleanupReport {
   removed: string[];
-  /** Namespaces of runs whose owner process is still alive, left alone. */
+  /** Temp directories (broker configs) removed. */
+  removedDirs: string[];
+  /** Namespaces and directories of runs whose owner process is still alive, left alone. */
   skippedLive: string[];
 }
 
@@ -31,16 +35,29 @@ export async function listLabNamespaces(): Promise<string[]> {
     .filter((n) => parseNsName(n) !== null);
 }
 
+export function listLabDirs(): string[] {
+  return readdirSync(tmpdir()).filter((n) => parseDirName(n) !== null);
+}
+
 export async function cleanupNetns(opts: { force: boolean }): Promise<CleanupReport> {
-  const report: CleanupReport = { removed: [], skippedLive: [] };
+  const report: CleanupReport = { removed: [], removedDirs: [], skippedLive: [] };
+  const spare = (owner: number): boolean => !opts.force && owner !== process.pid && alive(owner);
   for (const ns of await listLabNamespaces()) {
-    const owner = parseNsName(ns)!.ownerPid;
-    if (!opts.force && owner !== process.pid && alive(owner)) {
+    if (spare(parseNsName(ns)!.ownerPid)) {
       report.skippedLive.push(ns);
       continue;
     }
     await deleteNamespace(ns);
     report.removed.push(ns);
+  }
+  for (const name of listLabDirs()) {
+    const dir = join(tmpdir(), name);
+    if (spare(parseDirName(name)!.ownerPid)) {
+      report.skippedLive.push(dir);
+      continue;
+    }
+    rmSync(dir, { recursive: true, force: true });
+    report.removedDirs.push(dir);
   }
   return report;
 }

@@ -87,6 +87,7 @@ export function spawnInNamespace(ns: string, argv: readonly string[]): LabProces
   return {
     pid: child.pid ?? -1,
     stdout: child.stdout,
+    stderr: child.stderr,
     stdin: child.stdin,
     exited,
     hasExited: () => exitedFlag,

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { LabUnavailableError } from '../../errors.js';
+import type { BrokerBinary } from '../../targets/index.js';
 import { run } from './exec.js';
 
 const NO_NETNS_HINT =
@@ -27,4 +28,20 @@ export async function netnsPreflight(): Promise<void> {
   await run(['ip', '-V']);
   await run(['iptables-restore', '--version']);
   await run(['sysctl', '--version']);
+}
+
+const brokerVersions = new Map<string, string>();
+
+/**
+ * Is the broker binary installed? Answers its version (for results), or one line naming the
+ * package to install. Asked once per process.
+ */
+export async function brokerPreflight(broker: BrokerBinary): Promise<string> {
+  const known = brokerVersions.get(broker.binary);
+  if (known !== undefined) return known;
+  const { stdout, stderr } = await run(broker.versionArgv, { allowFail: true });
+  const version = /v?(\d+\.\d+\.\d+)/.exec(`${stdout}\n${stderr}`)?.[1] ?? 'unknown version';
+  const described = `${broker.binary} ${version}`;
+  brokerVersions.set(broker.binary, described);
+  return described;
 }

@@ -8,12 +8,16 @@
  * router namespace with the peer moved straight into its namespace, so no interface, route or
  * rule ever exists in the root namespace.
  */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Endpoint } from '../../events.js';
 import { LabError } from '../../errors.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { LabProcess } from '../process.js';
 import { type AddressBlock, allocateBlock, isLabAddress, releaseBlock } from './addresses.js';
 import { run, spawnInNamespace } from './exec.js';
-import { nsName, type Role } from './names.js';
+import { dirName, nsName, type Role } from './names.js';
 
 export interface NetnsOptions {
   runId: string;
@@ -108,6 +112,57 @@ export class NetnsTestbed {
 
   private async sysctl(ns: string, key: string, value: number): Promise<void> {
     await run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`]);
+  }
+
+  private dir: string | undefined;
+
+  /** The experiment's private temp directory (broker configs), removed at teardown. */
+  privateDir(): string {
+    if (this.dir === undefined) {
+      const dir = join(tmpdir(), dirName(this.opts.runId, this.opts.index));
+      this.teardowns.defer(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      this.dir = dir;
+    }
+    return this.dir;
+  }
+
+  writeFiles(files: Record<string, string>): void {
+    for (const [name, content] of Object.entries(files))
+      writeFileSync(join(this.privateDir(), name), content, { mode: 0o644 });
+  }
+
+  /**
+   * The client's established connection to the server's `port`, as the client namespace's kernel
+   * sees it (`ss`), whatever library opened it. Null when there is none.
+   */
+  async establishedFlow(port: number): Promise<{ client: Endpoint; server: Endpoint } | null> {
+    const { stdout } = await run([
+      'ip',
+      'netns',
+      'exec',
+      this.ns.client,
+      'ss',
+      '-H',
+      '-t',
+      '-n',
+      'state',
+      'established',
+      'dst',
+      this.addr.server,
+      'dport',
+      '=',
+      String(port),
+    ]);
+    // Columns without a state filter column: Recv-Q Send-Q Local:Port Peer:Port
+    const cols = stdout.trim().split('\n')[0]?.trim().split(/\s+/) ?? [];
+    const endpoint = (s: string | undefined): Endpoint | null => {
+      const m = s ? /^(.*):(\d+)$/.exec(s) : null;
+      return m ? { address: m[1]!, port: Number(m[2]) } : null;
+    };
+    const client = endpoint(cols[2]);
+    const server = endpoint(cols[3]);
+    return client && server ? { client, server } : null;
   }
 
   /** Starts a process in a namespace; it is killed (and waited for) at teardown. */

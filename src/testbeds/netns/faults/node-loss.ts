@@ -22,4 +22,8 @@ export const nodeLoss: NetnsFault = {
     await loseNode(ctx, 'node-loss');
     ctx.mark({ type: 'fault', name: 'node-loss', phase: 'applied' });
   },
+  // The replacement comes back where the old one was (a Service's address, a StatefulSet pod).
+  async beforeRestart(ctx) {
+    await ctx.bed.removeRules('node-loss');
+  },
 };

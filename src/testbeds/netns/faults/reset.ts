@@ -5,6 +5,7 @@ import type { NetnsFault } from './types.js';
  * connection's packets (both directions) with a TCP reset. New connections pass.
  */
 export const reset: NetnsFault = {
+  needsFlow: true,
   wire: "router answers the connection's next packet (either direction) with TCP RST; new connections pass",
   async apply(ctx) {
     const { client: c, server: s } = ctx.flow;

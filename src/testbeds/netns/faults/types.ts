@@ -19,6 +19,10 @@ export interface FaultContext {
 export interface NetnsFault {
   /** What happens on the wire, in one line, for --help and reports. */
   readonly wire: string;
+  /** The fault acts on the client's connection itself (`ctx.flow` must be the real one). */
+  readonly needsFlow?: boolean;
   apply(ctx: FaultContext): Promise<void>;
   heal?(ctx: FaultContext): Promise<void>;
+  /** Undo what keeps a restarted target unreachable (node-loss: the router's drop). */
+  beforeRestart?(ctx: FaultContext): Promise<void>;
 }
