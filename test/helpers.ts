@@ -5,6 +5,14 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runExperiment, type ExperimentResult } from '../src/runner/experiment.js';
+import {
+  parseStrategy,
+  parseWorkload,
+  type ExperimentSpec,
+  type FaultName,
+  type TargetName,
+} from '../src/scenario/spec.js';
 import { listLabNamespaces } from '../src/testbeds/netns/cleanup.js';
 import { newRunId } from '../src/testbeds/netns/names.js';
 
@@ -31,3 +39,46 @@ export async function assertNoLabNamespaces(runIdPrefix: string): Promise<void> 
   const left = (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${runIdPrefix}`));
   assert.deepEqual(left, [], `namespaces left behind: ${left.join(', ')}`);
 }
+
+/** A TCP experiment as `halfopen run` would build it; `more` overrides any field. */
+export function spec(
+  strategy: string,
+  workload: string,
+  fault: FaultName,
+  more: Partial<ExperimentSpec> = {},
+): ExperimentSpec {
+  return {
+    testbed: 'netns',
+    target: 'tcp',
+    strategy: parseStrategy(strategy),
+    workload: parseWorkload(workload),
+    fault,
+    healMs: null,
+    restartMs: null,
+    qos: 0,
+    deadlineMs: 10_000,
+    warmupMs: 1000,
+    sysctls: {},
+    ...more,
+  };
+}
+
+/** The same for a broker target. */
+export const brokerSpec = (
+  target: TargetName,
+  strategy: string,
+  workload: string,
+  fault: FaultName,
+  more: Partial<ExperimentSpec> = {},
+): ExperimentSpec => spec(strategy, workload, fault, { target, ...more });
+
+/** Runs one experiment through the runner and checks it left no namespace behind. */
+export async function measure(s: ExperimentSpec): Promise<ExperimentResult> {
+  const ids = labIds();
+  const r = await runExperiment(s, ids);
+  await assertNoLabNamespaces(ids.runId);
+  return r;
+}
+
+export const describeResult = (r: ExperimentResult): string =>
+  `detect ${r.detect_ms} ms (${r.detect_reason}), predicted ${JSON.stringify(r.predicted_ms)}, verdict ${r.verdict}, sent ${r.sent}, lost ${r.lost}, stale ${r.stale_sent}, dup ${r.duplicates}, reconnect ${r.reconnect_ms}`;

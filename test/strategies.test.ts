@@ -8,46 +8,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { runExperiment } from '../src/runner/experiment.js';
-import {
-  parseStrategy,
-  parseWorkload,
-  type ExperimentSpec,
-  type FaultName,
-} from '../src/scenario/spec.js';
-import { assertNoLabNamespaces, labIds, netnsSkip } from './helpers.js';
-
-function spec(
-  strategy: string,
-  workload: string,
-  fault: FaultName,
-  more: Partial<ExperimentSpec> = {},
-): ExperimentSpec {
-  return {
-    testbed: 'netns',
-    target: 'tcp',
-    strategy: parseStrategy(strategy),
-    workload: parseWorkload(workload),
-    fault,
-    healMs: null,
-    restartMs: null,
-    qos: 0,
-    deadlineMs: 10_000,
-    warmupMs: 1000,
-    sysctls: {},
-    ...more,
-  };
-}
-
-async function measure(s: ExperimentSpec) {
-  const ids = labIds();
-  const r = await runExperiment(s, ids);
-  await assertNoLabNamespaces(ids.runId);
-  return r;
-}
-
-const describeResult = (r: Awaited<ReturnType<typeof measure>>): string =>
-  `detect ${r.detect_ms} ms (${r.detect_reason}), predicted ${JSON.stringify(r.predicted_ms)}, verdict ${r.verdict}`;
+import { describeResult, measure, netnsSkip, spec } from './helpers.js';
 
 describe(
   'silent faults: detection inside the predicted window',

@@ -38,9 +38,17 @@ export function formatWindow(w: [number, number] | null): string {
 
 export function renderResult(r: Result, timelinePath: string | null): string {
   const lines: string[] = [];
+  const qos = r.qos === null ? '' : ` QoS ${r.qos},`;
+  const back =
+    r.heal_ms !== null
+      ? `, healed at ${formatMs(r.heal_ms)}`
+      : r.restart_ms !== null
+        ? `, restarted at ${formatMs(r.restart_ms)}`
+        : '';
   lines.push(
-    `halfopen run: ${r.target} client, strategy ${r.strategy}, workload ${r.workload}, fault ${r.fault} (${r.testbed})`,
+    `halfopen run: ${r.target} client, strategy ${r.strategy}, workload ${r.workload},${qos} fault ${r.fault}${back} (${r.testbed})`,
   );
+  lines.push(`  software     ${r.client} against ${r.target_version}`);
   lines.push(`  on the wire  ${describeWire(r)}`);
   const detected =
     r.detect_ms === null
@@ -55,10 +63,10 @@ export function renderResult(r: Result, timelinePath: string | null): string {
   }
   const dup = r.duplicates ? `, ${r.duplicates} duplicates` : '';
   lines.push(
-    `  messages     ${r.sent} accepted, ${r.lost} lost, ${r.stale_sent} accepted after the fault before detection${dup}`,
+    `  messages     ${r.sent} accepted${r.workload.startsWith('subscribe') ? ' (published by the far side)' : ''}, ${r.lost} lost, ${r.stale_sent} accepted after the fault before detection${dup}`,
   );
-  if (r.heal_ms !== null || r.fault === 'reset') {
-    const from = r.fault === 'reset' ? 'detection' : 'heal';
+  if (r.heal_ms !== null || r.restart_ms !== null || r.fault === 'reset') {
+    const from = r.fault === 'reset' ? 'detection' : r.heal_ms !== null ? 'heal' : 'restart';
     lines.push(
       `  reconnect    ${r.reconnect_ms === null ? `nothing delivered after the ${from}` : `${formatMs(r.reconnect_ms)} from ${from} to the first delivery`}`,
     );
