@@ -51,7 +51,10 @@ for (const target of ['nats', 'mqtt'] as const) {
       assert.equal(r.detect_reason, reason);
       assert.ok(r.reconnect_ms !== null, `reconnected after the restart: ${describeResult(r)}`);
       assert.match(r.target_version, target === 'nats' ? /^nats-server \d/ : /^mosquitto \d/);
-      assert.ok(r.events.some((e) => e.at_ms >= 0 && e.name === reason), 'library event recorded');
+      assert.ok(
+        r.events.some((e) => e.at_ms >= 0 && e.name === reason),
+        'library event recorded',
+      );
     });
 
     it(`kill, restarted after 1.5 s: detected at once; what the library buffered meanwhile`, async () => {

@@ -28,6 +28,11 @@ async function namespacesOf(pid: number): Promise<string[]> {
   return (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${pid}-`));
 }
 
+/** Lab temp directories (broker configs) owned by a given pid. */
+function dirsOf(pid: number): string[] {
+  return readdirSync(tmpdir()).filter((n) => n.startsWith(`halfopen-${pid}-`));
+}
+
 /** True once a pid is gone or a zombie (exited, waiting for init to reap it); polls up to 2 s. */
 async function gone(pid: number): Promise<boolean> {
   for (let i = 0; i < 40; i++) {
@@ -47,8 +52,10 @@ async function gone(pid: number): Promise<boolean> {
  */
 async function startPartitionRun(
   outName: string,
+  target: 'tcp' | 'nats' | 'mqtt',
 ): Promise<{ child: ReturnType<typeof spawn>; namespaces: string[]; pids: string[] }> {
-  const args = ['run', '--fault', 'partition', '--deadline', '60s', '--out', join(work, outName)];
+  const args = ['run', '--target', target, '--fault', 'partition', '--deadline', '60s'];
+  args.push('--out', join(work, outName));
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: work,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,7 +74,9 @@ async function startPartitionRun(
       .split('\n')
       .filter(Boolean),
   );
-  assert.ok(pids.length >= 2, 'target and client run inside the namespaces');
+  // target and client (and, for a broker, the sink)
+  const expected = target === 'tcp' ? 2 : 3;
+  assert.ok(pids.length >= expected, `${expected} processes run inside the namespaces`);
   return { child, namespaces, pids };
 }
 
@@ -88,6 +97,35 @@ describe('bad input: one line, exit 2, nothing created', () => {
     ['no command', [], /a command is required/],
     ['demo parallel', ['demo', '--parallel', '0'], /--parallel '0' must be an integer/],
     ['warmup too long', ['run', '--fault', 'kill', '--warmup', '1h'], /at most 10m/],
+    ['qos out of range', ['run', '--target', 'mqtt', '--fault', 'kill', '--qos', '2'], /--qos '2'/],
+    ['qos on nats', ['run', '--target', 'nats', '--fault', 'kill', '--qos', '1'], /mqtt only/],
+    [
+      'restart on partition',
+      ['run', '--fault', 'partition', '--restart', '2s'],
+      /--restart applies/,
+    ],
+    [
+      'nats strategy on tcp',
+      ['run', '--fault', 'kill', '--strategy', 'nats:ping=1s,maxout=2'],
+      /does not apply to target tcp/,
+    ],
+    [
+      'tcp strategy on mqtt',
+      ['run', '--target', 'mqtt', '--fault', 'kill', '--strategy', 'user-timeout:3s'],
+      /does not apply to target mqtt \(expected mqtt/,
+    ],
+    ['subscribe on tcp', ['run', '--fault', 'kill', '--workload', 'subscribe:5'], /broker target/],
+    [
+      'mqtt keepalive not whole seconds',
+      ['run', '--target', 'mqtt', '--fault', 'kill', '--strategy', 'mqtt:keepalive=1500ms'],
+      /whole seconds/,
+    ],
+    ['unknown preset', ['run', '--preset', 'sedd', '--fault', 'kill'], /preset 'sedd' is unknown/],
+    [
+      'preset and target',
+      ['run', '--preset', 'seed', '--target', 'mqtt', '--fault', 'kill'],
+      /do not also give --target/,
+    ],
     [
       'proxy testbed not built yet',
       ['run', '--fault', 'partition', '--testbed', 'proxy'],
@@ -181,7 +219,7 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
   });
 
   it('Ctrl-C (SIGINT) mid-run: exit 130, no namespaces or processes left', async () => {
-    const { child, pids } = await startPartitionRun('sigint');
+    const { child, pids } = await startPartitionRun('sigint', 'tcp');
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -192,17 +230,106 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
     for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
   });
 
-  it('SIGKILL mid-run, then `halfopen cleanup`: nothing left', async () => {
-    const { child, namespaces: left, pids } = await startPartitionRun('sigkill');
+  for (const target of ['nats', 'mqtt'] as const) {
+    it(`Ctrl-C mid-run with ${target}: the broker, the sink and the config dir go too`, async () => {
+      const { child, pids } = await startPartitionRun(`sigint-${target}`, target);
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      child.kill('SIGINT');
+      assert.equal(await exited, 130);
+      assert.deepEqual(await namespacesOf(child.pid!), []);
+      assert.deepEqual(dirsOf(child.pid!), [], 'config directory removed');
+      for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
+    });
+  }
+
+  it('SIGKILL mid-run (nats), then `halfopen cleanup`: nothing left', async () => {
+    const { child, namespaces: left, pids } = await startPartitionRun('sigkill', 'nats');
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGKILL');
     await exited;
     assert.equal((await namespacesOf(child.pid!)).length, 3, 'a killed run leaves its namespaces');
+    const dirs = dirsOf(child.pid!);
+    assert.equal(dirs.length, 1, 'a killed run leaves its broker config directory');
     const r = cli(['cleanup', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as { removed: string[] };
+    const report = JSON.parse(r.stdout) as { removed: string[]; removedDirs: string[] };
     for (const ns of left) assert.ok(report.removed.includes(ns), `cleanup removed ${ns}`);
+    assert.deepEqual(
+      report.removedDirs,
+      dirs.map((d) => join(tmpdir(), d)),
+    );
     assert.deepEqual(await namespacesOf(child.pid!), []);
+    assert.deepEqual(dirsOf(child.pid!), []);
     for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
+  });
+
+  it('--json for a broker: client library and version, library events, duplicates', () => {
+    const out = join(work, 'json-mqtt');
+    const r = cli([
+      'run',
+      '--target',
+      'mqtt',
+      '--strategy',
+      'mqtt:keepalive=2s',
+      '--qos',
+      '1',
+      '--workload',
+      'publish:10',
+      '--fault',
+      'kill',
+      '--restart',
+      '1s',
+      '--json',
+      '--out',
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as {
+      client: string;
+      target_version: string;
+      events: { at_ms: number; name: string }[];
+      duplicates: number;
+      reconnect_ms: number | null;
+      qos: number;
+    };
+    assert.match(result.client, /^mqtt \(MQTT\.js\) \d+\.\d+\.\d+$/);
+    assert.match(result.target_version, /^mosquitto \d+\.\d+\.\d+$/);
+    assert.equal(typeof result.duplicates, 'number');
+    assert.equal(result.qos, 1);
+    const names = result.events.map((e) => e.name);
+    for (const n of ['connect', 'offline', 'close', 'reconnect'])
+      assert.ok(names.includes(n), `events has ${n}: ${names.join(',')}`);
+    assert.ok(result.reconnect_ms !== null, 'reconnected after the restart');
+  });
+
+  // A machine without nats-server: hide it in a private mount namespace for one run.
+  it('a missing broker binary: one line saying how to install it, nothing created', async () => {
+    const shadow = join(work, 'sbin-original');
+    const script = [
+      'set -e',
+      'mount --make-rprivate /',
+      'mkdir -p "$1"',
+      'mount --bind /usr/sbin "$1"',
+      'mount -t tmpfs tmpfs /usr/sbin',
+      'for f in "$1"/*; do n=${f##*/}; [ "$n" = nats-server ] || ln -s "$f" "/usr/sbin/$n"; done',
+      'shift',
+      'exec "$@"',
+    ].join('\n');
+    const r = spawnSync(
+      'unshare',
+      ['-m', '--', 'bash', '-c', script, 'sh', shadow, process.execPath, CLI, 'run'].concat([
+        '--target',
+        'nats',
+        '--fault',
+        'kill',
+      ]),
+      { cwd: work, encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /'nats-server' is not installed: apt-get install -y nats-server/);
+    // unshare and bash exec into node: the run's pid is the one spawnSync started.
+    assert.deepEqual(dirsOf(r.pid), [], 'no config directory');
+    assert.deepEqual(await namespacesOf(r.pid), [], 'no namespaces');
   });
 });
