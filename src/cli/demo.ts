@@ -1,7 +1,8 @@
 /**
- * `halfopen demo`: a small default matrix on the netns testbed (the TCP client's strategies
- * against the main faults), run a few at a time, printed as one table. The matrix command with
- * scenario files and the HTML report come with issue #4; this is its seed.
+ * `halfopen demo`: a small default matrix on the netns testbed (the TCP client's strategies, and
+ * NATS and MQTT on real brokers at short intervals, against the main faults), run a few at a
+ * time, printed as one table. The matrix command with scenario files and the HTML report come
+ * with issue #4; this is its seed.
  */
 import { join } from 'node:path';
 import { formatWindow } from '../report/human.js';
@@ -15,7 +16,8 @@ import {
 import { newRunId } from '../testbeds/netns/names.js';
 import { formatMs } from '../util/duration.js';
 import { BadInputError } from '../errors.js';
-import { netnsPreflight } from '../testbeds/netns/preflight.js';
+import { TARGETS } from '../targets/index.js';
+import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
 import { Progress } from './progress.js';
 import { writeTimeline } from './run.js';
 
@@ -32,22 +34,40 @@ const FAULTS: { fault: FaultName; healMs: number | null }[] = [
   { fault: 'reset', healMs: null },
 ];
 
+/** NATS and MQTT at short intervals: a restarted broker, and a partition that heals. */
+const BROKERS: { target: 'nats' | 'mqtt'; strategy: string }[] = [
+  { target: 'nats', strategy: 'nats:ping=1s,maxout=2,wait=500ms,attempts=-1' },
+  { target: 'mqtt', strategy: 'mqtt:keepalive=2s,reconnect=500ms' },
+];
+const BROKER_FAULTS: { fault: FaultName; healMs: number | null; restartMs: number | null }[] = [
+  { fault: 'kill', healMs: null, restartMs: 2000 },
+  { fault: 'partition', healMs: 6000, restartMs: null },
+];
+
+const base = {
+  testbed: 'netns',
+  workload: parseWorkload('publish:10'),
+  restartMs: null,
+  qos: 0,
+  deadlineMs: 12_000,
+  warmupMs: 1000,
+  sysctls: {},
+} as const;
+
 export function demoSpecs(): ExperimentSpec[] {
-  return FAULTS.flatMap(({ fault, healMs }) =>
+  const tcp = FAULTS.flatMap(({ fault, healMs }) =>
     STRATEGIES.map((s) => ({
-      testbed: 'netns' as const,
+      ...base,
       target: 'tcp' as const,
       strategy: parseStrategy(s),
-      workload: parseWorkload('publish:10'),
       fault,
       healMs,
-      restartMs: null,
-      qos: 0,
-      deadlineMs: 12_000,
-      warmupMs: 1000,
-      sysctls: {},
     })),
   );
+  const brokers = BROKERS.flatMap(({ target, strategy }) =>
+    BROKER_FAULTS.map((f) => ({ ...base, target, strategy: parseStrategy(strategy), ...f })),
+  );
+  return [...tcp, ...brokers];
 }
 
 type Row = { spec: ExperimentSpec; result?: ExperimentResult; error?: string };
@@ -55,6 +75,7 @@ type Row = { spec: ExperimentSpec; result?: ExperimentResult; error?: string };
 function table(rows: Row[]): string {
   const head = [
     'fault',
+    'target',
     'strategy',
     'detect',
     'predicted',
@@ -67,6 +88,7 @@ function table(rows: Row[]): string {
     r
       ? [
           r.fault,
+          r.target,
           r.strategy,
           r.detect_ms === null ? '-' : formatMs(r.detect_ms),
           formatWindow(r.predicted_ms),
@@ -75,7 +97,7 @@ function table(rows: Row[]): string {
           String(r.stale_sent),
           r.reconnect_ms === null ? '-' : formatMs(r.reconnect_ms),
         ]
-      : [spec.fault, '', '', '', `error: ${error ?? '?'}`, '', '', ''],
+      : [spec.fault, spec.target, '', '', '', `error: ${error ?? '?'}`, '', '', ''],
   );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const fmt = (cells: string[]): string =>
@@ -97,6 +119,10 @@ export async function demoCommand(
   // A machine that cannot host the testbed fails the demo in one line, not in 16 table rows.
   await netnsPreflight();
   const specs = demoSpecs();
+  for (const target of new Set(specs.map((s) => s.target))) {
+    const broker = TARGETS[target].broker;
+    if (broker) await brokerPreflight(broker);
+  }
   const runId = newRunId();
   const outDir = flags.out ?? join('halfopen-runs', `demo-${runId}`);
   const rows: Row[] = specs.map((spec) => ({ spec }));
