@@ -9,6 +9,7 @@ import { emit } from '../../events.js';
 import { childConfig, onParentGone } from '../../util/child-main.js';
 import type { ClientArgs } from '../index.js';
 import { publishLoop, subjectFor } from '../workload.js';
+import { publishSeq, recordMessages } from './messages.js';
 
 const cfg = childConfig<ClientArgs>();
 if (cfg.strategy.kind !== 'mqtt') throw new Error(`mqtt client given ${cfg.strategy.kind}`);
@@ -83,15 +84,12 @@ client.on('packetsend', (p) => {
 client.on('packetreceive', (p) => {
   if (p.cmd === 'pingresp') emit({ type: 'pong', n: pings });
 });
-client.on('message', (_topic, payload) => emit({ type: 'recv', seq: Number(payload.toString()) }));
+recordMessages(client);
 
 if (cfg.workload.kind === 'publish') {
   publishLoop(
     cfg.workload.rate,
-    (seq) =>
-      client.publish(topic, String(seq), { qos }, (err) =>
-        emit(err ? { type: 'send_failed', seq, error: err.message } : { type: 'sent', seq }),
-      ),
+    (seq) => publishSeq(client, topic, qos, seq),
     () => stopping,
   );
 }

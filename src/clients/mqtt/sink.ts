@@ -10,6 +10,7 @@ import { childConfig } from '../../util/child-main.js';
 import type { SinkArgs } from '../index.js';
 import { sinkControl } from '../sink-control.js';
 import { publishLoop, subjectFor } from '../workload.js';
+import { publishSeq, recordMessages } from './messages.js';
 
 const cfg = childConfig<SinkArgs>();
 const topic = subjectFor(cfg.clientId, '/');
@@ -29,7 +30,7 @@ const client = mqtt.connect({
 for (const name of ['connect', 'offline'] as const)
   client.on(name, () => emit({ type: 'status', name }));
 client.on('error', () => undefined);
-client.on('message', (_topic, payload) => emit({ type: 'recv', seq: Number(payload.toString()) }));
+recordMessages(client);
 
 // Ready once the broker has the subscription (SUBACK): at start, and again after every reconnect.
 client.on('connect', () => {
@@ -44,13 +45,6 @@ const control = sinkControl(() => client.end(true, () => process.exit(0)));
 if (cfg.workload.kind === 'subscribe') {
   const { rate } = cfg.workload;
   control.onStart(() =>
-    publishLoop(
-      rate,
-      (seq) =>
-        client.publish(topic, String(seq), { qos }, (err) =>
-          emit(err ? { type: 'send_failed', seq, error: err.message } : { type: 'sent', seq }),
-        ),
-      control.stopped,
-    ),
+    publishLoop(rate, (seq) => publishSeq(client, topic, qos, seq), control.stopped),
   );
 }

@@ -8,6 +8,7 @@ import { emit } from '../../events.js';
 import { childConfig, onParentGone } from '../../util/child-main.js';
 import type { ClientArgs } from '../index.js';
 import { publishLoop, subjectFor } from '../workload.js';
+import { publishSeq, recordMessages } from './messages.js';
 
 const cfg = childConfig<ClientArgs>();
 if (cfg.strategy.kind !== 'nats') throw new Error(`nats client given ${cfg.strategy.kind}`);
@@ -50,13 +51,7 @@ async function ready(): Promise<void> {
   emit({ type: 'connected', attempt });
 }
 
-if (cfg.workload.kind === 'subscribe') {
-  nc.subscribe(subject, {
-    callback: (err, msg) => {
-      if (!err) emit({ type: 'recv', seq: Number(msg.string()) });
-    },
-  });
-}
+if (cfg.workload.kind === 'subscribe') recordMessages(nc, subject);
 await ready();
 
 void (async () => {
@@ -102,16 +97,7 @@ void nc.closed().then((err) => {
 if (cfg.workload.kind === 'publish') {
   publishLoop(
     cfg.workload.rate,
-    (seq) => {
-      try {
-        // publish() only throws when the connection is closed or draining; otherwise the message
-        // is accepted (buffered while disconnected).
-        nc.publish(subject, String(seq));
-        emit({ type: 'sent', seq });
-      } catch (err) {
-        emit({ type: 'send_failed', seq, error: (err as Error).message });
-      }
-    },
+    (seq) => publishSeq(nc, subject, seq),
     () => stopping,
   );
 }

@@ -10,6 +10,7 @@ import { childConfig } from '../../util/child-main.js';
 import type { SinkArgs } from '../index.js';
 import { publishLoop, subjectFor } from '../workload.js';
 import { sinkControl } from '../sink-control.js';
+import { publishSeq, recordMessages } from './messages.js';
 
 const cfg = childConfig<SinkArgs>();
 const subject = subjectFor(cfg.clientId, '.');
@@ -22,13 +23,7 @@ const nc = await connect({
   reconnectTimeWait: 50,
   reconnectJitter: 0,
 });
-if (cfg.workload.kind === 'publish') {
-  nc.subscribe(subject, {
-    callback: (err, msg) => {
-      if (!err) emit({ type: 'recv', seq: Number(msg.string()) });
-    },
-  });
-}
+if (cfg.workload.kind === 'publish') recordMessages(nc, subject);
 // Ready once the server has the subscription: at start, and again after every reconnect (the
 // library replays subscriptions; the flush round trip confirms the server has them).
 const ready = (): Promise<void> => nc.flush().then(() => emit({ type: 'ready' }));
@@ -46,18 +41,5 @@ const control = sinkControl(() => {
 });
 if (cfg.workload.kind === 'subscribe') {
   const { rate } = cfg.workload;
-  control.onStart(() =>
-    publishLoop(
-      rate,
-      (seq) => {
-        try {
-          nc.publish(subject, String(seq));
-          emit({ type: 'sent', seq });
-        } catch (err) {
-          emit({ type: 'send_failed', seq, error: (err as Error).message });
-        }
-      },
-      control.stopped,
-    ),
-  );
+  control.onStart(() => publishLoop(rate, (seq) => publishSeq(nc, subject, seq), control.stopped));
 }
