@@ -101,7 +101,9 @@ for (const target of ['nats', 'mqtt'] as const) {
       // closed socket's unsent data, and the broker's side of that connection is still open. So
       // `lost` can be below `stale_sent` here; the README shows it.)
       assert.ok(r.reconnect_ms !== null, `reconnected after the heal: ${describeResult(r)}`);
-      assert.equal(r.heal_at_ms !== null && r.heal_at_ms >= 3000, true);
+      // Healed when asked: Node's millisecond timers may fire a fraction of a ms early, and a
+      // loaded machine makes them late.
+      assert.ok(r.heal_at_ms !== null && Math.abs(r.heal_at_ms - 3000) < 200, `${r.heal_at_ms}`);
     });
 
     it('reset: the next message draws the RST; reconnects at once', async () => {
@@ -114,7 +116,27 @@ for (const target of ['nats', 'mqtt'] as const) {
     it('ip-reuse: a fresh host with the address answers with RST', async () => {
       const r = await measure(brokerSpec(target, strategy, 'publish:10', 'ip-reuse'));
       assert.equal(r.verdict, 'inside', describeResult(r));
-      assert.ok(r.detect_ms !== null && r.detect_ms < silent[0], describeResult(r));
+      assert.match(String(r.detect_reason), /ECONNRESET|disconnect|offline|close/);
+    });
+
+    it('idle, node-loss replaced after 0.5 s: the replacement answers with RST, the client reconnects', async () => {
+      // Pings every 2 s: the silent window would be much later; the replacement's RST comes first.
+      const slow = target === 'nats' ? 'nats:ping=2s,maxout=2,wait=250ms' : 'mqtt:keepalive=2s';
+      const r = await measure(brokerSpec(target, slow, 'idle', 'node-loss', { restartMs: 500 }));
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.ok(
+        r.detect_ms !== null && r.detect_ms >= 450,
+        `not before the replacement: ${describeResult(r)}`,
+      );
+      assert.ok(r.reconnect_ms !== null, `an idle client's reconnect: ${describeResult(r)}`);
+    });
+
+    it('a deadline that falls during the restart ends the run cleanly with a result', async () => {
+      const r = await measure(
+        brokerSpec(target, strategy, 'publish:10', 'kill', { restartMs: 1900, deadlineMs: 2000 }),
+      );
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.equal(r.restart_ms, 1900);
     });
 
     it('subscribe, partition with heal: the far side publishes; the client misses its gap and receives again', async () => {
@@ -144,7 +166,15 @@ describe('MQTT QoS 1 and settings a user picks', { skip: netnsSkip, concurrency:
     assert.deepEqual(r.predicted_ms, [1450, 1500]);
     assert.equal(r.verdict, 'inside', describeResult(r));
     assert.ok(r.stale_sent <= 1, `no PUBACK crosses a partition: ${describeResult(r)}`);
-    assert.equal(r.lost, 0, `QoS 1 resends after reconnecting: ${describeResult(r)}`);
+    // Every message published, during the partition too, was resent after the reconnect until
+    // acknowledged: 1..N all accepted, and all received.
+    const seqs = r.timeline.flatMap((e) =>
+      e.src === 'client' && e.type === 'sent' ? [e.seq] : [],
+    );
+    const top = Math.max(...seqs);
+    assert.ok(top > 60, 'publishing went on through the partition and after');
+    assert.equal(r.sent, top, `every message up to ${top} acknowledged: ${describeResult(r)}`);
+    assert.equal(r.lost, 0, describeResult(r));
     assert.equal(r.qos, 1);
   });
 

@@ -294,7 +294,7 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
     };
     assert.match(result.client, /^mqtt \(MQTT\.js\) \d+\.\d+\.\d+$/);
     assert.match(result.target_version, /^mosquitto \d+\.\d+\.\d+$/);
-    assert.equal(typeof result.duplicates, 'number');
+    assert.ok('duplicates' in result, 'duplicates is reported');
     assert.equal(result.qos, 1);
     const names = result.events.map((e) => e.name);
     for (const n of ['connect', 'offline', 'close', 'reconnect'])

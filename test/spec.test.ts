@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import { predict, verdict } from '../src/advise/predict.js';
 import { retransmissionTimeoutMs, retransmissionWindowMs } from '../src/advise/tcp.js';
 import { BadInputError } from '../src/errors.js';
+import type { TimelineEntry } from '../src/events.js';
+import { computeMetrics } from '../src/runner/metrics.js';
 import {
   formatStrategy,
   parseStrategy,
@@ -36,9 +38,26 @@ describe('strategy, workload, duration and sysctl parsing', () => {
       'user-timeout:3s',
       'user-timeout:1500ms',
       'heartbeat:interval=1s,timeout=2s',
+      'nats:ping=5s,maxout=2,wait=2s,attempts=60',
+      'nats:ping=500ms,maxout=1,wait=250ms,attempts=-1',
+      'mqtt:keepalive=10s,reconnect=1s',
+      'mqtt:keepalive=0s,reconnect=250ms',
     ]) {
       assert.equal(formatStrategy(parseStrategy(text)), text);
     }
+    // What the user leaves out is the library's default (nats.js, MQTT.js).
+    assert.deepEqual(parseStrategy('nats:ping=2m,maxout=2'), {
+      kind: 'nats',
+      pingMs: 120_000,
+      maxOut: 2,
+      waitMs: 2000,
+      attempts: 10,
+    });
+    assert.deepEqual(parseStrategy('mqtt:keepalive=60s'), {
+      kind: 'mqtt',
+      keepaliveMs: 60_000,
+      reconnectMs: 1000,
+    });
     assert.deepEqual(parseStrategy('keepalive:count=3,idle=2s,interval=1s'), {
       kind: 'keepalive',
       idleMs: 2000,
@@ -58,6 +77,11 @@ describe('strategy, workload, duration and sysctl parsing', () => {
       ['user-timeout:fast', /not a duration/],
       ['bogus', /unknown/],
       ['none:x', /takes no options/],
+      ['nats:ping=1s', /missing 'maxout='/],
+      ['nats:ping=1s,maxout=2,attempts=0', /attempts must be -1/],
+      ['nats:ping=1000h,maxout=2', /from 1ms to 24h/],
+      ['mqtt:keepalive=2.5s', /whole seconds/],
+      ['mqtt:keepalive=70000s', /whole seconds from 0s to 65535s/],
     ];
     for (const [text, re] of cases) {
       assert.throws(
@@ -83,6 +107,20 @@ describe('strategy, workload, duration and sysctl parsing', () => {
   });
 
   it('checks cross-field rules', () => {
+    const nats = {
+      ...base,
+      target: 'nats' as const,
+      strategy: parseStrategy('nats:ping=1s,maxout=2'),
+    };
+    assert.doesNotThrow(() => validateSpec(nats));
+    assert.throws(() => validateSpec({ ...nats, strategy: { kind: 'none' } }), /does not apply/);
+    assert.throws(() => validateSpec({ ...nats, qos: 1 }), /mqtt only/);
+    assert.throws(
+      () => validateSpec({ ...base, workload: parseWorkload('subscribe:5') }),
+      /broker/,
+    );
+    assert.throws(() => validateSpec({ ...nats, fault: 'reset', restartMs: 1000 }), /--restart/);
+    assert.throws(() => validateSpec({ ...nats, fault: 'kill', restartMs: 40_000 }), /shorter/);
     assert.throws(
       () => validateSpec({ ...base, fault: 'kill', healMs: 1000 }),
       /partition fault only/,
@@ -123,6 +161,41 @@ describe('predicted windows (facts.md)', () => {
     assert.equal(predict({ ...base, fault: 'reset' }).window, null);
   });
 
+  it('NATS: (maxout x ping, (maxout + 1) x ping], whatever the workload', () => {
+    for (const workload of ['idle', 'publish:10', 'subscribe:10'])
+      assert.deepEqual(
+        predict({
+          ...base,
+          target: 'nats',
+          strategy: parseStrategy('nats:ping=5s,maxout=2'),
+          workload: parseWorkload(workload),
+        }).window,
+        [10_000, 15_000],
+      );
+  });
+
+  it('MQTT: (0.5 K, 1.5 K] after the last PINGRESP; QoS 1 PUBACKs pin it near 1.5 K', () => {
+    const mqtt = { ...base, target: 'mqtt' as const, strategy: parseStrategy('mqtt:keepalive=2s') };
+    assert.deepEqual(predict(mqtt).window, [1000, 3000]);
+    const publishing = { ...mqtt, workload: parseWorkload('publish:10') };
+    assert.deepEqual(predict(publishing).window, [1000, 3000], 'QoS 0 sends do not reschedule');
+    assert.deepEqual(predict({ ...publishing, qos: 1 }).window, [2900, 3000]);
+    const off = { ...mqtt, strategy: parseStrategy('mqtt:keepalive=0s') };
+    assert.equal(predict(off).window, null, 'keepalive 0 never notices an idle silent path');
+    // A reset meets the next PINGREQ, within K.
+    assert.deepEqual(predict({ ...mqtt, fault: 'reset' }).window, [0, 2000]);
+  });
+
+  it('node-loss with a replacement before the window: its RST bounds detection', () => {
+    const nats = { ...base, target: 'nats' as const, fault: 'node-loss' as const };
+    const slow = { ...nats, strategy: parseStrategy('nats:ping=5s,maxout=2') };
+    assert.deepEqual(predict(slow).window, [10_000, 15_000]);
+    const replaced = predict({ ...slow, restartMs: 2000 }).window!;
+    assert.equal(replaced[0], 2000, 'not before the replacement is there');
+    assert.ok(replaced[1] < 10_000, `the next ping after it draws the RST: ${replaced[1]}`);
+    assert.deepEqual(predict({ ...slow, restartMs: 20_000 }).window, [10_000, 15_000]);
+  });
+
   it('verdicts compare with a stated tolerance', () => {
     assert.equal(verdict(4000, [3000, 5000]), 'inside');
     assert.equal(verdict(5300, [3000, 5000]), 'inside'); // within 150 ms + 5 %
@@ -132,5 +205,46 @@ describe('predicted windows (facts.md)', () => {
     assert.equal(verdict(null, [3000, 5000], 2000), 'beyond deadline');
     assert.equal(verdict(null, null), 'not detected (as predicted)');
     assert.equal(verdict(10, null), 'detected (predicted never)');
+  });
+});
+
+describe('metrics: who sends and who receives follows the workload', () => {
+  // A hand-written timeline of a subscribing client: the far side (sink) publishes 1..4, the
+  // partition (T0 at 100 ms) hides 2 and 3, detection at 250 ms, heal at 400 ms, 4 arrives.
+  const at = (ms: number): bigint => BigInt(ms * 1e6);
+  const timeline: TimelineEntry[] = [
+    { t: at(0), src: 'client', type: 'connected', attempt: 1 },
+    { t: at(50), src: 'sink', type: 'sent', seq: 1 },
+    { t: at(51), src: 'client', type: 'recv', seq: 1 },
+    { t: at(100), src: 'lab', type: 'fault', name: 'partition', phase: 'start' },
+    { t: at(150), src: 'sink', type: 'sent', seq: 2 },
+    { t: at(200), src: 'sink', type: 'sent', seq: 3 },
+    { t: at(250), src: 'client', type: 'detected', reason: 'stale-connection' },
+    { t: at(400), src: 'lab', type: 'heal', phase: 'applied' },
+    { t: at(450), src: 'sink', type: 'sent', seq: 4 },
+    { t: at(460), src: 'client', type: 'recv', seq: 4 },
+    { t: at(470), src: 'client', type: 'recv', seq: 4 },
+  ];
+  it('subscribe: the sink sends, the client receives', () => {
+    const m = computeMetrics(timeline, {
+      reconnectFrom: 'heal',
+      workload: 'subscribe',
+      deadlineMs: 10_000,
+    });
+    assert.equal(m.detect_ms, 150);
+    assert.equal(m.sent, 4);
+    assert.equal(m.stale_sent, 2);
+    assert.equal(m.lost, 2);
+    assert.equal(m.duplicates, 1);
+    assert.equal(m.reconnect_ms, 60);
+  });
+  it('publish: the same events count nothing the client did not send', () => {
+    const m = computeMetrics(timeline, {
+      reconnectFrom: 'heal',
+      workload: 'publish',
+      deadlineMs: 10_000,
+    });
+    assert.equal(m.sent, 0);
+    assert.equal(m.reconnect_ms, null);
   });
 });

@@ -192,12 +192,13 @@ function nextPacketPrediction(strategy: Strategy, workload: Workload): Predictio
 }
 
 /**
- * ip-reuse: silence until the fresh host is up, then the first packet that reaches it draws an
- * RST; whichever comes first, the client's own timer or that RST, is the detection.
+ * Silence until a fresh host is up at the server's address (ip-reuse: at once; node-loss with
+ * `--restart`: the replacement), then the first packet of the old connection that reaches it draws
+ * an RST; whichever comes first, the client's own timer or that RST, is the detection.
  */
-function ipReusePrediction(spec: ExperimentSpec): Prediction {
+function freshHostPrediction(spec: ExperimentSpec, upByMs: number): Prediction {
   const silent = silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos);
-  const r = REUSE_ALLOWANCE_MS;
+  const r = upByMs;
   const s = spec.strategy;
   const probe = probeEveryMs(s);
   let nextMax: number | null;
@@ -206,18 +207,24 @@ function ipReusePrediction(spec: ExperimentSpec): Prediction {
     // Data sent into the silence (messages or pings) is retransmitted with a doubling RTO; the
     // next retransmission after the fresh host is up meets its RST.
     const firstSend = spec.workload.kind === 'publish' ? sendGapMs(spec.workload) : probe!;
-    nextMax = firstSend + nextRetransmissionBoundMs(r);
-    how = `the next retransmission after the fresh host is up (within ${sec(r)}) draws an RST`;
+    // Data first sent at s <= r is retransmitted next by s + bound(r - s) <= bound(r); data sent
+    // after r meets the fresh host at once.
+    nextMax = Math.max(firstSend, nextRetransmissionBoundMs(r));
+    how = `the next retransmission after a fresh host is up (within ${sec(r)}) draws an RST`;
   } else if (s.kind === 'keepalive') {
     nextMax = r + Math.max(s.idleMs, s.intervalMs);
-    how = `the next keepalive probe after the fresh host is up (within ${sec(r)}) draws an RST`;
+    how = `the next keepalive probe after a fresh host is up (within ${sec(r)}) draws an RST`;
   } else {
     nextMax = null;
     how = 'an idle client without probes sends nothing to the fresh host';
   }
   if (nextMax === null) return { window: silent.window, why: `${how}; ${silent.why}` };
   const max = silent.window ? Math.min(silent.window[1], nextMax) : nextMax;
-  return { window: [0, max], why: `${how}, unless its own timer fires first (${silent.why})` };
+  const min = Math.min(silent.window?.[0] ?? Infinity, upByMs - REUSE_ALLOWANCE_MS);
+  return {
+    window: [Math.max(0, min), max],
+    why: `${how}, unless its own timer fires first (${silent.why})`,
+  };
 }
 
 export function predict(spec: ExperimentSpec): Prediction {
@@ -233,12 +240,16 @@ export function predict(spec: ExperimentSpec): Prediction {
         why: "the target's kernel closes its sockets: FIN (or RST) arrives at once",
       };
     case 'partition':
-    case 'node-loss':
       return silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos);
+    case 'node-loss':
+      // A replacement at the same address answers the old connection with RST.
+      return spec.restartMs === null
+        ? silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos)
+        : freshHostPrediction(spec, spec.restartMs + REUSE_ALLOWANCE_MS);
     case 'reset':
       return nextPacketPrediction(spec.strategy, spec.workload);
     case 'ip-reuse':
-      return ipReusePrediction(spec);
+      return freshHostPrediction(spec, REUSE_ALLOWANCE_MS);
   }
 }
 

@@ -13,9 +13,13 @@ import { PRESETS } from '../scenario/presets.js';
 import { runCommand, type RunFlags } from './run.js';
 
 // Broker binaries and ip, iptables live in sbin, which a non-login root shell may not have on PATH.
-for (const dir of ['/usr/sbin', '/sbin'])
-  if (!(process.env.PATH ?? '').split(':').includes(dir))
-    process.env.PATH = `${process.env.PATH ?? ''}:${dir}`;
+{
+  // Never an empty entry: that would put the current directory on a root process's PATH.
+  const path = (process.env.PATH ?? '').split(':').filter(Boolean);
+  for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin'])
+    if (!path.includes(dir)) path.push(dir);
+  process.env.PATH = path.join(':');
+}
 
 // A closed stdout (`halfopen run --help | head`) is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

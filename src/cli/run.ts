@@ -66,8 +66,6 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
     if (f.qos !== '0' && f.qos !== '1')
       throw new BadInputError(`--qos '${f.qos}' is not supported (expected 0 or 1)`);
     qos = f.qos === '1' ? 1 : 0;
-    if (target !== 'mqtt')
-      throw new BadInputError(`--qos applies to target mqtt only (target is ${target})`);
   }
   return validateSpec({
     testbed: parseChoice(f.testbed, TESTBEDS, 'testbed'),

@@ -82,7 +82,8 @@ async function startTarget(
   signal: AbortSignal | undefined,
 ): Promise<LabProcess> {
   const def = TARGETS[spec.target];
-  const launch = def.launch({ host: bed.addr.server, port: def.port, dir: bed.privateDir() });
+  const dir = def.broker ? bed.privateDir() : '';
+  const launch = def.launch({ host: bed.addr.server, port: def.port, dir });
   bed.writeFiles(launch.files);
   const since = now();
   const target = bed.spawn('server', launch.argv, 'target');
@@ -115,11 +116,19 @@ async function restartTarget(
   sink: LabProcess | undefined,
   signal: AbortSignal,
 ): Promise<LabProcess> {
+  const stopped = (): void => {
+    if (signal.aborted) throw new InterruptedError();
+  };
+  timeline.mark({ type: 'restart', phase: 'start' });
+  // The old target must be gone (graceful: it may still be closing) before the port is reused.
+  await Promise.race([ctx.target.exited, sleep(5000, signal)]);
+  stopped();
   const port = TARGETS[spec.target].port;
   await bed.addRules('restart-gate', [
     `FORWARD -p tcp -s ${bed.addr.client}/32 -d ${bed.addr.server}/32 --dport ${port} --syn -j REJECT --reject-with tcp-reset`,
   ]);
   await fault.beforeRestart?.(ctx);
+  stopped();
   const since = now();
   const target = await startTarget(bed, spec, timeline, signal);
   if (sink)
@@ -131,6 +140,9 @@ async function restartTarget(
       READY_TIMEOUT_MS,
       signal,
     );
+  stopped();
+  // Marked before the gate opens, so no reconnect can be stamped before the return it follows.
+  timeline.mark({ type: 'restart', phase: 'applied' });
   await bed.removeRules('restart-gate');
   return target;
 }
@@ -155,6 +167,8 @@ export async function runExperiment(
     ? AbortSignal.any([signal, returnController.signal])
     : returnController.signal;
   let failure: Error | undefined;
+  let returning: Promise<void> | undefined;
+  let returnFailure: Error | undefined;
   try {
     const targetDef = TARGETS[spec.target];
     const clientDef = CLIENTS[spec.target];
@@ -173,7 +187,7 @@ export async function runExperiment(
 
     // 2. Target, and for brokers the sink next to it (over the server namespace's loopback).
     progress(`starting ${spec.target} target`);
-    let target = await startTarget(bed, spec, timeline, signal);
+    const target = await startTarget(bed, spec, timeline, signal);
     checkAbort();
     const clientId = `c${opts.index}`;
     const sink = clientDef.sinkArgv
@@ -269,39 +283,38 @@ export async function runExperiment(
     const applied = timeline.find(
       (e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'applied',
     )?.t;
-    const returnMs = spec.healMs ?? spec.restartMs;
-    const comeBack =
-      spec.healMs !== null && fault.heal
-        ? () => fault.heal!(ctx)
-        : spec.restartMs !== null
-          ? async () => {
-              timeline.mark({ type: 'restart', phase: 'start' });
-              await Promise.race([target.exited, sleep(5000)]);
-              target = await restartTarget(bed, spec, fault, ctx, timeline, sink, returnSignal);
-              timeline.mark({ type: 'restart', phase: 'applied' });
-            }
-          : null;
-    let returning: Promise<void> | undefined;
-    if (returnMs !== null && comeBack) {
+    // The path's return, scheduled from T0: the heal of a partition, or the target's restart.
+    let comeBack: { atMs: number; run: () => Promise<void> } | null = null;
+    let reconnectFrom: MetricOptions['reconnectFrom'] = spec.fault === 'reset' ? 'detection' : null;
+    if (spec.healMs !== null && fault.heal) {
+      const heal = fault.heal.bind(fault);
+      comeBack = { atMs: spec.healMs, run: () => heal(ctx) };
+      reconnectFrom = 'heal';
+    } else if (spec.restartMs !== null) {
+      comeBack = {
+        atMs: spec.restartMs,
+        run: async () => {
+          ctx.target = await restartTarget(bed, spec, fault, ctx, timeline, sink, returnSignal);
+        },
+      };
+      reconnectFrom = 'restart';
+    }
+    if (comeBack) {
+      const { atMs, run } = comeBack;
       returning = (async () => {
-        await sleep(returnMs - msBetween(t0, now()), returnSignal);
-        if (!returnSignal.aborted) await comeBack();
-      })();
-      // A failed heal or restart is reported when awaited below; never as an unhandled rejection.
-      returning.catch(() => undefined);
+        await sleep(atMs - msBetween(t0, now()), returnSignal);
+        if (!returnSignal.aborted) await run();
+      })().catch((err: unknown) => {
+        // Cut short by the deadline or the run's end: not a failure of the lab.
+        if (!returnSignal.aborted)
+          returnFailure = err instanceof Error ? err : new LabError(String(err));
+      });
     }
 
     // 5. Watch. Stop early once the story is complete: detected, and reconnected where the path
     // comes back (heal, restart; reset kills only the one flow). Otherwise run to the deadline.
     const metricOpts: MetricOptions = {
-      reconnectFrom:
-        spec.healMs !== null
-          ? 'heal'
-          : spec.restartMs !== null
-            ? 'restart'
-            : spec.fault === 'reset'
-              ? 'detection'
-              : null,
+      reconnectFrom,
       workload: spec.workload.kind,
       deadlineMs: spec.deadlineMs,
     };
@@ -313,9 +326,15 @@ export async function runExperiment(
     while (!done()) {
       const left = msBetween(now(), deadlineAt);
       if (left <= 0) break;
+      if (returnFailure) throw returnFailure;
       if (client.hasExited())
         throw new LabError(
           `the client exited during the experiment: ${client.stderrTail().trim().slice(-300)}`,
+        );
+      // ip-reuse takes the sink down with the lost host; otherwise its death spoils the counts.
+      if (sink?.hasExited() && spec.fault !== 'ip-reuse')
+        throw new LabError(
+          `the sink exited during the experiment: ${sink.stderrTail().trim().slice(-300)}`,
         );
       progress(
         `${spec.fault} applied ${(msBetween(t0, now()) / 1000).toFixed(1)}s ago; waiting for detection (deadline ${spec.deadlineMs / 1000}s)`,
@@ -336,6 +355,7 @@ export async function runExperiment(
     checkAbort();
     returnController.abort();
     await returning;
+    if (returnFailure) throw returnFailure;
 
     // 6. Read the router's counters for the experiment's window (before the client's FIN). Stop
     // the sending side first and let what is in flight arrive, then the receiving side.
@@ -349,7 +369,6 @@ export async function runExperiment(
     await sleep(200);
     receiver?.kill('SIGTERM');
     const metrics = computeMetrics(timeline.entries, metricOpts);
-    const firstConnect = timeline.find((e) => e.src === 'client' && e.type === 'connected');
     outcome = {
       testbed: spec.testbed,
       target: spec.target,
@@ -368,10 +387,7 @@ export async function runExperiment(
       predicted_why: prediction.why,
       verdict: verdict(metrics.detect_ms, prediction.window, spec.deadlineMs),
       wire: counters,
-      sockopts:
-        firstConnect?.src === 'client' && firstConnect.type === 'connected'
-          ? (firstConnect.sockopts ?? {})
-          : {},
+      sockopts: connected.sockopts ?? {},
       fault_apply_ms: applied ? Math.round(msBetween(t0, applied) * 10) / 10 : null,
       flow: flow
         ? {
@@ -388,7 +404,9 @@ export async function runExperiment(
         ? err
         : new LabError(String(err));
   } finally {
+    // A heal or restart in flight stops at its next step; teardown waits for it.
     returnController.abort();
+    await returning;
     progress('tearing down');
     const leftovers = await teardowns.runAll();
     if (leftovers.length > 0) {

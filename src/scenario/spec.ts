@@ -120,10 +120,13 @@ function integerIn(text: string, what: string, min: number, max: number): number
   return n;
 }
 
+/** Node's timers hold at most 2^31 - 1 ms (24.8 days); a day is plenty for any interval here. */
+const MAX_INTERVAL_MS = 24 * 3_600_000;
+
 function positiveMs(text: string, what: string): number {
   const ms = parseDuration(text, what);
-  if (ms < 1 || !Number.isInteger(ms))
-    throw new BadInputError(`${what}: '${text}' must be at least 1ms, in whole milliseconds`);
+  if (ms < 1 || !Number.isInteger(ms) || ms > MAX_INTERVAL_MS)
+    throw new BadInputError(`${what}: '${text}' must be from 1ms to 24h, in whole milliseconds`);
   return ms;
 }
 
@@ -214,10 +217,10 @@ export function parseWorkload(text: string): Workload {
   const m = /^(publish|subscribe):(\d+(?:\.\d+)?)$/.exec(text);
   if (m) {
     const rate = Number(m[2]);
-    if (rate > 0 && rate <= 10_000) return { kind: m[1] as 'publish' | 'subscribe', rate };
+    if (rate >= 0.01 && rate <= 10_000) return { kind: m[1] as 'publish' | 'subscribe', rate };
   }
   throw new BadInputError(
-    `workload '${text}' is unknown (expected idle, publish:<rate> or subscribe:<rate>, in messages per second up to 10000, e.g. publish:10)`,
+    `workload '${text}' is unknown (expected idle, publish:<rate> or subscribe:<rate>, in messages per second from 0.01 to 10000, e.g. publish:10)`,
   );
 }
 

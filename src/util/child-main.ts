@@ -2,7 +2,16 @@
  * Shared start-up for the lab's child processes (clients and targets): read the JSON config from
  * argv, exit when the parent goes away (stdin closes), and turn SIGTERM into a graceful stop.
  */
+import { emit } from '../events.js';
+
 export function childConfig<T>(): T {
+  // A failure nobody caught becomes one fatal event the runner reports, not a stack trace.
+  const fatal = (err: unknown): never => {
+    emit({ type: 'fatal', error: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   const raw = process.argv[2];
   if (!raw) {
     process.stderr.write('usage: <child> <json-config> (started by the halfopen runner)\n');

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './exec.js';
-import { parseDirName, parseNsName } from './names.js';
+import { parseLabName } from './names.js';
 import { deleteNamespace } from './topology.js';
 
 export interface CleanupReport {
@@ -32,18 +32,18 @@ export async function listLabNamespaces(): Promise<string[]> {
   return stdout
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => parseNsName(n) !== null);
+    .filter((n) => parseLabName(n) !== null);
 }
 
 export function listLabDirs(): string[] {
-  return readdirSync(tmpdir()).filter((n) => parseDirName(n) !== null);
+  return readdirSync(tmpdir()).filter((n) => parseLabName(n) !== null);
 }
 
 export async function cleanupNetns(opts: { force: boolean }): Promise<CleanupReport> {
   const report: CleanupReport = { removed: [], removedDirs: [], skippedLive: [] };
   const spare = (owner: number): boolean => !opts.force && owner !== process.pid && alive(owner);
   for (const ns of await listLabNamespaces()) {
-    if (spare(parseNsName(ns)!.ownerPid)) {
+    if (spare(parseLabName(ns)!.ownerPid)) {
       report.skippedLive.push(ns);
       continue;
     }
@@ -52,7 +52,7 @@ export async function cleanupNetns(opts: { force: boolean }): Promise<CleanupRep
   }
   for (const name of listLabDirs()) {
     const dir = join(tmpdir(), name);
-    if (spare(parseDirName(name)!.ownerPid)) {
+    if (spare(parseLabName(name)!.ownerPid)) {
       report.skippedLive.push(dir);
       continue;
     }

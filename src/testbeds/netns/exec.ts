@@ -60,7 +60,8 @@ export function packageFor(cmd: string): string {
 /**
  * Starts a long-running process in a namespace. It gets its own process group (so a terminal's
  * Ctrl-C reaches only the runner, which then tears down in order) and a stdin pipe the child
- * watches: when the runner dies, even by SIGKILL, the pipe closes and the child exits.
+ * watches: when the runner dies, even by SIGKILL, the pipe closes and the lab's own children exit.
+ * Broker binaries do not watch it; they stay in their namespace until `halfopen cleanup`.
  */
 export function spawnInNamespace(ns: string, argv: readonly string[]): LabProcess {
   const child = spawn('ip', ['netns', 'exec', ns, ...argv], {

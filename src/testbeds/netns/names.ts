@@ -13,22 +13,22 @@ export function nsName(runId: string, index: number, role: Role): string {
   return `${NS_PREFIX}${runId}-${index}-${role}`;
 }
 
-/** An experiment's private directory (broker configs), under the system temp dir. */
-export function dirName(runId: string, index: number): string {
-  return `${NS_PREFIX}${runId}-${index}`;
+/**
+ * Prefix of an experiment's private directory (broker configs) under the system temp dir;
+ * mkdtemp adds six random characters, so the name is `halfopen-<pid>-<rand>-<n>-XXXXXX`.
+ */
+export function dirPrefix(runId: string, index: number): string {
+  return `${NS_PREFIX}${runId}-${index}-`;
 }
 
-const NAME_RE = /^halfopen-(\d+)-([0-9a-f]{4})-\d+-(client|router|server)$/;
-const DIR_RE = /^halfopen-(\d+)-([0-9a-f]{4})-\d+$/;
+/** Namespaces end in their role, directories in mkdtemp's six characters: one shape for both. */
+const NAME_RE = /^halfopen-(\d+)-([0-9a-f]{4})-\d+-[A-Za-z0-9]{6}$/;
 
-/** The run id and owner pid of a lab namespace name, or null for anything not ours. */
-export function parseNsName(name: string): { runId: string; ownerPid: number } | null {
+/**
+ * The run id and owner pid of a lab namespace or temp directory name, or null for anything not
+ * the lab's.
+ */
+export function parseLabName(name: string): { runId: string; ownerPid: number } | null {
   const m = NAME_RE.exec(name);
-  return m ? { runId: `${m[1]}-${m[2]}`, ownerPid: Number(m[1]) } : null;
-}
-
-/** Likewise for an experiment's temp directory name. */
-export function parseDirName(name: string): { runId: string; ownerPid: number } | null {
-  const m = DIR_RE.exec(name);
   return m ? { runId: `${m[1]}-${m[2]}`, ownerPid: Number(m[1]) } : null;
 }

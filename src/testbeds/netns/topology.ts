@@ -8,7 +8,7 @@
  * router namespace with the peer moved straight into its namespace, so no interface, route or
  * rule ever exists in the root namespace.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Endpoint } from '../../events.js';
@@ -17,7 +17,7 @@ import type { Teardowns } from '../../util/teardown.js';
 import type { LabProcess } from '../process.js';
 import { type AddressBlock, allocateBlock, isLabAddress, releaseBlock } from './addresses.js';
 import { run, spawnInNamespace } from './exec.js';
-import { dirName, nsName, type Role } from './names.js';
+import { dirPrefix, nsName, type Role } from './names.js';
 
 export interface NetnsOptions {
   runId: string;
@@ -119,9 +119,9 @@ export class NetnsTestbed {
   /** The experiment's private temp directory (broker configs), removed at teardown. */
   privateDir(): string {
     if (this.dir === undefined) {
-      const dir = join(tmpdir(), dirName(this.opts.runId, this.opts.index));
+      // mkdtemp: a fresh directory of our own (mode 0700), never one someone prepared for us.
+      const dir = mkdtempSync(join(tmpdir(), dirPrefix(this.opts.runId, this.opts.index)));
       this.teardowns.defer(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-      mkdirSync(dir, { recursive: true, mode: 0o755 });
       this.dir = dir;
     }
     return this.dir;

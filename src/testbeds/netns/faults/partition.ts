@@ -14,7 +14,7 @@ export const partition: NetnsFault = {
   },
   async heal(ctx) {
     ctx.mark({ type: 'heal', phase: 'start' });
-    await ctx.bed.removeRules('partition');
     ctx.mark({ type: 'heal', phase: 'applied' });
+    await ctx.bed.removeRules('partition');
   },
 };

@@ -14,7 +14,8 @@ export interface FaultContext {
 /**
  * One fault on the wire. Contract: `apply` marks `{type:'fault', phase:'start'}` immediately
  * before the action that makes the fault real (that instant is T0), and `applied` once it is in
- * force; `heal`, when the fault has one, marks `heal` likewise.
+ * force. `heal`, when the fault has one, marks `heal` `start`, and `applied` immediately before
+ * the call that opens the path: a delivery after the heal can then never be stamped before it.
  */
 export interface NetnsFault {
   /** What happens on the wire, in one line, for --help and reports. */
