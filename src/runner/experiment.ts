@@ -339,11 +339,11 @@ export async function runExperiment(
       progress(
         `${spec.fault} applied ${(msBetween(t0, now()) / 1000).toFixed(1)}s ago; waiting for detection (deadline ${spec.deadlineMs / 1000}s)`,
       );
+      // Wake at a detection or the path's return; deliveries are checked every 250 ms, so a
+      // fast publisher does not make this loop recompute the metrics for every message.
       await timeline.waitForNext(
         (e) =>
-          e.src === 'client' ||
-          e.src === 'sink' ||
-          (e.src === 'target' && e.type === 'recv') ||
+          (e.src === 'client' && (e.type === 'detected' || e.type === 'fatal')) ||
           (e.src === 'lab' && (e.type === 'heal' || e.type === 'restart')),
         Math.min(left, 250),
         signal,
