@@ -107,6 +107,7 @@ program
     'after',
     `
 Strategies:
+  (target tcp)
   none                                   no detection beyond what the kernel does by default
   keepalive:idle=2s,interval=1s,count=3  SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
   user-timeout:3s                        TCP_USER_TIMEOUT: unacknowledged data older than this fails
