@@ -8,7 +8,9 @@ import { BadInputError, exitCodeFor, InterruptedError } from '../errors.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
 import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
 import { cleanupCommand } from './cleanup.js';
+import { scenarioJsonSchema } from '../scenario/file.js';
 import { demoCommand } from './demo.js';
+import { defaultParallel, matrixCommand, type MatrixFlags } from './matrix.js';
 import { PRESETS } from '../scenario/presets.js';
 import { runCommand, type RunFlags } from './run.js';
 
@@ -134,17 +136,55 @@ Examples:
   )
   .action(async (flags: RunFlags) => runCommand(flags, controller.signal));
 
+const parallelHelp = `experiments at a time (default ${defaultParallel()}: two per core, since experiments mostly wait)`;
+
+program
+  .command('matrix')
+  .description('run every experiment a scenario file describes; print the table, write the report')
+  .argument('<file>', 'scenario file, YAML or JSON (see scenarios/demo.yaml, `halfopen schema`)')
+  .option('--parallel <n>', parallelHelp)
+  .option(
+    '--out <dir>',
+    'output directory: timelines, summary.json, report.html (default halfopen-runs/matrix-<run-id>)',
+  )
+  .option('--json', 'print the cells and the output paths as one JSON object')
+  .addHelpText(
+    'after',
+    `
+Each experiment runs in its own namespaces and address block. Ctrl-C stops handing out
+experiments, tears down the running ones and exits 130, leaving nothing behind.
+
+Example scenario (YAML):
+  name: my matrix
+  clients:
+    - { target: tcp, strategies: [none, "user-timeout:3s"] }
+    - { target: nats, strategies: ["nats:ping=1s,maxout=2"] }
+    - { target: mqtt, strategies: ["mqtt:keepalive=2s"], qos: [0, 1] }
+  workloads: [publish:10]
+  faults: [kill, { fault: partition, heal: 5s }]
+  repetitions: 3
+  deadline: 12s`,
+  )
+  .action(async (file: string, flags: MatrixFlags) =>
+    matrixCommand(file, flags, controller.signal),
+  );
+
 program
   .command('demo')
   .description(
-    'run the default matrix (TCP strategies x graceful, kill, partition with heal, reset) and print the table',
+    'run the default matrix (scenarios/demo.yaml: TCP strategies, NATS and MQTT, x graceful, kill, node-loss, partition, reset), print the table, write the report',
   )
-  .option('--parallel <n>', 'experiments at a time', '4')
-  .option('--out <dir>', 'where to keep the timelines (default halfopen-runs/demo-<run-id>)')
-  .option('--json', 'print the results as one JSON object')
-  .action(async (flags: { parallel: string; json?: boolean; out?: string }) =>
-    demoCommand(flags, controller.signal),
-  );
+  .option('--parallel <n>', parallelHelp)
+  .option('--out <dir>', 'output directory (default halfopen-runs/demo-<run-id>)')
+  .option('--json', 'print the cells and the output paths as one JSON object')
+  .action(async (flags: MatrixFlags) => demoCommand(flags, controller.signal));
+
+program
+  .command('schema')
+  .description('print the JSON Schema of scenario files (for editors; also scenario.schema.json)')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+  });
 
 program
   .command('cleanup')
@@ -158,7 +198,9 @@ program
 async function main(): Promise<number> {
   try {
     if (process.argv.length <= 2) {
-      throw new BadInputError('a command is required: run, demo or cleanup (see halfopen --help)');
+      throw new BadInputError(
+        'a command is required: run, matrix, demo, schema or cleanup (see halfopen --help)',
+      );
     }
     await program.parseAsync(process.argv);
     if (interrupted) throw new InterruptedError(interrupted);

@@ -1,0 +1,155 @@
+/**
+ * `halfopen matrix <file>`: every experiment a scenario file describes, a few at a time, into an
+ * output directory (timelines, summary.json, report.html), with the table on stdout.
+ * `halfopen demo` is this command on the built-in scenario.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, hostname, release } from 'node:os';
+import { join, relative } from 'node:path';
+import { BadInputError } from '../errors.js';
+import { cellsOf } from '../report/cells.js';
+import { renderHtml } from '../report/html.js';
+import { buildSummary } from '../report/summary.js';
+import { renderTable } from '../report/table.js';
+import { runMatrix, type MatrixRow } from '../runner/matrix.js';
+import { parseScenario } from '../scenario/file.js';
+import type { ExperimentSpec } from '../scenario/spec.js';
+import { TARGETS } from '../targets/index.js';
+import { newRunId } from '../testbeds/netns/names.js';
+import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
+import { Progress } from './progress.js';
+import { writeTimeline } from './run.js';
+
+/**
+ * Experiments mostly wait (for timers, for the deadline), so two per core keeps a machine busy
+ * without making timers late; at least 2, at most 16.
+ */
+export const defaultParallel = (): number => Math.min(16, Math.max(2, 2 * availableParallelism()));
+
+export interface MatrixFlags {
+  parallel?: string;
+  out?: string;
+  json?: boolean;
+}
+
+export function parseParallel(text: string | undefined): number {
+  if (text === undefined) return defaultParallel();
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 64)
+    throw new BadInputError(`--parallel '${text}' must be an integer from 1 to 64`);
+  return n;
+}
+
+export function readScenario(file: string): { name: string; specs: ExperimentSpec[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new BadInputError(`cannot read scenario file ${file} (${code})`);
+  }
+  return parseScenario(text, file);
+}
+
+/** A directory name per experiment that says what it was: `007-nats-partition`. */
+const dirName = (row: MatrixRow): string =>
+  `${String(row.index).padStart(3, '0')}-${row.spec.target}-${row.spec.fault}`;
+
+export async function runScenario(
+  scenario: { name: string; specs: ExperimentSpec[] },
+  flags: MatrixFlags,
+  outDefault: (runId: string) => string,
+  signal: AbortSignal,
+): Promise<void> {
+  const parallel = parseParallel(flags.parallel);
+  // A machine that cannot host the testbed or lacks a broker fails in one line, before anything.
+  await netnsPreflight();
+  for (const target of new Set(scenario.specs.map((s) => s.target))) {
+    const broker = TARGETS[target].broker;
+    if (broker) await brokerPreflight(broker);
+  }
+  const runId = newRunId();
+  const outDir = flags.out ?? outDefault(runId);
+  const progress = new Progress(flags.json ? false : undefined);
+  const startedAt = new Date();
+  const timelines = new Map<number, string>();
+  let rows: MatrixRow[];
+  try {
+    rows = await runMatrix(scenario.specs, {
+      parallel,
+      runId,
+      signal,
+      onStatus: (s) =>
+        progress.update(
+          `${scenario.name}: ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed${s.etaS === null ? '' : `, about ${s.etaS} s left`}`,
+        ),
+      onRow: (row) => {
+        if (row.result)
+          timelines.set(row.index, writeTimeline(join(outDir, dirName(row)), row.result));
+      },
+    });
+  } finally {
+    progress.clear();
+  }
+  const wallS = (Date.now() - startedAt.getTime()) / 1000;
+  const cells = cellsOf(rows);
+  const host = `${hostname()}, Linux ${release()}, ${availableParallelism()} cores`;
+  const summary = buildSummary(
+    {
+      title: scenario.name,
+      run_id: runId,
+      started_at: startedAt.toISOString(),
+      wall_s: Math.round(wallS * 10) / 10,
+      parallel,
+      host,
+    },
+    cells,
+    rows,
+    (row) => join(outDir, dirName(row)),
+  );
+  const summaryPath = join(outDir, 'summary.json');
+  writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+  const reportPath = join(outDir, 'report.html');
+  writeFileSync(
+    reportPath,
+    renderHtml({
+      title: scenario.name,
+      cells,
+      experiments: rows.flatMap((row) =>
+        row.result
+          ? [
+              {
+                index: row.index,
+                result: row.result,
+                timelinePath: relative(outDir, timelines.get(row.index) ?? ''),
+              },
+            ]
+          : [],
+      ),
+      wallS,
+      parallel,
+      generatedAt: startedAt.toISOString(),
+      host,
+    }),
+  );
+  if (flags.json) {
+    process.stdout.write(
+      `${JSON.stringify({ summary: summaryPath, report: reportPath, wall_s: summary.wall_s, cells: summary.cells })}\n`,
+    );
+    return;
+  }
+  const failed = rows.filter((r) => r.error !== undefined).length;
+  process.stdout.write(
+    `${renderTable(cells)}\n\n${rows.length} experiments in ${wallS.toFixed(1)} s (${parallel} at a time)${failed ? `, ${failed} failed` : ''}\nreport   ${reportPath}\nsummary  ${summaryPath}\n`,
+  );
+}
+
+export async function matrixCommand(
+  file: string,
+  flags: MatrixFlags,
+  signal: AbortSignal,
+): Promise<void> {
+  const scenario = readScenario(file);
+  parseParallel(flags.parallel);
+  await runScenario(scenario, flags, (runId) => join('halfopen-runs', `matrix-${runId}`), signal);
+}

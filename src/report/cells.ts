@@ -1,0 +1,133 @@
+/**
+ * A matrix's results grouped into cells, one per (target, strategy, workload, QoS, fault, heal,
+ * restart, testbed): the repetitions of one question, summarized. Pure: the table, summary.json
+ * and the HTML report all read these.
+ */
+import type { Verdict } from '../advise/predict.js';
+import type { ExperimentResult } from '../runner/experiment.js';
+import type { MatrixRow } from '../runner/matrix.js';
+import { formatStrategy, formatWorkload } from '../scenario/spec.js';
+
+export interface Stats {
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+export interface Cell {
+  key: string;
+  /** "tcp none", "mqtt mqtt:keepalive=2s,reconnect=1s QoS 1": the client as the report names it. */
+  client: string;
+  target: string;
+  strategy: string;
+  workload: string;
+  qos: 0 | 1 | null;
+  fault: string;
+  /** "partition healed at 6 s", "kill restarted at 2 s", or the fault's name. */
+  faultLabel: string;
+  testbed: string;
+  runs: number;
+  errors: string[];
+  detect: Stats | null;
+  /** Repetitions that detected within the deadline. */
+  detected: number;
+  predicted_ms: [number, number] | null;
+  /** Verdicts and how many repetitions had each, most frequent first. */
+  verdicts: [Verdict, number][];
+  lost: Stats | null;
+  stale_sent: Stats | null;
+  reconnect: Stats | null;
+  results: ExperimentResult[];
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  ]!;
+}
+
+export function stats(values: readonly number[]): Stats | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.at(-1)! };
+}
+
+export function faultLabel(fault: string, healMs: number | null, restartMs: number | null): string {
+  const s = (ms: number): string => `${+(ms / 1000).toFixed(3)} s`;
+  if (healMs !== null) return `${fault} healed at ${s(healMs)}`;
+  if (restartMs !== null) return `${fault} restarted at ${s(restartMs)}`;
+  return fault;
+}
+
+export function cellsOf(rows: readonly MatrixRow[]): Cell[] {
+  const cells = new Map<string, { cell: Cell; detects: number[] }>();
+  for (const row of rows) {
+    const sp = row.spec;
+    const strategy = formatStrategy(sp.strategy);
+    const workload = formatWorkload(sp.workload);
+    const qos = sp.target === 'mqtt' ? sp.qos : null;
+    const label = faultLabel(sp.fault, sp.healMs, sp.restartMs);
+    const key = [sp.testbed, sp.target, strategy, workload, qos, label].join('|');
+    let entry = cells.get(key);
+    if (!entry) {
+      entry = {
+        detects: [],
+        cell: {
+          key,
+          client: `${sp.target} ${strategy}${qos === null ? '' : ` QoS ${qos}`}`,
+          target: sp.target,
+          strategy,
+          workload,
+          qos,
+          fault: sp.fault,
+          faultLabel: label,
+          testbed: sp.testbed,
+          runs: 0,
+          errors: [],
+          detect: null,
+          detected: 0,
+          predicted_ms: null,
+          verdicts: [],
+          lost: null,
+          stale_sent: null,
+          reconnect: null,
+          results: [],
+        },
+      };
+      cells.set(key, entry);
+    }
+    entry.cell.runs += 1;
+    if (row.error !== undefined) entry.cell.errors.push(row.error);
+    if (row.result) entry.cell.results.push(row.result);
+  }
+  return [...cells.values()].map(({ cell }) => summarize(cell));
+}
+
+function summarize(cell: Cell): Cell {
+  const rs = cell.results;
+  const detects = rs.flatMap((r) => (r.detect_ms === null ? [] : [r.detect_ms]));
+  const reconnects = rs.flatMap((r) => (r.reconnect_ms === null ? [] : [r.reconnect_ms]));
+  const counts = new Map<Verdict, number>();
+  for (const r of rs) counts.set(r.verdict, (counts.get(r.verdict) ?? 0) + 1);
+  return {
+    ...cell,
+    detect: stats(detects),
+    detected: detects.length,
+    predicted_ms: rs[0]?.predicted_ms ?? null,
+    verdicts: [...counts].sort((a, b) => b[1] - a[1]),
+    lost: stats(rs.map((r) => r.lost)),
+    stale_sent: stats(rs.map((r) => r.stale_sent)),
+    reconnect: stats(reconnects),
+  };
+}
+
+/** "inside", or "inside 2/3, late 1/3" when repetitions disagree. */
+export function verdictText(cell: Cell): string {
+  if (cell.verdicts.length === 0) return cell.errors.length ? 'error' : '-';
+  if (cell.verdicts.length === 1 && cell.errors.length === 0) return cell.verdicts[0]![0];
+  const n = cell.runs;
+  const parts = cell.verdicts.map(([v, k]) => `${v} ${k}/${n}`);
+  if (cell.errors.length) parts.push(`error ${cell.errors.length}/${n}`);
+  return parts.join(', ');
+}

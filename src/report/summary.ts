@@ -1,0 +1,75 @@
+/**
+ * summary.json: a matrix's results for machines. Its shape is versioned (`schema`) and documented
+ * in the README; fields are only ever added within a version.
+ */
+import type { MatrixRow } from '../runner/matrix.js';
+import type { Cell, Stats } from './cells.js';
+
+export const SUMMARY_SCHEMA = 'halfopen.summary/1';
+
+export interface Summary {
+  schema: typeof SUMMARY_SCHEMA;
+  title: string;
+  run_id: string;
+  started_at: string;
+  wall_s: number;
+  parallel: number;
+  host: string;
+  cells: {
+    testbed: string;
+    target: string;
+    strategy: string;
+    workload: string;
+    qos: 0 | 1 | null;
+    fault: string;
+    fault_label: string;
+    runs: number;
+    detected: number;
+    detect_ms: Stats | null;
+    predicted_ms: [number, number] | null;
+    verdicts: Record<string, number>;
+    lost: Stats | null;
+    stale_sent: Stats | null;
+    reconnect_ms: Stats | null;
+    errors: string[];
+  }[];
+  experiments: ({ index: number; dir: string; wall_ms: number | null } & (
+    { error: string } | { result: Record<string, unknown> }
+  ))[];
+}
+
+export function buildSummary(
+  meta: Omit<Summary, 'schema' | 'cells' | 'experiments'>,
+  cells: readonly Cell[],
+  rows: readonly MatrixRow[],
+  dirOf: (row: MatrixRow) => string,
+): Summary {
+  return {
+    schema: SUMMARY_SCHEMA,
+    ...meta,
+    cells: cells.map((c) => ({
+      testbed: c.testbed,
+      target: c.target,
+      strategy: c.strategy,
+      workload: c.workload,
+      qos: c.qos,
+      fault: c.fault,
+      fault_label: c.faultLabel,
+      runs: c.runs,
+      detected: c.detected,
+      detect_ms: c.detect,
+      predicted_ms: c.predicted_ms,
+      verdicts: Object.fromEntries(c.verdicts),
+      lost: c.lost,
+      stale_sent: c.stale_sent,
+      reconnect_ms: c.reconnect,
+      errors: c.errors,
+    })),
+    experiments: rows.map((row) => {
+      const base = { index: row.index, dir: dirOf(row), wall_ms: row.wallMs ?? null };
+      if (!row.result) return { ...base, error: row.error ?? 'not run' };
+      const { timeline: _timeline, ...result } = row.result;
+      return { ...base, result };
+    }),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The terminal table of a matrix: one line per cell. With repetitions, detection shows p50, p95
+ * and max; loss, stale and reconnect show their median.
+ */
+import { formatMs } from '../util/duration.js';
+import { verdictText, type Cell, type Stats } from './cells.js';
+import { formatWindow } from './human.js';
+
+const ms = (v: number | undefined): string => (v === undefined ? '-' : formatMs(v));
+const count = (s: Stats | null): string => (s === null ? '-' : String(s.p50));
+
+export function renderTable(cells: readonly Cell[]): string {
+  const repeated = cells.some((c) => c.runs > 1);
+  const head = [
+    'fault',
+    'target',
+    'strategy',
+    'workload',
+    ...(repeated ? ['n', 'detect p50', 'p95', 'max'] : ['detect']),
+    'predicted',
+    'verdict',
+    'lost',
+    'stale',
+    'reconnect',
+  ];
+  const body = cells.map((c) => [
+    c.faultLabel,
+    c.target,
+    c.strategy,
+    c.qos === null ? c.workload : `${c.workload} QoS ${c.qos}`,
+    ...(repeated
+      ? [String(c.runs), ms(c.detect?.p50), ms(c.detect?.p95), ms(c.detect?.max)]
+      : [ms(c.detect?.p50)]),
+    formatWindow(c.predicted_ms),
+    verdictText(c),
+    count(c.lost),
+    count(c.stale_sent),
+    ms(c.reconnect?.p50),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const fmt = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  const errors = cells.flatMap((c) => c.errors.map((e) => `  ${c.client}, ${c.faultLabel}: ${e}`));
+  return [
+    fmt(head),
+    fmt(widths.map((w) => '-'.repeat(w))),
+    ...body.map(fmt),
+    ...(errors.length ? ['', 'errors:', ...errors] : []),
+  ].join('\n');
+}

@@ -1,0 +1,202 @@
+/**
+ * Scenario files: a matrix of experiments in YAML or JSON, validated at the edge and expanded into
+ * plain specs. Structure is checked by a zod schema (exported as JSON Schema for editors); the
+ * strings inside (strategies, workloads, durations) by the same parsers `halfopen run` uses. Any
+ * mistake becomes one line naming the field, the value and what was expected.
+ */
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { BadInputError } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
+import {
+  FAULTS,
+  TARGETS,
+  TARGET_STRATEGIES,
+  TESTBEDS,
+  parseSysctl,
+  parseStrategy,
+  parseWorkload,
+  validateSpec,
+  type ExperimentSpec,
+} from './spec.js';
+
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'a duration such as 500ms, 2s or 1m')
+  .describe('a duration: 500ms, 2s, 1.5s, 1m, 1h');
+
+const faultEntry = z.union([
+  z.enum(FAULTS),
+  z
+    .object({
+      fault: z.enum(FAULTS),
+      heal: duration.optional().describe('partition: remove the drop this long after T0'),
+      restart: duration
+        .optional()
+        .describe('graceful, kill, node-loss: start the target again this long after T0'),
+    })
+    .strict(),
+]);
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().min(1).optional().describe('shown in the report'),
+    clients: z
+      .array(
+        z
+          .object({
+            target: z.enum(TARGETS),
+            strategies: z
+              .array(z.string())
+              .min(1)
+              .optional()
+              .describe("strategy specs, as --strategy takes them (default: the library's own)"),
+            workloads: z
+              .array(z.string())
+              .min(1)
+              .optional()
+              .describe("overrides the scenario's workloads for this client"),
+            qos: z
+              .array(z.union([z.literal(0), z.literal(1)]))
+              .min(1)
+              .optional()
+              .describe('mqtt: QoS levels to run'),
+          })
+          .strict(),
+      )
+      .min(1)
+      .describe('each client is a target and the strategies to try against it'),
+    workloads: z
+      .array(z.string())
+      .min(1)
+      .default(['idle'])
+      .describe('idle, publish:<rate>, subscribe:<rate>'),
+    faults: z.array(faultEntry).min(1).describe('faults, by name or with their own heal/restart'),
+    testbeds: z.array(z.enum(TESTBEDS)).min(1).default(['netns']),
+    repetitions: z.number().int().min(1).max(100).default(1),
+    deadline: duration.default('30s').describe('how long after T0 detection may take'),
+    warmup: duration.default('1s'),
+    heal: duration.optional().describe('partition faults: heal this long after T0'),
+    restart: duration.optional().describe('graceful, kill, node-loss: restart after this long'),
+    sysctls: z
+      .record(z.string(), z.number().int())
+      .default({})
+      .describe('net.ipv4 sysctls for the client namespace, e.g. tcp_retries2: 5'),
+  })
+  .strict();
+
+export type ScenarioFile = z.infer<typeof scenarioSchema>;
+
+/** The JSON Schema editors use to check a scenario file as it is written. */
+export function scenarioJsonSchema(): unknown {
+  return z.toJSONSchema(scenarioSchema, { io: 'input' });
+}
+
+export interface Scenario {
+  name: string;
+  specs: ExperimentSpec[];
+}
+
+/** `clients[0].strategies[1]` from a zod issue path. */
+function fieldName(path: readonly PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`))
+    .join('');
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = data;
+  for (const p of path) v = v !== null && typeof v === 'object' ? (v as never)[p] : undefined;
+  return v;
+}
+
+/** Runs a parser on a field's text; its BadInputError is prefixed with where the text was. */
+function at<T>(field: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof BadInputError) throw new BadInputError(`${field}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Parses and validates a scenario file's text, and expands it into experiment specs. */
+export function parseScenario(text: string, source: string): Scenario {
+  let data: unknown;
+  try {
+    data = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new BadInputError(
+      `${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${why}`,
+    );
+  }
+  const parsed = scenarioSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = fieldName(issue.path) || '(top level)';
+    const value = valueAt(data, issue.path);
+    const shown = value === undefined ? 'missing' : `${JSON.stringify(value)}`.slice(0, 80);
+    throw new BadInputError(`${source}: ${field}: ${shown}: ${issue.message}`);
+  }
+  return { name: parsed.data.name ?? source, specs: expand(parsed.data, source) };
+}
+
+function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
+  const ms = (text: string, field: string): number =>
+    at(`${source}: ${field}`, () => parseDuration(text, field));
+  const sysctls = Object.entries(f.sysctls).reduce<Record<string, number>>(
+    (acc, [k, v]) => at(`${source}: sysctls.${k}`, () => parseSysctl(`${k}=${v}`, acc)),
+    {},
+  );
+  const faults = f.faults.map((entry, i) => {
+    const e = typeof entry === 'string' ? { fault: entry } : entry;
+    const heal = e.heal ?? (e.fault === 'partition' ? f.heal : undefined);
+    const restart =
+      'restart' in e && e.restart !== undefined
+        ? e.restart
+        : ['graceful', 'kill', 'node-loss'].includes(e.fault)
+          ? f.restart
+          : undefined;
+    return {
+      fault: e.fault,
+      healMs: heal === undefined ? null : ms(heal, `faults[${i}].heal`),
+      restartMs: restart === undefined ? null : ms(restart, `faults[${i}].restart`),
+    };
+  });
+  const specs: ExperimentSpec[] = [];
+  f.clients.forEach((client, c) => {
+    const strategies = (client.strategies ?? [TARGET_STRATEGIES[client.target].default]).map(
+      (s, i) => at(`${source}: clients[${c}].strategies[${i}]`, () => parseStrategy(s)),
+    );
+    const workloadField = client.workloads ? `clients[${c}].workloads` : 'workloads';
+    const workloads = (client.workloads ?? f.workloads).map((w, i) =>
+      at(`${source}: ${workloadField}[${i}]`, () => parseWorkload(w)),
+    );
+    const qosLevels = client.qos ?? [0];
+    for (const testbed of f.testbeds)
+      for (const strategy of strategies)
+        for (const workload of workloads)
+          for (const qos of qosLevels)
+            for (const fault of faults)
+              for (let r = 0; r < f.repetitions; r++) {
+                const spec: ExperimentSpec = {
+                  testbed,
+                  target: client.target,
+                  strategy,
+                  workload,
+                  qos,
+                  ...fault,
+                  deadlineMs: ms(f.deadline, 'deadline'),
+                  warmupMs: ms(f.warmup, 'warmup'),
+                  sysctls,
+                };
+                specs.push(
+                  at(`${source}: clients[${c}] with fault ${fault.fault}`, () =>
+                    validateSpec(spec),
+                  ),
+                );
+              }
+  });
+  return specs;
+}
