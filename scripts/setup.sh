@@ -6,8 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
 
+# `--test`: also what only the tests use (Debian's chromium, to open the HTML report headless).
+tools="ip:iproute2 ss:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps nats-server:nats-server mosquitto:mosquitto"
+[ "${1:-}" = "--test" ] && tools="$tools chromium:chromium"
+
 missing=()
-for pair in ip:iproute2 ss:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps nats-server:nats-server mosquitto:mosquitto; do
+for pair in $tools; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if ((${#missing[@]})); then

@@ -46,9 +46,10 @@ function detectionChart(client: string, cells: readonly Cell[]): string {
   const band = cells.map((c) =>
     c.predicted_ms
       ? [
+          // A band, not a distribution: the "median" line sits on the lower edge.
           floor1(c.predicted_ms[0]),
           floor1(c.predicted_ms[0]),
-          floor1((c.predicted_ms[0] + c.predicted_ms[1]) / 2),
+          floor1(c.predicted_ms[0]),
           floor1(c.predicted_ms[1]),
           floor1(c.predicted_ms[1]),
         ]
@@ -64,9 +65,13 @@ function detectionChart(client: string, cells: readonly Cell[]): string {
   });
   return svg(
     {
-      title: { text: client, textStyle: { fontSize: 13 } },
-      legend: { top: 22, data: ['predicted window', 'detected', 'not detected (at deadline)'] },
-      grid: { top: 60, left: 70, right: 20, bottom: 60 },
+      title: { text: client, left: 0, textStyle: { fontSize: 13 } },
+      legend: {
+        top: 24,
+        left: 0,
+        data: ['predicted window', 'detected', 'not detected (at deadline)'],
+      },
+      grid: { top: 80, left: 70, right: 20, bottom: 60 },
       xAxis: { type: 'category', data: faults, axisLabel: { interval: 0, rotate: 15 } },
       yAxis: { type: 'log', name: 'ms after the fault', min: 1, logBase: 10 },
       series: [
@@ -95,9 +100,9 @@ function detectionChart(client: string, cells: readonly Cell[]): string {
 function lossChart(client: string, cells: readonly Cell[]): string {
   return svg(
     {
-      title: { text: client, textStyle: { fontSize: 13 } },
-      legend: { top: 22, data: ['lost (median)', 'stale_sent (median)'] },
-      grid: { top: 60, left: 60, right: 20, bottom: 60 },
+      title: { text: client, left: 0, textStyle: { fontSize: 13 } },
+      legend: { top: 24, left: 0, data: ['lost (median)', 'stale_sent (median)'] },
+      grid: { top: 80, left: 60, right: 20, bottom: 60 },
       xAxis: {
         type: 'category',
         data: cells.map((c) => c.faultLabel),
@@ -186,10 +191,20 @@ function timelineChart(r: ExperimentResult): string {
   );
 }
 
+/** Green when every repetition was inside its window, red when one missed it. */
+function verdictClass(c: Cell): string {
+  const vs = c.verdicts.map(([v]) => v);
+  if (c.errors.length) return 'error';
+  if (vs.some((v) => v === 'early' || v === 'late')) return 'late';
+  if (vs.some((v) => v === 'not detected' || v === 'detected (predicted never)'))
+    return 'not-detected';
+  return vs.every((v) => v === 'inside') ? 'inside' : '';
+}
+
 function tableHtml(cells: readonly Cell[]): string {
   const rows = cells.map(
     (c) =>
-      `<tr><td>${esc(c.faultLabel)}</td><td>${esc(c.target)}</td><td>${esc(c.strategy)}</td><td>${esc(c.qos === null ? c.workload : `${c.workload} QoS ${c.qos}`)}</td><td>${c.runs}</td><td>${c.detect ? formatMs(c.detect.p50) : '-'}</td><td>${c.detect ? formatMs(c.detect.p95) : '-'}</td><td>${c.detect ? formatMs(c.detect.max) : '-'}</td><td>${esc(formatWindow(c.predicted_ms))}</td><td class="v">${esc(verdictText(c))}</td><td>${c.lost?.p50 ?? '-'}</td><td>${c.stale_sent?.p50 ?? '-'}</td><td>${c.reconnect ? formatMs(c.reconnect.p50) : '-'}</td></tr>`,
+      `<tr><td>${esc(c.faultLabel)}</td><td>${esc(c.target)}</td><td>${esc(c.strategy)}</td><td>${esc(c.qos === null ? c.workload : `${c.workload} QoS ${c.qos}`)}</td><td>${c.runs}</td><td>${c.detect ? formatMs(c.detect.p50) : '-'}</td><td>${c.detect ? formatMs(c.detect.p95) : '-'}</td><td>${c.detect ? formatMs(c.detect.max) : '-'}</td><td>${esc(formatWindow(c.predicted_ms))}</td><td class="v ${verdictClass(c)}">${esc(verdictText(c))}</td><td>${c.lost?.p50 ?? '-'}</td><td>${c.stale_sent?.p50 ?? '-'}</td><td>${c.reconnect ? formatMs(c.reconnect.p50) : '-'}</td></tr>`,
   );
   return `<table><thead><tr><th>fault</th><th>target</th><th>strategy</th><th>workload</th><th>n</th><th>detect p50</th><th>p95</th><th>max</th><th>predicted</th><th>verdict</th><th>lost</th><th>stale</th><th>reconnect</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -211,7 +226,8 @@ export function renderHtml(input: ReportInput): string {
 <html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)} - halfopen</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
-table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}
+table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;white-space:nowrap}
+td.inside{background:#e8f5e9}td.early,td.late,td.error,td.not-detected{background:#fdecea}
 th{background:#f3f3f3}td.v{white-space:nowrap}figure{margin:12px 0}details{margin:4px 0}
 summary{cursor:pointer}code{font-size:11px;color:#555}
 </style></head><body>

@@ -25,18 +25,21 @@ const duration = z
   .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'a duration such as 500ms, 2s or 1m')
   .describe('a duration: 500ms, 2s, 1.5s, 1m, 1h');
 
-const faultEntry = z.union([
-  z.enum(FAULTS),
-  z
-    .object({
-      fault: z.enum(FAULTS),
-      heal: duration.optional().describe('partition: remove the drop this long after T0'),
-      restart: duration
-        .optional()
-        .describe('graceful, kill, node-loss: start the target again this long after T0'),
-    })
-    .strict(),
-]);
+const faultEntry = z.union(
+  [
+    z.enum(FAULTS),
+    z
+      .object({
+        fault: z.enum(FAULTS),
+        heal: duration.optional().describe('partition: remove the drop this long after T0'),
+        restart: duration
+          .optional()
+          .describe('graceful, kill, node-loss: start the target again this long after T0'),
+      })
+      .strict(),
+  ],
+  { error: `expected a fault (${FAULTS.join(', ')}) or { fault, heal, restart }` },
+);
 
 export const scenarioSchema = z
   .object({
@@ -134,10 +137,18 @@ export function parseScenario(text: string, source: string): Scenario {
   const parsed = scenarioSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = fieldName(issue.path) || '(top level)';
-    const value = valueAt(data, issue.path);
+    // An unknown key is named as the field itself.
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+    const field = fieldName(path) || '(the file)';
+    const value = valueAt(data, path);
     const shown = value === undefined ? 'missing' : `${JSON.stringify(value)}`.slice(0, 80);
-    throw new BadInputError(`${source}: ${field}: ${shown}: ${issue.message}`);
+    const why =
+      issue.code === 'unrecognized_keys'
+        ? 'not a field here (see `halfopen schema`)'
+        : value === undefined
+          ? `required (${issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '')})`
+          : issue.message;
+    throw new BadInputError(`${source}: ${field}: ${shown}: ${why}`);
   }
   return { name: parsed.data.name ?? source, specs: expand(parsed.data, source) };
 }

@@ -1,0 +1,272 @@
+/**
+ * Scenario files and matrix runs as a user meets them: mistakes in a file get one line and create
+ * nothing; a real matrix writes its timelines, summary.json and a report that a headless browser
+ * renders offline; Ctrl-C mid-matrix leaves nothing behind.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
+import { parseScenario, scenarioJsonSchema } from '../src/scenario/file.js';
+import { formatStrategy } from '../src/scenario/spec.js';
+import { listLabNamespaces } from '../src/testbeds/netns/cleanup.js';
+import { CLI, netnsSkip } from './helpers.js';
+
+const work = mkdtempSync(join(tmpdir(), 'halfopen-matrix-test-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function cli(args: string[], cwd = work) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function scenarioFile(name: string, text: string): string {
+  const path = join(work, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('scenario files', () => {
+  it('expand into every combination, heal for partitions and restart where asked', () => {
+    const s = parseScenario(
+      [
+        'clients:',
+        '  - target: tcp',
+        '    strategies: [none, "heartbeat:interval=1s,timeout=2s"]',
+        '  - { target: mqtt, strategies: ["mqtt:keepalive=2s"], qos: [0, 1] }',
+        'workloads: [publish:10]',
+        'faults: [kill, partition, { fault: node-loss, restart: 3s }]',
+        'heal: 4s',
+        'repetitions: 2',
+      ].join('\n'),
+      'm.yaml',
+    );
+    // (2 tcp strategies + 1 mqtt strategy x 2 QoS) x 3 faults x 2 repetitions
+    assert.equal(s.specs.length, 24);
+    const partition = s.specs.filter((x) => x.fault === 'partition');
+    assert.ok(partition.every((x) => x.healMs === 4000 && x.restartMs === null));
+    assert.ok(s.specs.filter((x) => x.fault === 'kill').every((x) => x.healMs === null));
+    assert.ok(s.specs.filter((x) => x.fault === 'node-loss').every((x) => x.restartMs === 3000));
+    assert.deepEqual(
+      [...new Set(s.specs.map((x) => `${x.target} ${formatStrategy(x.strategy)} ${x.qos}`))],
+      [
+        'tcp none 0',
+        'tcp heartbeat:interval=1s,timeout=2s 0',
+        'mqtt mqtt:keepalive=2s,reconnect=1s 0',
+        'mqtt mqtt:keepalive=2s,reconnect=1s 1',
+      ],
+    );
+  });
+
+  it('the committed JSON Schema is the one `halfopen schema` prints', () => {
+    const committed = readFileSync(new URL('../../scenario.schema.json', import.meta.url), 'utf8');
+    assert.deepEqual(JSON.parse(committed), scenarioJsonSchema());
+    const r = cli(['schema']);
+    assert.equal(r.code, 0);
+    assert.deepEqual(JSON.parse(r.stdout), scenarioJsonSchema());
+  });
+
+  const good = 'clients: [{ target: tcp }]\nfaults: [kill]\n';
+  const cases: [string, string, string, RegExp][] = [
+    ['unknown key', 'a.yaml', `${good}colour: red\n`, /: colour: "red": not a field here/],
+    [
+      'unknown target',
+      'b.yaml',
+      'clients: [{ target: kafka }]\nfaults: [kill]\n',
+      /clients\[0\]\.target: "kafka"/,
+    ],
+    [
+      'bad strategy',
+      'c.yaml',
+      'clients: [{ target: tcp, strategies: ["keepalive:idle=2s"] }]\nfaults: [kill]\n',
+      /clients\[0\]\.strategies\[0\]: strategy 'keepalive:idle=2s': missing 'interval='/,
+    ],
+    ['bad duration', 'd.yaml', `${good}deadline: soon\n`, /deadline: "soon": .*duration/],
+    ['zero repetitions', 'e.yaml', `${good}repetitions: 0\n`, /repetitions: 0: .*>=1/],
+    ['no faults', 'f.yaml', 'clients: [{ target: tcp }]\nfaults: []\n', /faults: \[\]/],
+    [
+      'unknown fault',
+      'g.yaml',
+      'clients: [{ target: tcp }]\nfaults: [meteor]\n',
+      /faults\[0\]: "meteor"/,
+    ],
+    [
+      'heal on kill',
+      'h.yaml',
+      'clients: [{ target: tcp }]\nfaults: [{ fault: kill, heal: 2s }]\n',
+      /with fault kill: --heal applies to the partition fault only/,
+    ],
+    [
+      'subscribe on tcp',
+      'i.yaml',
+      `${good}workloads: ["subscribe:5"]\n`,
+      /with fault kill: workload 'subscribe:5' needs a broker target/,
+    ],
+    ['not YAML', 'j.yaml', 'clients: [\n', /not valid YAML/],
+    [
+      'JSON with a wrong type',
+      'k.json',
+      '{"clients": [{"target": "tcp"}], "faults": ["kill"], "repetitions": "3"}',
+      /repetitions: "3": .*number/,
+    ],
+    [
+      'bad sysctl',
+      'l.yaml',
+      `${good}sysctls: { ip_forward: 1 }\n`,
+      /sysctls\.ip_forward: sysctl 'ip_forward=1' is not allowed/,
+    ],
+  ];
+  for (const [name, file, text, re] of cases) {
+    it(`a mistake gets one line naming the field: ${name}`, () => {
+      const path = scenarioFile(file, text);
+      const before = readdirSync(work);
+      const r = cli(['matrix', path]);
+      assert.equal(r.code, 2, r.stderr);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, re);
+      assert.ok(lines[0]!.includes(file), 'names the file');
+      assert.deepEqual(readdirSync(work), before, 'creates nothing');
+    });
+  }
+
+  it('a missing file: one line', () => {
+    const r = cli(['matrix', join(work, 'nope.yaml')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /cannot read scenario file .*nope\.yaml \(ENOENT\)/);
+  });
+});
+
+const CHROMIUM = '/usr/bin/chromium';
+
+describe('a real matrix', { skip: netnsSkip }, () => {
+  const out = join(work, 'run');
+  const file = scenarioFile(
+    'small.yaml',
+    [
+      'name: small matrix',
+      'clients:',
+      '  - target: tcp',
+      '    strategies: ["heartbeat:interval=1s,timeout=2s"]',
+      '  - target: nats',
+      '    strategies: ["nats:ping=500ms,maxout=2,wait=250ms,attempts=-1"]',
+      'workloads: [publish:10]',
+      'faults: [kill, { fault: partition, heal: 3s }]',
+      'repetitions: 2',
+      'deadline: 8s',
+    ].join('\n'),
+  );
+  let stdout = '';
+
+  it('writes every timeline, summary.json and report.html, and prints the table', () => {
+    const r = cli(['matrix', file, '--parallel', '4', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    stdout = r.stdout;
+    assert.match(stdout, /^fault +target +strategy +workload +n +detect p50 +p95 +max/m);
+    assert.match(stdout, /partition healed at 3 s +nats .* 2 +\d/);
+    assert.match(stdout, /8 experiments in [\d.]+ s \(4 at a time\)/);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+      schema: string;
+      cells: {
+        runs: number;
+        detect_ms: { p50: number } | null;
+        verdicts: Record<string, number>;
+      }[];
+      experiments: { dir: string; result?: unknown; error?: string }[];
+    };
+    assert.equal(summary.schema, 'halfopen.summary/1');
+    assert.equal(summary.cells.length, 4);
+    assert.ok(summary.cells.every((c) => c.runs === 2 && c.detect_ms !== null));
+    assert.ok(
+      summary.cells.every((c) => c.verdicts.inside === 2),
+      JSON.stringify(summary.cells),
+    );
+    assert.equal(summary.experiments.length, 8);
+    for (const e of summary.experiments) {
+      assert.ok(e.result, `experiment ran: ${e.error}`);
+      assert.ok(existsSync(join(e.dir, 'timeline.jsonl')), `${e.dir} has its timeline`);
+    }
+  });
+
+  it(
+    'the report renders offline in a headless browser, with its charts',
+    { skip: !existsSync(CHROMIUM) && 'needs chromium (npm test installs it)' },
+    async () => {
+      const report = join(out, 'report.html');
+      assert.ok(existsSync(report), 'report written');
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+      try {
+        const page = await browser.newPage();
+        const outside: string[] = [];
+        // No network: anything but the file itself is refused, and counted.
+        await page.route('**/*', (route) => {
+          const url = route.request().url();
+          if (url.startsWith('file:')) return route.continue();
+          outside.push(url);
+          return route.abort();
+        });
+        await page.goto(`file://${report}`);
+        assert.deepEqual(outside, [], 'the report asks for nothing outside itself');
+        assert.equal(await page.locator('h1').textContent(), 'small matrix');
+        // Results table: one row per cell.
+        assert.equal(await page.locator('table tbody tr').count(), 4);
+        // 2 clients: a detection and a loss chart each, plus one timeline per experiment.
+        const figures = page.locator('figure svg');
+        assert.equal(await figures.count(), 4);
+        assert.equal(await page.locator('details svg').count(), 8);
+        // Each detection chart draws its measured points (ECharts scatter symbols are paths).
+        const box = await figures.first().boundingBox();
+        assert.ok(box && box.width > 300 && box.height > 200, 'the chart has a size on the page');
+        const points = await figures.first().locator('path').count();
+        assert.ok(points > 10, `the chart draws axes, bands and points (${points} paths)`);
+        assert.match((await figures.first().textContent()) ?? '', /partition healed at 3 s/);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
+});
+
+describe('interrupting a matrix', { skip: netnsSkip }, () => {
+  it('Ctrl-C mid-matrix: exit 130, no namespaces, config dirs or processes left', async () => {
+    const file = scenarioFile(
+      'long.yaml',
+      'clients: [{ target: tcp }, { target: mqtt }]\nfaults: [partition]\nrepetitions: 2\ndeadline: 60s\n',
+    );
+    const child = spawn(
+      process.execPath,
+      [CLI, 'matrix', file, '--parallel', '4', '--out', join(work, 'int')],
+      {
+        cwd: work,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const mine = async (): Promise<string[]> =>
+      (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${child.pid}-`));
+    for (let i = 0; i < 100 && (await mine()).length < 12; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await mine()).length, 12, 'four experiments running');
+    await new Promise((r) => setTimeout(r, 1500));
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.deepEqual(await mine(), []);
+    assert.deepEqual(
+      readdirSync(tmpdir()).filter((n) => n.startsWith(`halfopen-${child.pid}-`)),
+      [],
+    );
+    const brokers = spawnSync('pgrep', ['-f', `${tmpdir()}/halfopen-${child.pid}-`], {
+      encoding: 'utf8',
+    });
+    assert.equal(brokers.stdout.trim(), '', 'no broker of this run is left');
+  });
+});
