@@ -111,6 +111,27 @@ describe('scenario files', () => {
     ],
     ['not YAML', 'j.yaml', 'clients: [\n', /not valid YAML/],
     [
+      'qos out of range',
+      'm.yaml',
+      'clients: [{ target: mqtt, qos: [2] }]\nfaults: [kill]\n',
+      /clients\[0\]\.qos\[0\]: 2: /,
+    ],
+    ['testbed not built', 'n.yaml', `${good}testbeds: [k8s]\n`, /testbeds\[0\]: "k8s": .*"netns"/],
+    ['bad warmup', 'o.yaml', `${good}warmup: later\n`, /warmup: "later": a duration/],
+    [
+      'bad restart',
+      'p.yaml',
+      'clients: [{ target: tcp }]\nfaults: [{ fault: kill, restart: "5 s" }]\n',
+      /faults\[0\]\.restart: "5 s": a duration/,
+    ],
+    ['name not text', 'q.yaml', `${good}name: 3\n`, /name: 3: .*string/],
+    [
+      "a client's workload",
+      'r.yaml',
+      'clients: [{ target: nats, workloads: ["publish:0"] }]\nfaults: [kill]\n',
+      /clients\[0\]\.workloads\[0\]: workload 'publish:0' is unknown/,
+    ],
+    [
       'JSON with a wrong type',
       'k.json',
       '{"clients": [{"target": "tcp"}], "faults": ["kill"], "repetitions": "3"}',

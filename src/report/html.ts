@@ -101,7 +101,7 @@ function lossChart(client: string, cells: readonly Cell[]): string {
   return svg(
     {
       title: { text: client, left: 0, textStyle: { fontSize: 13 } },
-      legend: { top: 24, left: 0, data: ['lost (median)', 'stale_sent (median)'] },
+      legend: { top: 24, left: 0, itemGap: 24, data: ['lost (median)', 'stale_sent (median)'] },
       grid: { top: 80, left: 60, right: 20, bottom: 60 },
       xAxis: {
         type: 'category',

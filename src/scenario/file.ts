@@ -123,6 +123,21 @@ function at<T>(field: string, fn: () => T): T {
   }
 }
 
+/**
+ * For a value no option of a union accepts: when one option got further into it (an object with
+ * one bad field), that field's issue says more than "no option matched".
+ */
+function specific(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union') return issue;
+  const deepest = issue.errors
+    .flat()
+    .reduce<z.core.$ZodIssue | undefined>(
+      (best, i) => (i.path.length > (best?.path.length ?? 0) ? i : best),
+      undefined,
+    );
+  return deepest ? { ...deepest, path: [...issue.path, ...deepest.path] } : issue;
+}
+
 /** Parses and validates a scenario file's text, and expands it into experiment specs. */
 export function parseScenario(text: string, source: string): Scenario {
   let data: unknown;
@@ -136,7 +151,7 @@ export function parseScenario(text: string, source: string): Scenario {
   }
   const parsed = scenarioSchema.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = specific(parsed.error.issues[0]!);
     // An unknown key is named as the field itself.
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
     const field = fieldName(path) || '(the file)';
