@@ -11,7 +11,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { ExperimentResult } from '../src/runner/experiment.js';
 import type { TargetName } from '../src/scenario/spec.js';
-import { brokerSpec, describeResult, measure, netnsSkip } from './helpers.js';
+import { brokerSpec, crossing, describeResult, measure, netnsSkip } from './helpers.js';
 
 /** Short intervals so each experiment takes seconds. */
 const SHORT: Record<Exclude<TargetName, 'tcp'>, { strategy: string; silent: [number, number] }> = {
@@ -95,8 +95,11 @@ for (const target of ['nats', 'mqtt'] as const) {
       const { stale, gap } = staleGap(r);
       assert.equal(stale.length, r.stale_sent);
       // Accepted into the dead connection, none of them reached the sink while the path was down
-      // (one may have crossed just before T0 took hold).
-      assert.ok(gap.length >= stale.length - 1, `sink gap ${gap.length} vs ${stale.length}`);
+      // (those sent while the drop was being installed may have crossed: `crossing`).
+      assert.ok(
+        gap.length >= stale.length - crossing(r, 20),
+        `sink gap ${gap.length} vs ${stale.length}`,
+      );
       // (After the heal some may still arrive, late: the client's kernel keeps retransmitting the
       // closed socket's unsent data, and the broker's side of that connection is still open. So
       // `lost` can be below `stale_sent` here; the README shows it.)
@@ -148,7 +151,7 @@ for (const target of ['nats', 'mqtt'] as const) {
       assert.ok(r.detect_ms !== null);
       assert.ok(Math.abs(r.stale_sent - (10 * r.detect_ms) / 1000) <= 3, describeResult(r));
       // The broker's retransmissions after the heal meet a client socket that is gone: lost.
-      assert.ok(r.lost >= r.stale_sent - 1, describeResult(r));
+      assert.ok(r.lost >= r.stale_sent - crossing(r, 10), describeResult(r));
       assert.ok(r.reconnect_ms !== null, `received again after the heal: ${describeResult(r)}`);
     });
   });

@@ -82,3 +82,11 @@ export async function measure(s: ExperimentSpec): Promise<ExperimentResult> {
 
 export const describeResult = (r: ExperimentResult): string =>
   `detect ${r.detect_ms} ms (${r.detect_reason}), predicted ${JSON.stringify(r.predicted_ms)}, verdict ${r.verdict}, sent ${r.sent}, lost ${r.lost}, stale ${r.stale_sent}, dup ${r.duplicates}, reconnect ${r.reconnect_ms}`;
+
+/**
+ * Messages at `rate` per second that may cross while a fault is being applied: T0 is marked
+ * before the iptables transaction, which takes `fault_apply_ms` (a few ms, more on a loaded
+ * machine), and one more may be in flight at either edge.
+ */
+export const crossing = (r: ExperimentResult, rate: number): number =>
+  1 + Math.ceil((rate * (r.fault_apply_ms ?? 0)) / 1000);

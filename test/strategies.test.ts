@@ -8,7 +8,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { describeResult, measure, netnsSkip, spec } from './helpers.js';
+import { crossing, describeResult, measure, netnsSkip, spec } from './helpers.js';
 
 describe(
   'silent faults: detection inside the predicted window',
@@ -50,16 +50,16 @@ describe(
       const r = await measure(spec('user-timeout:3s', 'publish:20', 'partition'));
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.equal(r.detect_reason, 'ETIMEDOUT');
-      // 20 msg/s for ~3.2 s: every message accepted after the fault is lost. Tolerance: +-25 %.
+      // 20 msg/s for ~3.2 s: what is accepted after the fault is lost (but for those that crossed
+      // while the drop was being installed). Tolerance on the count: +-25 %.
       const expected = 20 * (r.detect_ms! / 1000);
       assert.ok(
         Math.abs(r.stale_sent - expected) <= expected * 0.25,
         `stale_sent ${r.stale_sent}, rate x detection ${expected}`,
       );
-      assert.equal(
-        r.lost,
-        r.stale_sent,
-        'what was accepted after the fault never reached the sink',
+      assert.ok(
+        Math.abs(r.lost - r.stale_sent) <= crossing(r, 20),
+        `what was accepted after the fault never reached the sink: ${describeResult(r)}`,
       );
     });
 
@@ -153,6 +153,6 @@ describe('reset and ip-reuse: RST on the next packet', { skip: netnsSkip, concur
     const r = await measure(spec('none', 'publish:20', 'ip-reuse'));
     assert.equal(r.detect_reason, 'ECONNRESET', describeResult(r));
     assert.equal(r.verdict, 'inside', describeResult(r));
-    assert.equal(r.lost, r.stale_sent);
+    assert.ok(Math.abs(r.lost - r.stale_sent) <= crossing(r, 20), describeResult(r));
   });
 });
