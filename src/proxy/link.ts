@@ -1,0 +1,146 @@
+/**
+ * One direction of one proxied connection: reads from its source, passes each chunk through the
+ * toxics enabled on it (in the order they were added), writes to its destination. Reading and
+ * writing are decoupled by a bounded queue, so a toxic that delays chunks (latency) delays them
+ * from their arrival instead of slowing the stream, and a toxic that holds them (blackhole)
+ * stops the reading once 1 MiB waits: backpressure, as a dead path would give.
+ */
+import type { Socket } from 'node:net';
+import type { Connection } from './connection.js';
+import { TOXICS, type Stream, type ToxicConfig } from './toxics/index.js';
+
+const HIGH_WATER = 1 << 20;
+const LOW_WATER = 1 << 19;
+
+interface ActiveToxic {
+  config: ToxicConfig;
+  /** Rolled once against the toxicity (and the connection filter) when the toxic arrived. */
+  enabled: boolean;
+  controller: AbortController;
+  stop: AbortSignal;
+}
+
+export class Link {
+  private readonly queue: { chunk: Buffer; arrivedAt: number }[] = [];
+  private queuedBytes = 0;
+  private ended = false;
+  private wake: (() => void) | undefined;
+  private readonly active = new Map<string, ActiveToxic>();
+  private readonly counters = new Map<string, number>();
+  /** Bytes written to the destination. */
+  bytes = 0;
+
+  constructor(
+    readonly stream: Stream,
+    readonly connection: Connection,
+    private readonly source: Socket,
+    private readonly dest: Socket,
+  ) {}
+
+  /** Brings the toxics on this link in line with the proxy's list for this stream. */
+  sync(configs: readonly ToxicConfig[]): void {
+    const wanted = new Map(configs.filter((c) => c.stream === this.stream).map((c) => [c.name, c]));
+    for (const [name, a] of this.active) {
+      if (!wanted.has(name)) {
+        a.controller.abort();
+        this.active.delete(name);
+      }
+    }
+    for (const [name, config] of wanted) {
+      const existing = this.active.get(name);
+      if (existing) {
+        existing.config = config;
+        continue;
+      }
+      const targeted = !config.connections || config.connections.includes(this.connection.id);
+      const controller = new AbortController();
+      const a: ActiveToxic = {
+        config,
+        enabled: targeted && Math.random() < config.toxicity,
+        controller,
+        stop: AbortSignal.any([controller.signal, this.connection.closed]),
+      };
+      this.active.set(name, a);
+      if (a.enabled) TOXICS[config.type]?.start?.({ link: this, config, stop: a.stop });
+    }
+  }
+
+  /** Bytes a toxic has let through on this link (limit_data). */
+  passed(name: string): number {
+    return this.counters.get(name) ?? 0;
+  }
+
+  count(name: string, n: number): void {
+    this.counters.set(name, this.passed(name) + n);
+  }
+
+  /** Writes to the destination, waiting while its buffer is full. */
+  async write(buf: Buffer): Promise<void> {
+    if (buf.length === 0 || this.dest.destroyed) return;
+    this.bytes += buf.length;
+    if (this.dest.write(buf)) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.dest.off('drain', done);
+        this.dest.off('close', done);
+        resolve();
+      };
+      this.dest.on('drain', done);
+      this.dest.on('close', done);
+    });
+  }
+
+  start(): void {
+    this.source.on('data', (chunk: Buffer) => {
+      this.queue.push({ chunk, arrivedAt: performance.now() });
+      this.queuedBytes += chunk.length;
+      if (this.queuedBytes > HIGH_WATER) this.source.pause();
+      this.wake?.();
+    });
+    this.source.on('end', () => {
+      this.ended = true;
+      this.wake?.();
+    });
+    void this.pump().catch(() => this.connection.close());
+  }
+
+  private async next(): Promise<{ chunk: Buffer; arrivedAt: number } | null> {
+    while (this.queue.length === 0) {
+      if (this.ended || this.connection.closed.aborted) return null;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+    return this.queue.shift()!;
+  }
+
+  private async pump(): Promise<void> {
+    for (let item = await this.next(); item; item = await this.next()) {
+      let pieces = [item.chunk];
+      for (const a of [...this.active.values()]) {
+        const pipe = a.enabled && !a.stop.aborted ? TOXICS[a.config.type]?.pipe : undefined;
+        if (!pipe) continue;
+        const out: Buffer[] = [];
+        for (const p of pieces)
+          out.push(
+            ...(await pipe(p, {
+              link: this,
+              config: a.config,
+              stop: a.stop,
+              arrivedAt: item.arrivedAt,
+            })),
+          );
+        pieces = out;
+      }
+      for (const p of pieces) await this.write(p);
+      this.queuedBytes -= item.chunk.length;
+      if (this.source.isPaused() && this.queuedBytes < LOW_WATER) this.source.resume();
+    }
+    if (this.connection.closed.aborted) return;
+    // The source closed its side: pass the FIN on, after any toxic that delays it.
+    for (const a of [...this.active.values()]) {
+      const beforeEnd = a.enabled ? TOXICS[a.config.type]?.beforeEnd : undefined;
+      if (beforeEnd) await beforeEnd({ link: this, config: a.config, stop: a.stop });
+    }
+    this.dest.end();
+  }
+}

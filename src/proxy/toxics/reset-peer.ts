@@ -1,0 +1,13 @@
+import type { Toxic } from './types.js';
+
+/**
+ * reset_peer: after `timeout` ms (0: at once) both sides of the connection get a TCP RST. Applies
+ * to connections that are already open as well as new ones.
+ */
+export const resetPeer: Toxic = {
+  defaults: { timeout: 0 },
+  start({ link, config, stop }) {
+    const timer = setTimeout(() => link.connection.reset(), config.attributes.timeout ?? 0);
+    stop.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  },
+};

@@ -1,0 +1,19 @@
+import { until, type Toxic } from './types.js';
+
+/**
+ * timeout: nothing gets through; after `timeout` ms the connection is closed (FIN both ways).
+ * With timeout 0 it stays open and data waits until the toxic is removed.
+ */
+export const timeout: Toxic = {
+  defaults: { timeout: 0 },
+  start({ link, config, stop }) {
+    const ms = config.attributes.timeout ?? 0;
+    if (ms <= 0) return;
+    const timer = setTimeout(() => link.connection.close(), ms);
+    stop.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  },
+  async pipe(chunk, { stop }) {
+    await until(stop);
+    return [chunk];
+  },
+};

@@ -1,0 +1,58 @@
+/**
+ * The contract every toxic keeps (one file per toxic, named after its type):
+ * - `pipe` forwards a chunk: it returns the pieces to write on (none to hold it back), waiting as
+ *   long as it needs; every wait ends when `ctx.stop` aborts (the connection closed, or the
+ *   toxic was removed, after which the chunk must pass untouched);
+ * - `start`, when present, runs once per connection when the toxic takes effect on it (timers
+ *   that act on the connection itself: reset_peer, timeout);
+ * - `beforeEnd`, when present, runs when the source ends, before the end is passed on.
+ */
+import type { Link } from '../link.js';
+
+export type Stream = 'upstream' | 'downstream';
+
+/** A toxic as configured: the Toxiproxy JSON shape, plus our optional connection filter. */
+export interface ToxicConfig {
+  name: string;
+  type: string;
+  stream: Stream;
+  /** Probability, rolled once per connection, that the toxic applies to it. */
+  toxicity: number;
+  attributes: Record<string, number>;
+  /** Only these connection ids (halfopen extension); all connections when absent. */
+  connections?: number[];
+}
+
+export interface ToxicContext {
+  link: Link;
+  config: ToxicConfig;
+  /** Aborts when the toxic is removed from this connection or the connection closes. */
+  stop: AbortSignal;
+  /** When the chunk was read from its source (performance.now()). */
+  arrivedAt: number;
+}
+
+export interface Toxic {
+  /** Attribute names and defaults, as Toxiproxy defines them for this type. */
+  readonly defaults: Record<string, number>;
+  pipe?: (chunk: Buffer, ctx: ToxicContext) => Promise<Buffer[]> | Buffer[];
+  start?: (ctx: Omit<ToxicContext, 'arrivedAt'>) => void;
+  beforeEnd?: (ctx: Omit<ToxicContext, 'arrivedAt'>) => Promise<void>;
+}
+
+/** Sleeps `ms`, ending early when `signal` aborts. */
+export function wait(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Resolves when `signal` aborts. */
+export const until = (signal: AbortSignal): Promise<void> => wait(2 ** 31 - 1, signal);
