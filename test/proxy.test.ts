@@ -7,12 +7,14 @@
  * the rest of the suite stays within.
  */
 import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { serveApi } from '../src/proxy/api.js';
 import { ProxyServer } from '../src/proxy/proxy.js';
+import { CLI } from './helpers.js';
 
 /** An echo server on loopback; resolves with its port. */
 async function echoServer(): Promise<{ port: number; server: net.Server }> {
@@ -313,5 +315,38 @@ describe('load and integrity', () => {
       await proxies.closeAll();
       echo.server.close();
     }
+  });
+});
+
+describe('halfopen proxy serve', () => {
+  it('serves the API without root until Ctrl-C; a bad --api is one line', async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI, 'proxy', 'serve', '--api', '127.0.0.1:0', '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const line = await new Promise<string>((resolve) =>
+      child.stdout.once('data', (d: Buffer) => resolve(d.toString())),
+    );
+    const { api } = JSON.parse(line) as { api: string };
+    const toxiproxy = new Toxiproxy(api);
+    const p = await toxiproxy.createProxy({
+      name: 'x',
+      listen: '127.0.0.1:0',
+      upstream: '127.0.0.1:9',
+    });
+    assert.ok(portOf(p.listen) > 0);
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    const refused = client(portOf(p.listen));
+    assert.ok(await until(() => refused.state.error === 'ECONNREFUSED', 2000), 'proxies closed');
+    const bad = spawnSync(process.execPath, [CLI, 'proxy', 'serve', '--api', 'nope'], {
+      encoding: 'utf8',
+    });
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr.trim(), "halfopen: --api 'nope' is not host:port");
   });
 });

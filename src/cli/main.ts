@@ -10,6 +10,7 @@ import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
 import { cleanupCommand } from './cleanup.js';
 import { scenarioJsonSchema } from '../scenario/file.js';
 import { demoCommand } from './demo.js';
+import { proxyServeCommand } from './proxy.js';
 import { defaultParallel, matrixCommand, type MatrixFlags } from './matrix.js';
 import { PRESETS } from '../scenario/presets.js';
 import { runCommand, type RunFlags } from './run.js';
@@ -186,6 +187,34 @@ program
     process.stdout.write(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
   });
 
+const proxy = program
+  .command('proxy')
+  .description(
+    "the userland fault proxy (no root): a Toxiproxy-compatible API and halfopen's blackhole",
+  );
+proxy
+  .command('serve')
+  .description('serve the proxy and its control API until Ctrl-C')
+  .option('--api <host:port>', 'where the control API listens', '127.0.0.1:8474')
+  .option('--json', 'print the API address as JSON')
+  .addHelpText(
+    'after',
+    `
+The API has Toxiproxy's paths and JSON shapes (GET/POST /proxies, /proxies/{name}/toxics, /reset,
+/populate, /version), so Toxiproxy clients work unchanged, plus GET /proxies/{name}/connections.
+Toxics: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, and blackhole
+(both sides stay open, nothing passes; attribute heal=<ms> resumes by itself). A toxic may name
+the connection ids it applies to ("connections": [1, 2]).
+
+Example:
+  halfopen proxy serve &
+  curl -s -XPOST localhost:8474/proxies -d '{"name":"nats","listen":"127.0.0.1:14222","upstream":"127.0.0.1:4222"}'
+  curl -s -XPOST localhost:8474/proxies/nats/toxics -d '{"type":"blackhole","stream":"upstream","attributes":{"heal":10000}}'`,
+  )
+  .action(async (flags: { api: string; json?: boolean }) =>
+    proxyServeCommand(flags, controller.signal),
+  );
+
 program
   .command('cleanup')
   .description(
@@ -199,7 +228,7 @@ async function main(): Promise<number> {
   try {
     if (process.argv.length <= 2) {
       throw new BadInputError(
-        'a command is required: run, matrix, demo, schema or cleanup (see halfopen --help)',
+        'a command is required: run, matrix, demo, schema, proxy or cleanup (see halfopen --help)',
       );
     }
     await program.parseAsync(process.argv);
