@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Sets up everything halfopen needs on Debian, and does nothing that is already done:
 # the Debian packages the lab spawns (iproute2, iptables, conntrack, procps, nats-server,
-# mosquitto), the npm dependencies (npm ci when package-lock.json changed), and the build.
+# mosquitto; socat, the relay bench:proxy compares with), the npm dependencies (npm ci when package-lock.json changed), and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
 
 # `--test`: also what only the tests use (Debian's chromium, to open the HTML report headless).
-tools="ip:iproute2 ss:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps nats-server:nats-server mosquitto:mosquitto"
+tools="ip:iproute2 ss:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps nats-server:nats-server mosquitto:mosquitto socat:socat"
 [ "${1:-}" = "--test" ] && tools="$tools chromium:chromium"
 
 missing=()

@@ -90,8 +90,26 @@ export class Link {
     });
   }
 
+  /** Whether the pump is handling a chunk (so a new one must queue behind it). */
+  private busy = false;
+
+  private anyEnabled(): boolean {
+    for (const a of this.active.values()) if (a.enabled && !a.stop.aborted) return true;
+    return false;
+  }
+
   start(): void {
     this.source.on('data', (chunk: Buffer) => {
+      // Fast path: no toxic acts on this link and nothing waits, so the chunk goes straight on,
+      // with the destination's own backpressure. Order holds: the queue is empty and idle.
+      if (!this.busy && this.queue.length === 0 && !this.anyEnabled()) {
+        this.bytes += chunk.length;
+        if (!this.dest.write(chunk)) {
+          this.source.pause();
+          this.dest.once('drain', () => this.source.resume());
+        }
+        return;
+      }
       this.queue.push({ chunk, arrivedAt: performance.now() });
       this.queuedBytes += chunk.length;
       if (this.queuedBytes > HIGH_WATER) this.source.pause();
@@ -115,6 +133,7 @@ export class Link {
 
   private async pump(): Promise<void> {
     for (let item = await this.next(); item; item = await this.next()) {
+      this.busy = true;
       let pieces = [item.chunk];
       for (const a of [...this.active.values()]) {
         const pipe = a.enabled && !a.stop.aborted ? TOXICS[a.config.type]?.pipe : undefined;
@@ -132,6 +151,7 @@ export class Link {
         pieces = out;
       }
       for (const p of pieces) await this.write(p);
+      this.busy = false;
       this.queuedBytes -= item.chunk.length;
       if (this.source.isPaused() && this.queuedBytes < LOW_WATER) this.source.resume();
     }
