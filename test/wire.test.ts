@@ -62,7 +62,10 @@ async function withFault(
   const teardowns = new Teardowns();
   const ids = labIds();
   try {
-    const bed = await NetnsTestbed.create({ ...ids, clientSysctls: {} }, teardowns);
+    const bed = await NetnsTestbed.create(
+      { ...ids, clientSysctls: {}, targetPort: TARGETS.tcp.port },
+      teardowns,
+    );
     const port = TARGETS.tcp.port;
     const target = bed.spawn(
       'server',

@@ -227,6 +227,9 @@ function freshHostPrediction(spec: ExperimentSpec, upByMs: number): Prediction {
   };
 }
 
+/** Strategies that rely on the peer's kernel alone: a proxy's kernel answers for the peer. */
+const KERNEL_ONLY: readonly Strategy['kind'][] = ['none', 'keepalive', 'user-timeout'];
+
 export function predict(spec: ExperimentSpec): Prediction {
   switch (spec.fault) {
     case 'graceful':
@@ -240,6 +243,11 @@ export function predict(spec: ExperimentSpec): Prediction {
         why: "the target's kernel closes its sockets: FIN (or RST) arrives at once",
       };
     case 'partition':
+      if (spec.testbed === 'proxy' && KERNEL_ONLY.includes(spec.strategy.kind))
+        return {
+          window: null,
+          why: "answered by the proxy's own kernel: it ACKs the client's data and keepalive probes through the blackhole, so only an application heartbeat notices",
+        };
       return silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos);
     case 'node-loss':
       // A replacement at the same address answers the old connection with RST.

@@ -40,9 +40,9 @@ export interface RunFlags {
 
 /** Flags -> a validated spec. Throws BadInputError before anything is created. */
 export function specFromFlags(f: RunFlags): ExperimentSpec {
-  if (f.testbed === 'proxy' || f.testbed === 'k8s') {
+  if (f.testbed === 'k8s') {
     throw new BadInputError(
-      `testbed '${f.testbed}' is not built yet (planned: proxy in issue #5); available: ${TESTBEDS.join(', ')}`,
+      `testbed '${f.testbed}' is not built yet; available: ${TESTBEDS.join(', ')}`,
     );
   }
   if (!f.fault) throw new BadInputError(`--fault is required (one of: ${FAULTS.join(', ')})`);

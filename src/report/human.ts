@@ -14,6 +14,15 @@ export function describeWire(r: Result): string {
   const reason = r.detect_reason
     ? `; the client saw ${r.detect_reason}`
     : '; the client saw nothing';
+  if (r.testbed === 'proxy') {
+    const what: Record<string, string> = {
+      graceful: 'SIGTERM to the target; its FIN crossed the fault proxy',
+      kill: "SIGKILL to the target; its kernel's FIN crossed the fault proxy",
+      partition: 'the fault proxy blackholed the connection both ways (both sides stayed open)',
+      reset: 'the fault proxy reset the connection (RST to both sides)',
+    };
+    return `${what[r.fault] ?? r.fault}${reason}`;
+  }
   switch (r.fault) {
     case 'graceful':
       return `SIGTERM to the target, which closed its connections with FIN${reason}`;

@@ -15,9 +15,9 @@ import { InterruptedError, LabError } from '../errors.js';
 import { predict, verdict, type Prediction, type Verdict } from '../advise/predict.js';
 import { formatStrategy, formatWorkload, type ExperimentSpec } from '../scenario/spec.js';
 import { TARGETS } from '../targets/index.js';
-import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
 import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
-import type { FaultContext, NetnsFault } from '../testbeds/netns/faults/index.js';
+import { ProxyTestbed } from '../testbeds/proxy/testbed.js';
+import type { BoundFault, Testbed } from '../testbeds/types.js';
 import type { LabProcess } from '../testbeds/process.js';
 import { NetnsTestbed } from '../testbeds/netns/topology.js';
 import { msBetween, now, sleep } from '../util/clock.js';
@@ -69,7 +69,7 @@ export interface ExperimentResult extends Metrics {
 const SETTLE_MS = 500;
 const READY_TIMEOUT_MS = 10_000;
 
-type Bed = NetnsTestbed;
+type Bed = Testbed;
 
 /**
  * Starts the target in the server namespace and waits until it accepts connections: the lab's
@@ -83,12 +83,12 @@ async function startTarget(
 ): Promise<LabProcess> {
   const def = TARGETS[spec.target];
   const dir = def.broker ? bed.privateDir() : '';
-  const launch = def.launch({ host: bed.addr.server, port: def.port, dir });
+  const launch = def.launch({ host: bed.targetHost, port: bed.targetPort, dir });
   bed.writeFiles(launch.files);
   const since = now();
   const target = bed.spawn('server', launch.argv, 'target');
   if (def.broker)
-    timeline.attachLog(target, def.broker.ready, { address: bed.addr.server, port: def.port });
+    timeline.attachLog(target, def.broker.ready, { address: bed.targetHost, port: bed.targetPort });
   else timeline.attach('target', target);
   await waitReady(
     timeline,
@@ -110,8 +110,8 @@ async function startTarget(
 async function restartTarget(
   bed: Bed,
   spec: ExperimentSpec,
-  fault: NetnsFault,
-  ctx: FaultContext,
+  fault: BoundFault,
+  oldTarget: LabProcess,
   timeline: Timeline,
   sink: LabProcess | undefined,
   signal: AbortSignal,
@@ -121,13 +121,10 @@ async function restartTarget(
   };
   timeline.mark({ type: 'restart', phase: 'start' });
   // The old target must be gone (graceful: it may still be closing) before the port is reused.
-  await Promise.race([ctx.target.exited, sleep(5000, signal)]);
+  await Promise.race([oldTarget.exited, sleep(5000, signal)]);
   stopped();
-  const port = TARGETS[spec.target].port;
-  await bed.addRules('restart-gate', [
-    `FORWARD -p tcp -s ${bed.addr.client}/32 -d ${bed.addr.server}/32 --dport ${port} --syn -j REJECT --reject-with tcp-reset`,
-  ]);
-  await fault.beforeRestart?.(ctx);
+  await bed.gate(true);
+  await fault.beforeRestart?.();
   stopped();
   const since = now();
   const target = await startTarget(bed, spec, timeline, signal);
@@ -143,8 +140,25 @@ async function restartTarget(
   stopped();
   // Marked before the gate opens, so no reconnect can be stamped before the return it follows.
   timeline.mark({ type: 'restart', phase: 'applied' });
-  await bed.removeRules('restart-gate');
+  await bed.gate(false);
   return target;
+}
+
+/** The testbed an experiment asks for, after checking this machine can host it. */
+async function createTestbed(
+  spec: ExperimentSpec,
+  opts: { runId: string; index: number },
+  teardowns: Teardowns,
+): Promise<Bed> {
+  switch (spec.testbed) {
+    case 'netns':
+      return NetnsTestbed.create(
+        { ...opts, clientSysctls: spec.sysctls, targetPort: TARGETS[spec.target].port },
+        teardowns,
+      );
+    case 'proxy':
+      return ProxyTestbed.create(opts, teardowns);
+  }
 }
 
 export async function runExperiment(
@@ -172,22 +186,19 @@ export async function runExperiment(
   try {
     const targetDef = TARGETS[spec.target];
     const clientDef = CLIENTS[spec.target];
-    await netnsPreflight();
+    if (spec.testbed === 'netns') await netnsPreflight();
     const targetVersion = targetDef.broker
       ? await brokerPreflight(targetDef.broker)
       : `halfopen ${spec.target} server (Node.js ${process.versions.node})`;
     checkAbort();
     // 1. Testbed.
     progress('building testbed');
-    const bed = await NetnsTestbed.create(
-      { runId: opts.runId, index: opts.index, clientSysctls: spec.sysctls },
-      teardowns,
-    );
+    const bed = await createTestbed(spec, { runId: opts.runId, index: opts.index }, teardowns);
     checkAbort();
 
     // 2. Target, and for brokers the sink next to it (over the server namespace's loopback).
     progress(`starting ${spec.target} target`);
-    const target = await startTarget(bed, spec, timeline, signal);
+    let target = await startTarget(bed, spec, timeline, signal);
     checkAbort();
     const clientId = `c${opts.index}`;
     const sink = clientDef.sinkArgv
@@ -196,7 +207,7 @@ export async function runExperiment(
           [
             process.execPath,
             ...clientDef.sinkArgv({
-              port: targetDef.port,
+              port: bed.targetPort,
               clientId,
               workload: spec.workload,
               qos: spec.qos,
@@ -225,8 +236,7 @@ export async function runExperiment(
       [
         process.execPath,
         ...clientDef.argv({
-          host: bed.addr.server,
-          port: targetDef.port,
+          ...bed.clientDial(),
           clientId,
           strategy: spec.strategy,
           workload: spec.workload,
@@ -260,23 +270,13 @@ export async function runExperiment(
       );
 
     // 4. Fault, and the path's return: a heal (partition) or the target's restart.
-    const flow = await bed.establishedFlow(targetDef.port);
-    const fault = NETNS_FAULTS[spec.fault];
-    if (fault.needsFlow && !flow)
-      throw new LabError(
-        `the client has no established connection to ${bed.addr.server}:${targetDef.port} to apply ${spec.fault} to`,
-      );
-    const ctx: FaultContext = {
-      bed,
-      target,
-      flow: flow ?? {
-        client: { address: bed.addr.client, port: 0 },
-        server: { address: bed.addr.server, port: targetDef.port },
-      },
+    const fault = await bed.bindFault(spec.fault, {
+      target: () => target,
       mark: (e) => void timeline.mark(e),
-    };
+    });
+    const { flow } = fault;
     progress(`applying ${spec.fault}`);
-    await fault.apply(ctx);
+    await fault.apply();
     const t0 = timeline.find(
       (e) => e.src === 'lab' && e.type === 'fault' && e.phase === 'start',
     )!.t;
@@ -287,14 +287,13 @@ export async function runExperiment(
     let comeBack: { atMs: number; run: () => Promise<void> } | null = null;
     let reconnectFrom: MetricOptions['reconnectFrom'] = spec.fault === 'reset' ? 'detection' : null;
     if (spec.healMs !== null && fault.heal) {
-      const heal = fault.heal.bind(fault);
-      comeBack = { atMs: spec.healMs, run: () => heal(ctx) };
+      comeBack = { atMs: spec.healMs, run: fault.heal };
       reconnectFrom = 'heal';
     } else if (spec.restartMs !== null) {
       comeBack = {
         atMs: spec.restartMs,
         run: async () => {
-          ctx.target = await restartTarget(bed, spec, fault, ctx, timeline, sink, returnSignal);
+          target = await restartTarget(bed, spec, fault, target, timeline, sink, returnSignal);
         },
       };
       reconnectFrom = 'restart';

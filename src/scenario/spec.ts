@@ -40,8 +40,14 @@ export const TARGET_STRATEGIES: Record<TargetName, { kinds: Strategy['kind'][]; 
 /** Faults after which the target can be brought back (`--restart`), as Kubernetes restarts a pod. */
 export const RESTARTABLE_FAULTS: readonly FaultName[] = ['graceful', 'kill', 'node-loss'];
 
-export const TESTBEDS = ['netns'] as const;
+export const TESTBEDS = ['netns', 'proxy'] as const;
 export type TestbedName = (typeof TESTBEDS)[number];
+
+/** The faults each testbed can put on the path. */
+export const TESTBED_FAULTS: Record<TestbedName, readonly FaultName[]> = {
+  netns: FAULTS,
+  proxy: ['graceful', 'kill', 'partition', 'reset'],
+};
 
 /** Per-namespace TCP sysctls a user may set in the client namespace (net.ipv4.<name>). */
 export const CLIENT_SYSCTLS: Record<string, [min: number, max: number]> = {
@@ -260,6 +266,16 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   if (spec.healMs !== null && spec.healMs >= spec.deadlineMs) {
     throw new BadInputError(
       `--heal ${formatMs(spec.healMs)} must be shorter than --deadline ${formatMs(spec.deadlineMs)}`,
+    );
+  }
+  if (!TESTBED_FAULTS[spec.testbed].includes(spec.fault)) {
+    throw new BadInputError(
+      `fault ${spec.fault} needs the netns testbed (root); the ${spec.testbed} testbed has: ${TESTBED_FAULTS[spec.testbed].join(', ')}`,
+    );
+  }
+  if (spec.testbed === 'proxy' && Object.keys(spec.sysctls).length > 0) {
+    throw new BadInputError(
+      '--sysctl needs the netns testbed (the proxy testbed runs on the host)',
     );
   }
   const fits = TARGET_STRATEGIES[spec.target];

@@ -8,7 +8,7 @@ import type { TargetName } from '../scenario/spec.js';
 import type { TcpTargetConfig } from './tcp/server.js';
 
 export interface LaunchConfig {
-  /** The server's lab address. */
+  /** The address to bind: the testbed's target host. */
   host: string;
   port: number;
   /** A private directory for config files, removed at teardown. */
@@ -62,9 +62,9 @@ export const TARGETS: Record<TargetName, TargetDef> = {
     launch: (c) => ({
       argv: ['nats-server', '-c', `${c.dir}/nats.conf`],
       // The server's own ping to the client stays at its default (2 min): the experiment is about
-      // what the client notices. Listening on every address of the server namespace: its lab
-      // address and its loopback, where the sink connects.
-      files: { 'nats.conf': `listen: "0.0.0.0:${c.port}"\nping_interval: "2m"\n` },
+      // what the client notices. On netns the host is every address of the server namespace (its
+      // lab address, and loopback where the sink connects); on the proxy testbed, loopback.
+      files: { 'nats.conf': `listen: "${c.host}:${c.port}"\nping_interval: "2m"\n` },
     }),
     broker: {
       binary: 'nats-server',
@@ -80,7 +80,7 @@ export const TARGETS: Record<TargetName, TargetDef> = {
       argv: ['mosquitto', '-c', `${c.dir}/mosquitto.conf`],
       files: {
         'mosquitto.conf': [
-          `listener ${c.port}`,
+          `listener ${c.port} ${c.host}`,
           'allow_anonymous true',
           'persistence false',
           'log_dest stderr',

@@ -64,7 +64,13 @@ export function packageFor(cmd: string): string {
  * Broker binaries do not watch it; they stay in their namespace until `halfopen cleanup`.
  */
 export function spawnInNamespace(ns: string, argv: readonly string[]): LabProcess {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+  return spawnLab(['ip', 'netns', 'exec', ns, ...argv]);
+}
+
+/** The same for a process on the host itself (the proxy testbed, on loopback). */
+export function spawnLab(argv: readonly string[]): LabProcess {
+  const [cmd, ...args] = argv;
+  const child = spawn(cmd!, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
   });

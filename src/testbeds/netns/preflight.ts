@@ -8,7 +8,7 @@ import type { BrokerBinary } from '../../targets/index.js';
 import { run } from './exec.js';
 
 const NO_NETNS_HINT =
-  'without root, use the proxy testbed (--testbed proxy: a userland fault proxy on loopback, planned in issue #5)';
+  'without root, use the proxy testbed (--testbed proxy: the lab on loopback through a userland fault proxy)';
 
 export async function netnsPreflight(): Promise<void> {
   if (process.platform !== 'linux') {

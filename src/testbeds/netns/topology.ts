@@ -8,10 +8,11 @@
  * router namespace with the peer moved straight into its namespace, so no interface, route or
  * rule ever exists in the root namespace.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Endpoint } from '../../events.js';
+import type { Endpoint, LabEvent } from '../../events.js';
+import type { FaultName } from '../../scenario/spec.js';
+import { PrivateDir } from '../private-dir.js';
+import type { BoundFault, Testbed } from '../types.js';
+import { NETNS_FAULTS, type FaultContext } from './faults/index.js';
 import { LabError } from '../../errors.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { LabProcess } from '../process.js';
@@ -24,6 +25,8 @@ export interface NetnsOptions {
   index: number;
   /** net.ipv4.* sysctls for the client namespace. */
   clientSysctls: Record<string, number>;
+  /** The target protocol's port (each experiment has its own addresses, so no clash). */
+  targetPort: number;
 }
 
 /** A rule set the router holds, by tag, so it can be removed and its counters read. */
@@ -31,7 +34,10 @@ interface RouterRules {
   lines: string[];
 }
 
-export class NetnsTestbed {
+export class NetnsTestbed implements Testbed {
+  readonly name = 'netns' as const;
+  /** Every address of the server namespace: its lab address, and loopback for the sink. */
+  readonly targetHost = '0.0.0.0';
   readonly addr: AddressBlock;
   readonly ns: Record<Role, string>;
   private readonly rules = new Map<string, RouterRules>();
@@ -42,12 +48,58 @@ export class NetnsTestbed {
     private readonly opts: NetnsOptions,
     private readonly teardowns: Teardowns,
   ) {
+    this.targetPort = opts.targetPort;
+    this.dir = new PrivateDir(dirPrefix(opts.runId, opts.index), teardowns);
     this.addr = allocateBlock();
     teardowns.defer('release address block', () => releaseBlock(this.addr));
     this.ns = {
       client: nsName(opts.runId, opts.index, 'client'),
       router: nsName(opts.runId, opts.index, 'router'),
       server: nsName(opts.runId, opts.index, 'server'),
+    };
+  }
+
+  readonly targetPort: number;
+
+  clientDial(): { host: string; port: number } {
+    return { host: this.addr.server, port: this.targetPort };
+  }
+
+  /** The restart gate: the router answers the client's SYNs to the target with RST. */
+  async gate(closed: boolean): Promise<void> {
+    if (!closed) return this.removeRules('restart-gate');
+    await this.addRules('restart-gate', [
+      `FORWARD -p tcp -s ${this.addr.client}/32 -d ${this.addr.server}/32 --dport ${this.targetPort} --syn -j REJECT --reject-with tcp-reset`,
+    ]);
+  }
+
+  async bindFault(
+    name: FaultName,
+    live: { target: () => LabProcess; mark: (e: LabEvent) => void },
+  ): Promise<BoundFault> {
+    const fault = NETNS_FAULTS[name];
+    const flow = await this.establishedFlow(this.targetPort);
+    if (fault.needsFlow && !flow)
+      throw new LabError(
+        `the client has no established connection to ${this.addr.server}:${this.targetPort} to apply ${name} to`,
+      );
+    const bed = this as NetnsTestbed;
+    const ctx: FaultContext = {
+      bed,
+      get target() {
+        return live.target();
+      },
+      flow: flow ?? {
+        client: { address: this.addr.client, port: 0 },
+        server: { address: this.addr.server, port: this.targetPort },
+      },
+      mark: live.mark,
+    };
+    return {
+      flow,
+      apply: () => fault.apply(ctx),
+      ...(fault.heal ? { heal: () => fault.heal!(ctx) } : {}),
+      ...(fault.beforeRestart ? { beforeRestart: () => fault.beforeRestart!(ctx) } : {}),
     };
   }
 
@@ -114,22 +166,14 @@ export class NetnsTestbed {
     await run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`]);
   }
 
-  private dir: string | undefined;
+  private readonly dir: PrivateDir;
 
-  /** The experiment's private temp directory (broker configs), removed at teardown. */
   privateDir(): string {
-    if (this.dir === undefined) {
-      // mkdtemp: a fresh directory of our own (mode 0700), never one someone prepared for us.
-      const dir = mkdtempSync(join(tmpdir(), dirPrefix(this.opts.runId, this.opts.index)));
-      this.teardowns.defer(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-      this.dir = dir;
-    }
-    return this.dir;
+    return this.dir.path();
   }
 
   writeFiles(files: Record<string, string>): void {
-    for (const [name, content] of Object.entries(files))
-      writeFileSync(join(this.privateDir(), name), content, { mode: 0o644 });
+    this.dir.write(files);
   }
 
   /**
@@ -166,7 +210,7 @@ export class NetnsTestbed {
   }
 
   /** Starts a process in a namespace; it is killed (and waited for) at teardown. */
-  spawn(role: Role, argv: readonly string[], what: string): LabProcess {
+  spawn(role: Exclude<Role, 'router'>, argv: readonly string[], what: string): LabProcess {
     const proc = spawnInNamespace(this.ns[role], argv);
     this.teardowns.defer(`stop ${what}`, async () => {
       proc.kill('SIGKILL');

@@ -4,7 +4,7 @@ import type { NetnsTestbed } from '../topology.js';
 
 export interface FaultContext {
   bed: NetnsTestbed;
-  target: LabProcess;
+  readonly target: LabProcess;
   /** The client's established connection, as the client reported it. */
   flow: { client: Endpoint; server: Endpoint };
   /** Records a lab event on the timeline, stamped now. The fault's `start` mark is T0. */

@@ -1,0 +1,155 @@
+/**
+ * The proxy testbed: the lab without root, on loopback. The target listens on 127.0.0.1 at a
+ * free port; the client reaches it through the userland fault proxy, and every fault on the path
+ * is a toxic:
+ *   graceful -> SIGTERM to the target (its FIN crosses the proxy), kill -> SIGKILL,
+ *   partition -> blackhole both ways (heal removes it), reset -> reset_peer on the connection.
+ * The proxy's kernel ACKs the client's data, so TCP keepalive and TCP_USER_TIMEOUT see a healthy
+ * peer through a blackhole: that is what a proxy in the path does, and results say so.
+ */
+import net from 'node:net';
+import type { LabEvent } from '../../events.js';
+import { LabError } from '../../errors.js';
+import { ProxyServer, type Proxy } from '../../proxy/proxy.js';
+import type { FaultName } from '../../scenario/spec.js';
+import type { Teardowns } from '../../util/teardown.js';
+import { spawnLab } from '../netns/exec.js';
+import { dirPrefix } from '../netns/names.js';
+import { PrivateDir } from '../private-dir.js';
+import type { LabProcess } from '../process.js';
+import type { BoundFault, Testbed } from '../types.js';
+
+const LOOPBACK = '127.0.0.1';
+
+/** A port nothing listens on right now (the target binds it a moment later). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, LOOPBACK, () => r()));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+export class ProxyTestbed implements Testbed {
+  readonly name = 'proxy' as const;
+  readonly targetHost = LOOPBACK;
+  private readonly dir: PrivateDir;
+  private readonly proxies = new ProxyServer();
+  private proxy!: Proxy;
+
+  private constructor(
+    private readonly teardowns: Teardowns,
+    readonly targetPort: number,
+    prefix: string,
+  ) {
+    this.dir = new PrivateDir(prefix, teardowns);
+  }
+
+  static async create(
+    opts: { runId: string; index: number },
+    teardowns: Teardowns,
+  ): Promise<ProxyTestbed> {
+    const bed = new ProxyTestbed(teardowns, await freePort(), dirPrefix(opts.runId, opts.index));
+    teardowns.defer('close the fault proxy', () => bed.proxies.closeAll());
+    bed.proxy = await bed.proxies.create({
+      name: 'target',
+      listen: `${LOOPBACK}:0`,
+      upstream: `${LOOPBACK}:${bed.targetPort}`,
+    });
+    return bed;
+  }
+
+  clientDial(): { host: string; port: number } {
+    return { host: LOOPBACK, port: Number(this.proxy.listen.split(':').pop()) };
+  }
+
+  spawn(_role: 'client' | 'server', argv: readonly string[], what: string): LabProcess {
+    const proc = spawnLab(argv);
+    this.teardowns.defer(`stop ${what}`, async () => {
+      proc.kill('SIGKILL');
+      await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 5000))]);
+    });
+    return proc;
+  }
+
+  privateDir(): string {
+    return this.dir.path();
+  }
+
+  writeFiles(files: Record<string, string>): void {
+    this.dir.write(files);
+  }
+
+  /** Bytes the proxy passed each way, over the connections still open. */
+  readCounters(): Promise<Map<string, number>> {
+    let up = 0;
+    let down = 0;
+    for (const c of this.proxy.connections.values()) {
+      up += c.upstreamLink.bytes;
+      down += c.downstreamLink.bytes;
+    }
+    return Promise.resolve(
+      new Map([
+        ['proxy:bytes_upstream', up],
+        ['proxy:bytes_downstream', down],
+      ]),
+    );
+  }
+
+  /** The restart gate: the proxy stops listening, so the client's connects are refused. */
+  async gate(closed: boolean): Promise<void> {
+    if (closed) await this.proxy.disable();
+    else await this.proxy.enable();
+  }
+
+  bindFault(
+    name: FaultName,
+    live: { target: () => LabProcess; mark: (e: LabEvent) => void },
+  ): Promise<BoundFault> {
+    const { mark } = live;
+    const signal = (sig: NodeJS.Signals) => async (): Promise<void> => {
+      mark({ type: 'fault', name, phase: 'start' });
+      live.target().kill(sig);
+      mark({ type: 'target_signal', signal: sig });
+      if (sig === 'SIGKILL') await live.target().exited;
+      mark({ type: 'fault', name, phase: 'applied' });
+    };
+    // Toxics hit the connections open at T0 only: the client's reconnects pass, as on netns.
+    const toxics =
+      (list: { name: string; type: string; stream: string }[]) => (): Promise<void> => {
+        const connections = [...this.proxy.connections.keys()];
+        mark({ type: 'fault', name, phase: 'start' });
+        for (const t of list) this.proxy.addToxic({ ...t, toxicity: 1, connections });
+        mark({ type: 'fault', name, phase: 'applied' });
+        return Promise.resolve();
+      };
+    switch (name) {
+      case 'graceful':
+        return Promise.resolve({ flow: null, apply: signal('SIGTERM') });
+      case 'kill':
+        return Promise.resolve({ flow: null, apply: signal('SIGKILL') });
+      case 'partition':
+        return Promise.resolve({
+          flow: null,
+          apply: toxics([
+            { name: 'partition_up', type: 'blackhole', stream: 'upstream' },
+            { name: 'partition_down', type: 'blackhole', stream: 'downstream' },
+          ]),
+          heal: () => {
+            mark({ type: 'heal', phase: 'start' });
+            mark({ type: 'heal', phase: 'applied' });
+            this.proxy.removeToxic('partition_up');
+            this.proxy.removeToxic('partition_down');
+            return Promise.resolve();
+          },
+        });
+      case 'reset':
+        return Promise.resolve({
+          flow: null,
+          apply: toxics([{ name: 'reset', type: 'reset_peer', stream: 'downstream' }]),
+        });
+      default:
+        throw new LabError(`fault ${name} is not available on the proxy testbed`);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * What the runner needs of a testbed, whichever it is: netns (root; real kernels between three
+ * namespaces) or proxy (no root; loopback through the userland fault proxy).
+ */
+import type { Endpoint, LabEvent } from '../events.js';
+import type { FaultName, TestbedName } from '../scenario/spec.js';
+import type { LabProcess } from './process.js';
+
+/** A fault bound to one experiment's testbed and processes. */
+export interface BoundFault {
+  /** The client's connection the fault hits, when the testbed can tell. */
+  flow: { client: Endpoint; server: Endpoint } | null;
+  /** Marks `fault start` (T0) right before the action, `fault applied` once it holds. */
+  apply(): Promise<void>;
+  /** Marks `heal start`, then `heal applied` right before the path opens. */
+  heal?: () => Promise<void>;
+  /** Undoes what would keep a restarted target unreachable. */
+  beforeRestart?: () => Promise<void>;
+}
+
+export interface Testbed {
+  readonly name: TestbedName;
+  /** The address the target binds (as the target sees it). */
+  readonly targetHost: string;
+  /** The target's port on this testbed. */
+  readonly targetPort: number;
+  /** Where the client dials to reach the target. */
+  clientDial(): { host: string; port: number };
+  /** Starts a process on the client's or the target's side; killed at teardown. */
+  spawn(role: 'client' | 'server', argv: readonly string[], what: string): LabProcess;
+  /** A private temp directory (broker configs), removed at teardown. */
+  privateDir(): string;
+  writeFiles(files: Record<string, string>): void;
+  /** What the fault put on the wire, by rule or toxic. */
+  readCounters(): Promise<Map<string, number>>;
+  /** Refuses (true) or admits (false) the client's new connections to the target. */
+  gate(closed: boolean): Promise<void>;
+  bindFault(
+    name: FaultName,
+    live: { target: () => LabProcess; mark: (e: LabEvent) => void },
+  ): Promise<BoundFault>;
+}

@@ -1,0 +1,117 @@
+/**
+ * The proxy testbed as a user without root runs it: `halfopen run --testbed proxy` for TCP, NATS
+ * and MQTT, as the unprivileged user `nobody` when the suite runs as root. Tolerances as in
+ * strategies.test.ts (150 ms + 5 % of the window's bounds, advise/predict.ts).
+ */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { CLI } from './helpers.js';
+
+const work = mkdtempSync(join(tmpdir(), 'halfopen-proxybed-test-'));
+chmodSync(work, 0o777);
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const root = process.getuid?.() === 0;
+const asNobody =
+  root && spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', CLI]).status === 0;
+
+/** `halfopen run --testbed proxy ... --json` as nobody (or as this user when not root). */
+function run(args: string[]): Promise<Record<string, unknown>> {
+  const argv = [process.execPath, CLI, 'run', '--testbed', 'proxy', ...args, '--json'];
+  const [cmd, ...rest] = asNobody ? ['runuser', '-u', 'nobody', '--', ...argv] : argv;
+  const child = spawn(cmd!, rest, { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as Record<string, unknown>)
+        : reject(new Error(`exit ${code}: ${err}`)),
+    ),
+  );
+}
+
+describe(
+  'the proxy testbed, without root',
+  { skip: root && !asNobody && 'needs runuser to drop root' },
+  () => {
+    it('blackhole: a heartbeat detects inside its window; keepalive does not, answered by the proxy', async () => {
+      const [hb, ka] = await Promise.all([
+        run([
+          '--fault',
+          'partition',
+          '--strategy',
+          'heartbeat:interval=1s,timeout=2s',
+          '--workload',
+          'publish:10',
+          '--heal',
+          '4s',
+        ]),
+        run([
+          '--fault',
+          'partition',
+          '--strategy',
+          'keepalive:idle=1s,interval=1s,count=2',
+          '--deadline',
+          '8s',
+        ]),
+      ]);
+      assert.equal(hb.verdict, 'inside', JSON.stringify(hb));
+      assert.equal(hb.detect_reason, 'heartbeat-timeout');
+      assert.equal(hb.testbed, 'proxy');
+      assert.notEqual(hb.reconnect_ms, null, 'reconnected after the heal');
+      // Keepalive would notice within (2 s, 3 s] on a real path; the proxy's kernel answers it.
+      assert.equal(ka.detect_ms, null, JSON.stringify(ka));
+      assert.equal(ka.verdict, 'not detected (as predicted)');
+      assert.match(String(ka.predicted_why), /proxy's own kernel/);
+    });
+
+    it('NATS through a blackhole, and MQTT through a restarted broker', async () => {
+      const [nats, mqtt] = await Promise.all([
+        run([
+          '--target',
+          'nats',
+          '--strategy',
+          'nats:ping=500ms,maxout=2',
+          '--workload',
+          'publish:10',
+          '--fault',
+          'partition',
+          '--heal',
+          '3s',
+        ]),
+        run([
+          '--target',
+          'mqtt',
+          '--strategy',
+          'mqtt:keepalive=2s,reconnect=250ms',
+          '--workload',
+          'publish:10',
+          '--fault',
+          'kill',
+          '--restart',
+          '1s',
+        ]),
+      ]);
+      assert.equal(nats.verdict, 'inside', JSON.stringify(nats));
+      assert.deepEqual(nats.predicted_ms, [1000, 1500]);
+      assert.notEqual(nats.reconnect_ms, null);
+      assert.equal(mqtt.verdict, 'inside', JSON.stringify(mqtt));
+      assert.notEqual(mqtt.reconnect_ms, null, 'reconnected to the restarted broker');
+    });
+
+    it('faults the proxy cannot make: one line naming the netns testbed', async () => {
+      await assert.rejects(
+        run(['--fault', 'node-loss']),
+        /exit 2: halfopen: fault node-loss needs the netns testbed/,
+      );
+    });
+  },
+);
