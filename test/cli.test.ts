@@ -127,9 +127,9 @@ describe('bad input: one line, exit 2, nothing created', () => {
       /do not also give --target/,
     ],
     [
-      'proxy testbed not built yet',
-      ['run', '--fault', 'partition', '--testbed', 'proxy'],
-      /not built yet/,
+      'k8s testbed not built yet',
+      ['run', '--fault', 'partition', '--testbed', 'k8s'],
+      /testbed 'k8s' is not built yet/,
     ],
   ];
   for (const [name, args, re] of cases) {
