@@ -107,6 +107,21 @@ describe(
       assert.notEqual(mqtt.reconnect_ms, null, 'reconnected to the restarted broker');
     });
 
+    it('proxy-dead-upstream: MQTT keepalive crosses the proxy and notices', async () => {
+      const r = await run([
+        '--target',
+        'mqtt',
+        '--strategy',
+        'mqtt:keepalive=2s',
+        '--workload',
+        'publish:10',
+        '--fault',
+        'proxy-dead-upstream',
+      ]);
+      assert.equal(r.verdict, 'inside', JSON.stringify(r));
+      assert.deepEqual(r.predicted_ms, [1000, 3000]);
+    });
+
     it('faults the proxy cannot make: one line naming the netns testbed', async () => {
       await assert.rejects(
         run(['--fault', 'node-loss']),

@@ -8,7 +8,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { crossing, describeResult, measure, netnsSkip, spec } from './helpers.js';
+import { brokerSpec, crossing, describeResult, measure, netnsSkip, spec } from './helpers.js';
 
 describe(
   'silent faults: detection inside the predicted window',
@@ -156,3 +156,37 @@ describe('reset and ip-reuse: RST on the next packet', { skip: netnsSkip, concur
     assert.ok(Math.abs(r.lost - r.stale_sent) <= crossing(r, 20), describeResult(r));
   });
 });
+
+describe(
+  'proxy-dead-upstream: a proxy in the path stays healthy while its upstream is gone',
+  { skip: netnsSkip, concurrency: 3 },
+  () => {
+    it('keepalive is answered by the proxy: never detected, as predicted', async () => {
+      const r = await measure(
+        spec('keepalive:idle=1s,interval=1s,count=2', 'idle', 'proxy-dead-upstream', {
+          deadlineMs: 6000,
+        }),
+      );
+      // On a dead path this keepalive notices within (2 s, 3 s]; the proxy's kernel answers it.
+      assert.equal(r.detect_ms, null, describeResult(r));
+      assert.equal(r.verdict, 'not detected (as predicted)');
+      assert.match(r.predicted_why, /proxy's own kernel/);
+    });
+
+    it('a heartbeat crosses the proxy and notices inside (2 s, 3 s]', async () => {
+      const r = await measure(
+        spec('heartbeat:interval=1s,timeout=2s', 'publish:10', 'proxy-dead-upstream'),
+      );
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.ok((r.wire['proxy-dead-upstream:0'] ?? 0) > 0, 'the proxy kept sending upstream');
+    });
+
+    it('NATS pings cross the proxy: stale inside (2 s, 3 s]', async () => {
+      const r = await measure(
+        brokerSpec('nats', 'nats:ping=1s,maxout=2', 'publish:10', 'proxy-dead-upstream'),
+      );
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.equal(r.detect_reason, 'stale-connection');
+    });
+  },
+);

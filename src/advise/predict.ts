@@ -258,6 +258,13 @@ export function predict(spec: ExperimentSpec): Prediction {
       return nextPacketPrediction(spec.strategy, spec.workload);
     case 'ip-reuse':
       return freshHostPrediction(spec, REUSE_ALLOWANCE_MS);
+    case 'proxy-dead-upstream':
+      if (KERNEL_ONLY.includes(spec.strategy.kind))
+        return {
+          window: null,
+          why: "answered by the proxy's own kernel: it ACKs the client's data and keepalive probes while its upstream is dead, so only an application heartbeat notices",
+        };
+      return silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos);
   }
 }
 

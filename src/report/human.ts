@@ -20,6 +20,8 @@ export function describeWire(r: Result): string {
       kill: "SIGKILL to the target; its kernel's FIN crossed the fault proxy",
       partition: 'the fault proxy blackholed the connection both ways (both sides stayed open)',
       reset: 'the fault proxy reset the connection (RST to both sides)',
+      'proxy-dead-upstream':
+        "the fault proxy's upstream went silent both ways; the client's side stayed healthy",
     };
     return `${what[r.fault] ?? r.fault}${reason}`;
   }
@@ -36,6 +38,8 @@ export function describeWire(r: Result): string {
       return `router answered ${n(w, 'reset:0')} client packets and ${n(w, 'reset:1')} server packets with RST${reason}`;
     case 'ip-reuse':
       return `router dropped ${n(w, 'node-loss:0')} packets to the lost host; a fresh host took its address${reason}`;
+    case 'proxy-dead-upstream':
+      return `the proxy in the router stayed healthy; the router dropped ${n(w, 'proxy-dead-upstream:0')} of its packets to the server and ${n(w, 'proxy-dead-upstream:1')} from it; the target was killed behind the drop${reason}`;
     default:
       return `fault ${r.fault}${reason}`;
   }

@@ -153,7 +153,12 @@ async function createTestbed(
   switch (spec.testbed) {
     case 'netns':
       return NetnsTestbed.create(
-        { ...opts, clientSysctls: spec.sysctls, targetPort: TARGETS[spec.target].port },
+        {
+          ...opts,
+          clientSysctls: spec.sysctls,
+          targetPort: TARGETS[spec.target].port,
+          proxyInPath: spec.fault === 'proxy-dead-upstream',
+        },
         teardowns,
       );
     case 'proxy':

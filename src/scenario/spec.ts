@@ -23,7 +23,15 @@ export type Strategy =
 export type Workload =
   { kind: 'idle' } | { kind: 'publish'; rate: number } | { kind: 'subscribe'; rate: number };
 
-export const FAULTS = ['graceful', 'kill', 'node-loss', 'partition', 'reset', 'ip-reuse'] as const;
+export const FAULTS = [
+  'graceful',
+  'kill',
+  'node-loss',
+  'partition',
+  'reset',
+  'ip-reuse',
+  'proxy-dead-upstream',
+] as const;
 export type FaultName = (typeof FAULTS)[number];
 
 export const TARGETS = ['tcp', 'nats', 'mqtt'] as const;
@@ -46,7 +54,7 @@ export type TestbedName = (typeof TESTBEDS)[number];
 /** The faults each testbed can put on the path. */
 export const TESTBED_FAULTS: Record<TestbedName, readonly FaultName[]> = {
   netns: FAULTS,
-  proxy: ['graceful', 'kill', 'partition', 'reset'],
+  proxy: ['graceful', 'kill', 'partition', 'reset', 'proxy-dead-upstream'],
 };
 
 /** Per-namespace TCP sysctls a user may set in the client namespace (net.ipv4.<name>). */

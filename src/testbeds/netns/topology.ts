@@ -27,6 +27,8 @@ export interface NetnsOptions {
   clientSysctls: Record<string, number>;
   /** The target protocol's port (each experiment has its own addresses, so no clash). */
   targetPort: number;
+  /** Put a proxy in the router namespace between client and server (proxy-dead-upstream). */
+  proxyInPath?: boolean;
 }
 
 /** A rule set the router holds, by tag, so it can be removed and its counters read. */
@@ -62,7 +64,8 @@ export class NetnsTestbed implements Testbed {
   readonly targetPort: number;
 
   clientDial(): { host: string; port: number } {
-    return { host: this.addr.server, port: this.targetPort };
+    const host = this.opts.proxyInPath ? this.addr.routerClientSide : this.addr.server;
+    return { host, port: this.targetPort };
   }
 
   /** The restart gate: the router answers the client's SYNs to the target with RST. */
@@ -160,6 +163,30 @@ export class NetnsTestbed implements Testbed {
       await this.sysctl(client, `net.ipv4.${k}`, v);
     await this.link('c0', this.addr.routerClientSide, client, this.addr.client);
     await this.link('s0', this.addr.routerServerSide, server, this.addr.server);
+    if (this.opts.proxyInPath) await this.startPathProxy();
+  }
+
+  /** The proxy in the path: listens on the router's client side, forwards to the server. */
+  private async startPathProxy(): Promise<void> {
+    const config = {
+      listen: `${this.addr.routerClientSide}:${this.targetPort}`,
+      upstream: `${this.addr.server}:${this.targetPort}`,
+    };
+    const entry = new URL('../../proxy/forward.js', import.meta.url).pathname;
+    const proc = this.spawn(
+      'router',
+      [process.execPath, entry, JSON.stringify(config)],
+      'path proxy',
+    );
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 10_000);
+      proc.stdout.once('data', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      void proc.exited.then(() => resolve(false));
+    });
+    if (!ready) throw new LabError(`the path proxy did not start: ${proc.stderrTail().trim()}`);
   }
 
   private async sysctl(ns: string, key: string, value: number): Promise<void> {
@@ -210,7 +237,7 @@ export class NetnsTestbed implements Testbed {
   }
 
   /** Starts a process in a namespace; it is killed (and waited for) at teardown. */
-  spawn(role: Exclude<Role, 'router'>, argv: readonly string[], what: string): LabProcess {
+  spawn(role: Role, argv: readonly string[], what: string): LabProcess {
     const proc = spawnInNamespace(this.ns[role], argv);
     this.teardowns.defer(`stop ${what}`, async () => {
       proc.kill('SIGKILL');

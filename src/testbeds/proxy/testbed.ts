@@ -143,6 +143,15 @@ export class ProxyTestbed implements Testbed {
             return Promise.resolve();
           },
         });
+      case 'proxy-dead-upstream':
+        // The proxy is already in the path: its upstream goes silent and stays so.
+        return Promise.resolve({
+          flow: null,
+          apply: toxics([
+            { name: 'dead_up', type: 'blackhole', stream: 'upstream' },
+            { name: 'dead_down', type: 'blackhole', stream: 'downstream' },
+          ]),
+        });
       case 'reset':
         return Promise.resolve({
           flow: null,

@@ -5,6 +5,7 @@ import { ipReuse } from './ip-reuse.js';
 import { kill } from './kill.js';
 import { nodeLoss } from './node-loss.js';
 import { partition } from './partition.js';
+import { proxyDeadUpstream } from './proxy-dead-upstream.js';
 import { reset } from './reset.js';
 import type { NetnsFault } from './types.js';
 
@@ -15,6 +16,7 @@ export const NETNS_FAULTS: Record<FaultName, NetnsFault> = {
   partition,
   reset,
   'ip-reuse': ipReuse,
+  'proxy-dead-upstream': proxyDeadUpstream,
 };
 
 export type { FaultContext, NetnsFault } from './types.js';
