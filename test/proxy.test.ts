@@ -338,6 +338,24 @@ describe('halfopen proxy serve', () => {
       upstream: '127.0.0.1:9',
     });
     assert.ok(portOf(p.listen) > 0);
+    // The shell subcommands talk to the same API.
+    const address = api.replace('http://', '');
+    const sh = (...args: string[]) =>
+      spawnSync(process.execPath, [CLI, 'proxy', ...args, '--api', address], { encoding: 'utf8' });
+    let r = sh('toxic', 'x', 'blackhole', '--stream', 'upstream', '--attr', 'heal=5000');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'added toxic blackhole_upstream to x');
+    r = sh('list', '--json');
+    const listed = JSON.parse(r.stdout) as Record<string, { toxics: { type: string }[] }>;
+    assert.deepEqual(
+      listed.x!.toxics.map((t) => t.type),
+      ['blackhole'],
+    );
+    r = sh('toxic', 'x', 'meteor');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^halfopen: proxy API: unknown toxic type 'meteor'/);
+    r = sh('remove', 'x', 'blackhole_upstream');
+    assert.equal(r.status, 0, r.stderr);
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGINT');
     assert.equal(await exited, 130);

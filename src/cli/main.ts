@@ -10,7 +10,14 @@ import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
 import { cleanupCommand } from './cleanup.js';
 import { scenarioJsonSchema } from '../scenario/file.js';
 import { demoCommand } from './demo.js';
-import { proxyServeCommand } from './proxy.js';
+import {
+  proxyAddCommand,
+  proxyListCommand,
+  proxyRemoveCommand,
+  proxyResetCommand,
+  proxyServeCommand,
+  proxyToxicCommand,
+} from './proxy.js';
 import { defaultParallel, matrixCommand, type MatrixFlags } from './matrix.js';
 import { PRESETS } from '../scenario/presets.js';
 import { runCommand, type RunFlags } from './run.js';
@@ -214,6 +221,81 @@ Example:
   .action(async (flags: { api: string; json?: boolean }) =>
     proxyServeCommand(flags, controller.signal),
   );
+
+const apiOption = (): Option =>
+  new Option('--api <host:port>', 'the running proxy API').default('127.0.0.1:8474');
+proxy
+  .command('list')
+  .description('list the proxies and their toxics')
+  .addOption(apiOption())
+  .option('--json', 'print the API answer')
+  .action(async (flags: { api: string; json?: boolean }) => proxyListCommand(flags));
+proxy
+  .command('add')
+  .description('add a proxy: listen address -> upstream')
+  .argument('<name>')
+  .requiredOption('--listen <host:port>', 'where it listens (port 0: any free port)')
+  .requiredOption('--upstream <host:port>', 'where it forwards to')
+  .addOption(apiOption())
+  .option('--json', 'print the API answer')
+  .action(
+    async (
+      name: string,
+      flags: { api: string; listen: string; upstream: string; json?: boolean },
+    ) => proxyAddCommand(name, flags),
+  );
+proxy
+  .command('toxic')
+  .description(
+    'add a toxic to a proxy, e.g.: halfopen proxy toxic nats blackhole --attr heal=10000',
+  )
+  .argument('<proxy>')
+  .argument(
+    '<type>',
+    'latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, blackhole',
+  )
+  .option('--stream <dir>', 'upstream (client to server) or downstream', 'downstream')
+  .option('--toxicity <p>', 'probability per connection, 0 to 1', '1')
+  .option(
+    '--attr <name=value>',
+    'an attribute (repeatable), e.g. latency=100',
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
+  .option('--name <name>', "the toxic's name (default <type>_<stream>)")
+  .addOption(apiOption())
+  .option('--json', 'print the API answer')
+  .action(
+    async (
+      proxyName: string,
+      type: string,
+      flags: {
+        api: string;
+        stream: string;
+        toxicity: string;
+        attr: string[];
+        name?: string;
+        json?: boolean;
+      },
+    ) => proxyToxicCommand(proxyName, type, flags),
+  );
+proxy
+  .command('remove')
+  .description('remove a toxic from a proxy, or the proxy itself')
+  .argument('<proxy>')
+  .argument('[toxic]')
+  .addOption(apiOption())
+  .option('--json', 'print the result as JSON')
+  .action(
+    async (proxyName: string, toxic: string | undefined, flags: { api: string; json?: boolean }) =>
+      proxyRemoveCommand(proxyName, toxic, flags),
+  );
+proxy
+  .command('reset')
+  .description('enable every proxy and remove every toxic')
+  .addOption(apiOption())
+  .option('--json', 'print the result as JSON')
+  .action(async (flags: { api: string; json?: boolean }) => proxyResetCommand(flags));
 
 program
   .command('cleanup')
