@@ -4,6 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runExperiment, type ExperimentResult } from '../src/runner/experiment.js';
 import {
@@ -90,3 +91,27 @@ export const describeResult = (r: ExperimentResult): string =>
  */
 export const crossing = (r: ExperimentResult, rate: number): number =>
   1 + Math.ceil((rate * (r.fault_apply_ms ?? 0)) / 1000);
+
+/**
+ * Runs `node <args>` as on a machine without `binary`: in a private mount namespace (root only)
+ * where /usr/sbin holds everything but it. The run's pid is the one returned (unshare and bash
+ * exec into node).
+ */
+export function withoutBinary(binary: string, args: string[], cwd: string) {
+  const script = [
+    'set -e',
+    'mount --make-rprivate /',
+    'mkdir -p "$1"',
+    'mount --bind /usr/sbin "$1"',
+    'mount -t tmpfs tmpfs /usr/sbin',
+    'for f in "$1"/*; do n=${f##*/}; [ "$n" = "$2" ] || ln -s "$f" "/usr/sbin/$n"; done',
+    'shift 2',
+    'exec "$@"',
+  ].join('\n');
+  const shadow = join(cwd, `sbin-original-${binary}`);
+  return spawnSync(
+    'unshare',
+    ['-m', '--', 'bash', '-c', script, 'sh', shadow, binary, process.execPath, ...args],
+    { cwd, encoding: 'utf8', timeout: 60_000 },
+  );
+}

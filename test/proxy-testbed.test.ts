@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { CLI } from './helpers.js';
+import { CLI, withoutBinary } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'halfopen-proxybed-test-'));
 chmodSync(work, 0o777);
@@ -127,6 +127,41 @@ describe(
         run(['--fault', 'node-loss']),
         /exit 2: halfopen: fault node-loss needs the netns testbed/,
       );
+    });
+  },
+);
+
+describe(
+  'the proxy testbed without mosquitto',
+  { skip: !root && 'needs root to hide mosquitto' },
+  () => {
+    it('runs MQTT on the embedded aedes broker instead', () => {
+      const r = withoutBinary(
+        'mosquitto',
+        [
+          CLI,
+          'run',
+          '--testbed',
+          'proxy',
+          '--target',
+          'mqtt',
+          '--strategy',
+          'mqtt:keepalive=2s,reconnect=250ms',
+          '--workload',
+          'publish:10',
+          '--fault',
+          'kill',
+          '--restart',
+          '1s',
+          '--json',
+        ],
+        work,
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const result = JSON.parse(r.stdout) as Record<string, unknown>;
+      assert.match(String(result.target_version), /^aedes \d+\.\d+\.\d+ \(embedded\)$/);
+      assert.equal(result.verdict, 'inside', r.stdout);
+      assert.notEqual(result.reconnect_ms, null, 'reconnected to the restarted aedes');
     });
   },
 );

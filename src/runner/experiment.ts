@@ -11,16 +11,16 @@
  */
 import { CLIENTS } from '../clients/index.js';
 import type { TimelineEntry } from '../events.js';
-import { InterruptedError, LabError } from '../errors.js';
+import { InterruptedError, LabError, LabUnavailableError } from '../errors.js';
 import { predict, verdict, type Prediction, type Verdict } from '../advise/predict.js';
 import { formatStrategy, formatWorkload, type ExperimentSpec } from '../scenario/spec.js';
-import { TARGETS } from '../targets/index.js';
+import { TARGETS, type TargetDef } from '../targets/index.js';
 import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
 import { ProxyTestbed } from '../testbeds/proxy/testbed.js';
 import type { BoundFault, Testbed } from '../testbeds/types.js';
 import type { LabProcess } from '../testbeds/process.js';
 import { NetnsTestbed } from '../testbeds/netns/topology.js';
-import { msBetween, now, sleep } from '../util/clock.js';
+import { msBetween, now, sleep, within } from '../util/clock.js';
 import { Teardowns } from '../util/teardown.js';
 import { computeMetrics, type MetricOptions, type Metrics } from './metrics.js';
 import { Timeline, waitReady } from './timeline.js';
@@ -77,11 +77,10 @@ type Bed = Testbed;
  */
 async function startTarget(
   bed: Bed,
-  spec: ExperimentSpec,
+  def: TargetDef,
   timeline: Timeline,
   signal: AbortSignal | undefined,
 ): Promise<LabProcess> {
-  const def = TARGETS[spec.target];
   const dir = def.broker ? bed.privateDir() : '';
   const launch = def.launch({ host: bed.targetHost, port: bed.targetPort, dir });
   bed.writeFiles(launch.files);
@@ -93,7 +92,7 @@ async function startTarget(
   await waitReady(
     timeline,
     target,
-    `the ${spec.target} target`,
+    `the target (${def.describe.split(' ')[0]})`,
     (e) => e.src === 'target' && e.type === 'listening' && e.t >= since,
     READY_TIMEOUT_MS,
     signal,
@@ -109,7 +108,7 @@ async function startTarget(
  */
 async function restartTarget(
   bed: Bed,
-  spec: ExperimentSpec,
+  def: TargetDef,
   fault: BoundFault,
   oldTarget: LabProcess,
   timeline: Timeline,
@@ -121,13 +120,13 @@ async function restartTarget(
   };
   timeline.mark({ type: 'restart', phase: 'start' });
   // The old target must be gone (graceful: it may still be closing) before the port is reused.
-  await Promise.race([oldTarget.exited, sleep(5000, signal)]);
+  await within(oldTarget.exited, 5000, signal);
   stopped();
   await bed.gate(true);
   await fault.beforeRestart?.();
   stopped();
   const since = now();
-  const target = await startTarget(bed, spec, timeline, signal);
+  const target = await startTarget(bed, def, timeline, signal);
   if (sink)
     await waitReady(
       timeline,
@@ -142,6 +141,24 @@ async function restartTarget(
   timeline.mark({ type: 'restart', phase: 'applied' });
   await bed.gate(false);
   return target;
+}
+
+/**
+ * The target to start, and its version: the broker binary when installed; on the proxy testbed,
+ * where nothing needs root, an embedded broker when the binary is missing.
+ */
+async function resolveTarget(spec: ExperimentSpec): Promise<{ def: TargetDef; version: string }> {
+  const def = TARGETS[spec.target];
+  if (!def.broker)
+    return { def, version: `halfopen ${spec.target} server (Node.js ${process.versions.node})` };
+  try {
+    return { def, version: await brokerPreflight(def.broker) };
+  } catch (err) {
+    if (spec.testbed !== 'proxy' || !def.embedded || !(err instanceof LabUnavailableError))
+      throw err;
+    const embedded = def.embedded;
+    return { def: embedded, version: embedded.version ?? embedded.describe };
+  }
 }
 
 /** The testbed an experiment asks for, after checking this machine can host it. */
@@ -189,12 +206,9 @@ export async function runExperiment(
   let returning: Promise<void> | undefined;
   let returnFailure: Error | undefined;
   try {
-    const targetDef = TARGETS[spec.target];
     const clientDef = CLIENTS[spec.target];
     if (spec.testbed === 'netns') await netnsPreflight();
-    const targetVersion = targetDef.broker
-      ? await brokerPreflight(targetDef.broker)
-      : `halfopen ${spec.target} server (Node.js ${process.versions.node})`;
+    const { def: targetDef, version: targetVersion } = await resolveTarget(spec);
     checkAbort();
     // 1. Testbed.
     progress('building testbed');
@@ -203,7 +217,7 @@ export async function runExperiment(
 
     // 2. Target, and for brokers the sink next to it (over the server namespace's loopback).
     progress(`starting ${spec.target} target`);
-    let target = await startTarget(bed, spec, timeline, signal);
+    let target = await startTarget(bed, targetDef, timeline, signal);
     checkAbort();
     const clientId = `c${opts.index}`;
     const sink = clientDef.sinkArgv
@@ -298,7 +312,7 @@ export async function runExperiment(
       comeBack = {
         atMs: spec.restartMs,
         run: async () => {
-          target = await restartTarget(bed, spec, fault, target, timeline, sink, returnSignal);
+          target = await restartTarget(bed, targetDef, fault, target, timeline, sink, returnSignal);
         },
       };
       reconnectFrom = 'restart';
@@ -369,7 +383,7 @@ export async function runExperiment(
     const [sender, receiver] =
       spec.workload.kind === 'subscribe' && sink ? [sink, client] : [client, sink];
     sender.kill('SIGTERM');
-    await Promise.race([sender.exited, sleep(1000)]);
+    await within(sender.exited, 1000);
     await sleep(200);
     receiver?.kill('SIGTERM');
     const metrics = computeMetrics(timeline.entries, metricOpts);

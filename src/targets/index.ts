@@ -4,6 +4,9 @@
  * events and is its own sink), or a real broker binary (which reports through its log; readiness
  * is the log line that says it accepts connections).
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TargetName } from '../scenario/spec.js';
 import type { TcpTargetConfig } from './tcp/server.js';
 
@@ -39,9 +42,30 @@ export interface TargetDef {
   launch(config: LaunchConfig): Launch;
   /** Set for brokers: a real binary, not one of the lab's own scripts. */
   broker?: BrokerBinary;
+  /** Where the broker binary is missing, the proxy testbed runs this embedded one instead. */
+  embedded?: TargetDef;
+  /** For targets that are packages, not binaries: what runs, with its version. */
+  version?: string;
 }
 
 const entry = (rel: string): string => new URL(rel, import.meta.url).pathname;
+
+/** An installed package's version, for packages whose exports hide package.json. */
+function packageVersion(name: string): string {
+  let dir = dirname(fileURLToPath(import.meta.resolve(name)));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === name) return pkg.version ?? '?';
+    } catch {
+      // not here: one level up
+    }
+  }
+  return '?';
+}
 
 export const TARGETS: Record<TargetName, TargetDef> = {
   tcp: {
@@ -93,6 +117,19 @@ export const TARGETS: Record<TargetName, TargetDef> = {
         ].join('\n'),
       },
     }),
+    embedded: {
+      port: 1883,
+      describe: 'aedes (embedded MQTT broker, npm), where mosquitto is not installed',
+      version: `aedes ${packageVersion('aedes')} (embedded)`,
+      launch: (c) => ({
+        argv: [
+          process.execPath,
+          entry('./mqtt-aedes.js'),
+          JSON.stringify({ host: c.host, port: c.port }),
+        ],
+        files: {},
+      }),
+    },
     broker: {
       binary: 'mosquitto',
       package: 'mosquitto',

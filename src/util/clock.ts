@@ -19,3 +19,17 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+
+/**
+ * Waits for `p`, at most `ms`; the timer is cleared as soon as `p` settles, so a finished wait
+ * never keeps the process alive.
+ */
+export async function within<T>(p: Promise<T>, ms: number, signal?: AbortSignal): Promise<void> {
+  const stop = new AbortController();
+  const stops = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  try {
+    await Promise.race([p, sleep(ms, stops)]);
+  } finally {
+    stop.abort();
+  }
+}

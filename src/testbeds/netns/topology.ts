@@ -14,6 +14,7 @@ import { PrivateDir } from '../private-dir.js';
 import type { BoundFault, Testbed } from '../types.js';
 import { NETNS_FAULTS, type FaultContext } from './faults/index.js';
 import { LabError } from '../../errors.js';
+import { within } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { LabProcess } from '../process.js';
 import { type AddressBlock, allocateBlock, isLabAddress, releaseBlock } from './addresses.js';
@@ -242,7 +243,7 @@ export class NetnsTestbed implements Testbed {
     this.teardowns.defer(`stop ${what}`, async () => {
       proc.kill('SIGKILL');
       // Bounded: a process that survives is killed again with its namespace.
-      await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 5000))]);
+      await within(proc.exited, 5000);
     });
     return proc;
   }

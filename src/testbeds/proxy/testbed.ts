@@ -10,6 +10,7 @@
 import net from 'node:net';
 import type { LabEvent } from '../../events.js';
 import { LabError } from '../../errors.js';
+import { within } from '../../util/clock.js';
 import { ProxyServer, type Proxy } from '../../proxy/proxy.js';
 import type { FaultName } from '../../scenario/spec.js';
 import type { Teardowns } from '../../util/teardown.js';
@@ -67,7 +68,7 @@ export class ProxyTestbed implements Testbed {
     const proc = spawnLab(argv);
     this.teardowns.defer(`stop ${what}`, async () => {
       proc.kill('SIGKILL');
-      await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 5000))]);
+      await within(proc.exited, 5000);
     });
     return proc;
   }
