@@ -4,12 +4,21 @@ import type { FaultContext, NetnsFault } from './types.js';
  * The server's node vanishes: the router drops everything to and from it, then the target dies
  * behind the drop, so not even its kernel's FIN gets out.
  */
-export async function loseNode(ctx: FaultContext, name: string): Promise<void> {
+export async function loseNode(
+  ctx: FaultContext,
+  name: string,
+  /** Where the drop sits: forwarded traffic, or (a proxy in the router) its own. */
+  chains: { tag: string; out: string; in: string } = {
+    tag: 'node-loss',
+    out: 'FORWARD',
+    in: 'FORWARD',
+  },
+): Promise<void> {
   const { server } = ctx.bed.addr;
   ctx.mark({ type: 'fault', name, phase: 'start' });
-  await ctx.bed.addRules('node-loss', [
-    `FORWARD -d ${server}/32 -j DROP`,
-    `FORWARD -s ${server}/32 -j DROP`,
+  await ctx.bed.addRules(chains.tag, [
+    `${chains.out} -d ${server}/32 -j DROP`,
+    `${chains.in} -s ${server}/32 -j DROP`,
   ]);
   ctx.target.kill('SIGKILL');
   ctx.mark({ type: 'target_signal', signal: 'SIGKILL' });

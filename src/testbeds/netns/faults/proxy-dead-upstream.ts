@@ -1,3 +1,4 @@
+import { loseNode } from './node-loss.js';
 import type { NetnsFault } from './types.js';
 
 /**
@@ -9,15 +10,12 @@ import type { NetnsFault } from './types.js';
 export const proxyDeadUpstream: NetnsFault = {
   wire: "the client's connection ends at a proxy in the router, which stays healthy; the router drops everything between the proxy and the server, then the target is killed behind the drop",
   async apply(ctx) {
-    const { server } = ctx.bed.addr;
-    ctx.mark({ type: 'fault', name: 'proxy-dead-upstream', phase: 'start' });
-    await ctx.bed.addRules('proxy-dead-upstream', [
-      `OUTPUT -d ${server}/32 -j DROP`,
-      `INPUT -s ${server}/32 -j DROP`,
-    ]);
-    ctx.target.kill('SIGKILL');
-    ctx.mark({ type: 'target_signal', signal: 'SIGKILL' });
-    await ctx.target.exited;
+    // The proxy's own traffic to the server leaves and enters the router: OUTPUT and INPUT.
+    await loseNode(ctx, 'proxy-dead-upstream', {
+      tag: 'proxy-dead-upstream',
+      out: 'OUTPUT',
+      in: 'INPUT',
+    });
     ctx.mark({ type: 'fault', name: 'proxy-dead-upstream', phase: 'applied' });
   },
 };
