@@ -122,10 +122,47 @@ describe(
       assert.deepEqual(r.predicted_ms, [1000, 3000]);
     });
 
+    it('latency: a tolerant heartbeat rides it out; a tight one disconnects falsely', async () => {
+      // Round trip through the proxy: 2 x latency. 2 x (100 +- 20) ms is far inside a 2 s
+      // timeout; 2 x 200 ms is over a 300 ms one, every time.
+      const [ok, tight] = await Promise.all([
+        run([
+          '--fault',
+          'latency',
+          '--latency',
+          '100ms',
+          '--jitter',
+          '20ms',
+          '--strategy',
+          'heartbeat:interval=1s,timeout=2s',
+          '--workload',
+          'publish:10',
+          '--deadline',
+          '4s',
+        ]),
+        run([
+          '--fault',
+          'latency',
+          '--latency',
+          '200ms',
+          '--strategy',
+          'heartbeat:interval=500ms,timeout=300ms',
+          '--workload',
+          'publish:10',
+          '--deadline',
+          '4s',
+        ]),
+      ]);
+      assert.equal(ok.verdict, 'not detected (as predicted)', JSON.stringify(ok));
+      assert.equal(ok.lost, 0, 'a slow path loses nothing');
+      assert.equal(tight.verdict, 'detected (predicted never)', JSON.stringify(tight));
+      assert.equal(tight.detect_reason, 'heartbeat-timeout');
+    });
+
     it('faults the proxy cannot make: one line naming the netns testbed', async () => {
       await assert.rejects(
         run(['--fault', 'node-loss']),
-        /exit 2: halfopen: fault node-loss needs the netns testbed/,
+        /exit 2: halfopen: fault node-loss is not available on the proxy testbed .* needs --testbed netns/,
       );
     });
   },

@@ -56,7 +56,7 @@ class Probe {
 }
 
 async function withFault(
-  fault: FaultName,
+  fault: Exclude<FaultName, 'latency'>,
   body: (p: Probe, heal: () => Promise<void>, recv: () => number) => Promise<void>,
 ): Promise<void> {
   const teardowns = new Teardowns();
@@ -145,7 +145,7 @@ describe('faults on the wire (netns, plain socket)', { skip: netnsSkip, concurre
     });
   });
 
-  const rstFaults: [FaultName, string][] = [
+  const rstFaults: [Exclude<FaultName, 'latency'>, string][] = [
     ['reset', 'the router'],
     ['ip-reuse', 'the fresh host'],
   ];

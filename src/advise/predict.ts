@@ -258,6 +258,11 @@ export function predict(spec: ExperimentSpec): Prediction {
       return nextPacketPrediction(spec.strategy, spec.workload);
     case 'ip-reuse':
       return freshHostPrediction(spec, REUSE_ALLOWANCE_MS);
+    case 'latency':
+      return {
+        window: null,
+        why: 'delay only: the path and the peer are alive, so any detection is a false disconnect',
+      };
     case 'proxy-dead-upstream':
       if (KERNEL_ONLY.includes(spec.strategy.kind))
         return {

@@ -48,7 +48,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const faultHelp = FAULTS.map((f) => `  ${f.padEnd(10)} ${NETNS_FAULTS[f].wire}`).join('\n');
+const faultHelp = FAULTS.map(
+  (f) =>
+    `  ${f.padEnd(10)} ${f === 'latency' ? 'proxy testbed: the fault proxy delays every chunk by --latency (+- --jitter) each way' : NETNS_FAULTS[f].wire}`,
+).join('\n');
 
 const program = new Command('halfopen')
   .description(
@@ -92,6 +95,8 @@ program
   )
   .option('--fault <name>', `what goes wrong at T0: ${FAULTS.join(', ')}`)
   .option('--heal <duration>', 'partition only: remove the drop this long after T0, e.g. 5s')
+  .option('--latency <duration>', 'latency only: delay added each way, e.g. 200ms')
+  .option('--jitter <duration>', 'latency only: +- this much, at random per chunk')
   .option(
     '--restart <duration>',
     'graceful, kill, node-loss: start the target again this long after T0, as Kubernetes restarts a pod',

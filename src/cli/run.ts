@@ -31,6 +31,8 @@ export interface RunFlags {
   fault?: string;
   heal?: string;
   restart?: string;
+  latency?: string;
+  jitter?: string;
   deadline: string;
   warmup: string;
   sysctl: string[];
@@ -75,6 +77,14 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
     fault: parseChoice(f.fault, FAULTS, 'fault'),
     healMs: f.heal === undefined ? null : parseDuration(f.heal, '--heal'),
     restartMs: f.restart === undefined ? null : parseDuration(f.restart, '--restart'),
+    ...(f.latency !== undefined || f.jitter !== undefined
+      ? {
+          latency: {
+            ms: parseDuration(f.latency ?? '0', '--latency'),
+            jitterMs: parseDuration(f.jitter ?? '0', '--jitter'),
+          },
+        }
+      : {}),
     qos,
     deadlineMs: parseDuration(f.deadline, '--deadline'),
     warmupMs: parseDuration(f.warmup, '--warmup'),

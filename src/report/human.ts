@@ -20,6 +20,7 @@ export function describeWire(r: Result): string {
       kill: "SIGKILL to the target; its kernel's FIN crossed the fault proxy",
       partition: 'the fault proxy blackholed the connection both ways (both sides stayed open)',
       reset: 'the fault proxy reset the connection (RST to both sides)',
+      latency: `the fault proxy delayed every chunk by ${r.latency?.ms ?? 0} ms (+- ${r.latency?.jitter_ms ?? 0} ms) each way`,
       'proxy-dead-upstream':
         "the fault proxy's upstream went silent both ways; the client's side stayed healthy",
     };
@@ -84,6 +85,10 @@ export function renderResult(r: Result, timelinePath: string | null): string {
       `  reconnect    ${r.reconnect_ms === null ? `nothing delivered after the ${from}` : `${formatMs(r.reconnect_ms)} from ${from} to the first delivery`}`,
     );
   }
+  if (r.fault === 'latency' && r.detect_ms !== null)
+    lines.push(
+      '  false        a disconnect while the path was only slow: the timeout is too tight',
+    );
   if (r.false_disconnects)
     lines.push(`  warning      ${r.false_disconnects} disconnects before the fault`);
   if (timelinePath) lines.push(`  timeline     ${timelinePath}`);

@@ -47,6 +47,8 @@ export interface ExperimentResult extends Metrics {
   fault: string;
   heal_ms: number | null;
   restart_ms: number | null;
+  /** The latency fault's delay each way and its jitter, in ms. */
+  latency: { ms: number; jitter_ms: number } | null;
   deadline_ms: number;
   sysctls: Record<string, number>;
   predicted_ms: [number, number] | null;
@@ -179,7 +181,7 @@ async function createTestbed(
         teardowns,
       );
     case 'proxy':
-      return ProxyTestbed.create(opts, teardowns);
+      return ProxyTestbed.create({ ...opts, latency: spec.latency }, teardowns);
   }
 }
 
@@ -398,6 +400,7 @@ export async function runExperiment(
       fault: spec.fault,
       heal_ms: spec.healMs,
       restart_ms: spec.restartMs,
+      latency: spec.latency ? { ms: spec.latency.ms, jitter_ms: spec.latency.jitterMs } : null,
       deadline_ms: spec.deadlineMs,
       sysctls: spec.sysctls,
       ...metrics,

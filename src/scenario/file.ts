@@ -35,6 +35,8 @@ const faultEntry = z.union(
         restart: duration
           .optional()
           .describe('graceful, kill, node-loss: start the target again this long after T0'),
+        latency: duration.optional().describe('latency: delay added each way (proxy testbed)'),
+        jitter: duration.optional().describe('latency: +- this much, at random'),
       })
       .strict(),
   ],
@@ -184,10 +186,20 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
         : ['graceful', 'kill', 'node-loss'].includes(e.fault)
           ? f.restart
           : undefined;
+    const latency =
+      'latency' in e || 'jitter' in e
+        ? {
+            latency: {
+              ms: ms(('latency' in e && e.latency) || '0', `faults[${i}].latency`),
+              jitterMs: ms(('jitter' in e && e.jitter) || '0', `faults[${i}].jitter`),
+            },
+          }
+        : {};
     return {
       fault: e.fault,
       healMs: heal === undefined ? null : ms(heal, `faults[${i}].heal`),
       restartMs: restart === undefined ? null : ms(restart, `faults[${i}].restart`),
+      ...latency,
     };
   });
   const specs: ExperimentSpec[] = [];

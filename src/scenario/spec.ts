@@ -31,6 +31,7 @@ export const FAULTS = [
   'reset',
   'ip-reuse',
   'proxy-dead-upstream',
+  'latency',
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
 
@@ -53,8 +54,9 @@ export type TestbedName = (typeof TESTBEDS)[number];
 
 /** The faults each testbed can put on the path. */
 export const TESTBED_FAULTS: Record<TestbedName, readonly FaultName[]> = {
-  netns: FAULTS,
-  proxy: ['graceful', 'kill', 'partition', 'reset', 'proxy-dead-upstream'],
+  // latency on netns needs netem (sch_netem), which not every kernel has: this one has not.
+  netns: FAULTS.filter((f) => f !== 'latency'),
+  proxy: ['graceful', 'kill', 'partition', 'reset', 'proxy-dead-upstream', 'latency'],
 };
 
 /** Per-namespace TCP sysctls a user may set in the client namespace (net.ipv4.<name>). */
@@ -75,6 +77,8 @@ export interface ExperimentSpec {
   fault: FaultName;
   /** partition only: remove the drop this long after T0. */
   healMs: number | null;
+  /** latency only: the delay added each way, and its jitter (+-). */
+  latency?: { ms: number; jitterMs: number };
   /** graceful, kill, node-loss: start the target again this long after T0. */
   restartMs: number | null;
   /** MQTT quality of service for publish and subscribe (0 elsewhere). */
@@ -278,12 +282,19 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   }
   if (!TESTBED_FAULTS[spec.testbed].includes(spec.fault)) {
     throw new BadInputError(
-      `fault ${spec.fault} needs the netns testbed (root); the ${spec.testbed} testbed has: ${TESTBED_FAULTS[spec.testbed].join(', ')}`,
+      `fault ${spec.fault} is not available on the ${spec.testbed} testbed (it has: ${TESTBED_FAULTS[spec.testbed].join(', ')}); ${spec.fault === 'latency' ? 'latency needs --testbed proxy' : `${spec.fault} needs --testbed netns (root)`}`,
     );
   }
   if (spec.testbed === 'proxy' && Object.keys(spec.sysctls).length > 0) {
     throw new BadInputError(
       '--sysctl needs the netns testbed (the proxy testbed runs on the host)',
+    );
+  }
+  if ((spec.fault === 'latency') !== (spec.latency !== undefined)) {
+    throw new BadInputError(
+      spec.fault === 'latency'
+        ? 'fault latency needs --latency <duration> (and optionally --jitter <duration>)'
+        : `--latency and --jitter apply to the latency fault only (fault is ${spec.fault})`,
     );
   }
   const fits = TARGET_STRATEGIES[spec.target];

@@ -81,6 +81,7 @@ export class NetnsTestbed implements Testbed {
     name: FaultName,
     live: { target: () => LabProcess; mark: (e: LabEvent) => void },
   ): Promise<BoundFault> {
+    if (name === 'latency') throw new LabError('fault latency needs the proxy testbed');
     const fault = NETNS_FAULTS[name];
     const flow = await this.establishedFlow(this.targetPort);
     if (fault.needsFlow && !flow)

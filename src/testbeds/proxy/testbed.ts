@@ -46,11 +46,15 @@ export class ProxyTestbed implements Testbed {
     this.dir = new PrivateDir(prefix, teardowns);
   }
 
+  /** The latency fault's delay, when the experiment has one. */
+  private latency: { ms: number; jitterMs: number } | undefined;
+
   static async create(
-    opts: { runId: string; index: number },
+    opts: { runId: string; index: number; latency?: { ms: number; jitterMs: number } },
     teardowns: Teardowns,
   ): Promise<ProxyTestbed> {
     const bed = new ProxyTestbed(teardowns, await freePort(), dirPrefix(opts.runId, opts.index));
+    bed.latency = opts.latency;
     teardowns.defer('close the fault proxy', () => bed.proxies.closeAll());
     bed.proxy = await bed.proxies.create({
       name: 'target',
@@ -153,6 +157,26 @@ export class ProxyTestbed implements Testbed {
             { name: 'dead_down', type: 'blackhole', stream: 'downstream' },
           ]),
         });
+      case 'latency': {
+        // Every connection, new ones too: the path is slow, not broken.
+        const { ms = 0, jitterMs = 0 } = this.latency ?? {};
+        return Promise.resolve({
+          flow: null,
+          apply: () => {
+            mark({ type: 'fault', name, phase: 'start' });
+            for (const stream of ['upstream', 'downstream'])
+              this.proxy.addToxic({
+                name: `latency_${stream}`,
+                type: 'latency',
+                stream,
+                toxicity: 1,
+                attributes: { latency: ms, jitter: jitterMs },
+              });
+            mark({ type: 'fault', name, phase: 'applied' });
+            return Promise.resolve();
+          },
+        });
+      }
       case 'reset':
         return Promise.resolve({
           flow: null,
