@@ -319,7 +319,7 @@ describe('load and integrity', () => {
 });
 
 describe('halfopen proxy serve', () => {
-  it('serves the API without root until Ctrl-C; a bad --api is one line', async () => {
+  it('serves the API without root until Ctrl-C; a bad --api is one line', async (t) => {
     const child = spawn(
       process.execPath,
       [CLI, 'proxy', 'serve', '--api', '127.0.0.1:0', '--json'],
@@ -327,6 +327,8 @@ describe('halfopen proxy serve', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    // A failed assertion must not leave the server running (and this file waiting for it).
+    t.after(() => child.kill('SIGKILL'));
     const line = await new Promise<string>((resolve) =>
       child.stdout.once('data', (d: Buffer) => resolve(d.toString())),
     );
@@ -342,7 +344,8 @@ describe('halfopen proxy serve', () => {
     const address = api.replace('http://', '');
     const sh = (...args: string[]) =>
       spawnSync(process.execPath, [CLI, 'proxy', ...args, '--api', address], { encoding: 'utf8' });
-    let r = sh('toxic', 'x', 'blackhole', '--stream', 'upstream', '--attr', 'heal=5000');
+    // A heal far beyond the test, so a slow machine cannot see it heal before `remove`.
+    let r = sh('toxic', 'x', 'blackhole', '--stream', 'upstream', '--attr', 'heal=600000');
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'added toxic blackhole_upstream to x');
     r = sh('list', '--json');

@@ -63,10 +63,13 @@ export async function runScenario(
 ): Promise<void> {
   const parallel = parseParallel(flags.parallel);
   // A machine that cannot host the testbed or lacks a broker fails in one line, before anything.
-  await netnsPreflight();
-  for (const target of new Set(scenario.specs.map((s) => s.target))) {
-    const broker = TARGETS[target].broker;
-    if (broker) await brokerPreflight(broker);
+  if (scenario.specs.some((s) => s.testbed === 'netns')) await netnsPreflight();
+  // A missing broker binary is fatal only where no embedded broker stands in (netns, or no
+  // embedded broker for that protocol).
+  for (const spec of scenario.specs) {
+    const def = TARGETS[spec.target];
+    if (def.broker && (spec.testbed === 'netns' || !def.embedded))
+      await brokerPreflight(def.broker);
   }
   const runId = newRunId();
   const outDir = flags.out ?? outDefault(runId);
