@@ -115,10 +115,13 @@ export class Link {
       if (this.queuedBytes > HIGH_WATER) this.source.pause();
       this.wake?.();
     });
-    this.source.on('end', () => {
-      this.ended = true;
-      this.wake?.();
-    });
+    // FIN, or the source gone without one (RST): either way nothing more will come.
+    for (const event of ['end', 'close'] as const)
+      this.source.on(event, () => {
+        this.ended = true;
+        this.wake?.();
+      });
+    this.connection.closed.addEventListener('abort', () => this.wake?.(), { once: true });
     void this.pump().catch(() => this.connection.close());
   }
 
