@@ -135,11 +135,14 @@ describe('the proxy through toxiproxy-node-client', () => {
       attributes: {},
     } as never);
     for (const ch of 'bcd') c.sock.write(ch);
+    // The client closes its side: not even that FIN may cross (the echo server would answer it).
+    c.sock.end();
     await sleep(400);
     assert.equal(c.state.data.toString(), 'a', 'nothing crossed the blackhole');
     assert.equal(c.state.ended || c.state.closed || c.state.error !== '', false, 'still open');
     await hole.remove();
     assert.ok(await until(() => c.state.data.toString() === 'abcd', 1000), c.state.data.toString());
+    assert.ok(await until(() => c.state.ended, 1000), 'after the heal, the FIN crossed too');
     c.sock.destroy();
   });
 

@@ -28,9 +28,10 @@ export async function proxyServeCommand(
       ? `${JSON.stringify({ api: `http://${api.address}` })}\n`
       : `halfopen proxy: Toxiproxy-compatible API on http://${api.address} (Ctrl-C to stop)\n`,
   );
-  await new Promise<void>((resolve) =>
-    signal.addEventListener('abort', () => resolve(), { once: true }),
-  );
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
   await proxies.closeAll();
   await new Promise<void>((resolve) => {
     api.http.close(() => resolve());

@@ -15,8 +15,9 @@ type Json = Record<string, unknown> | unknown[];
 type Reply = { status: number; body?: Json | string };
 
 async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  let text = '';
-  for await (const chunk of req) text += String(chunk);
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) return {};
   try {
     return JSON.parse(text) as unknown;
@@ -34,7 +35,12 @@ const asObject = (v: unknown): Record<string, unknown> =>
 
 async function route(server: ProxyServer, req: http.IncomingMessage): Promise<Reply> {
   const url = new URL(req.url ?? '/', 'http://api');
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw new ProxyError(`bad path: ${url.pathname}`, 400);
+  }
   const m = req.method ?? 'GET';
   const [root, name, sub, toxic] = parts;
   if (root === 'version' && parts.length === 1 && m === 'GET')

@@ -39,7 +39,9 @@ export class Connection {
       [client, upstream],
       [upstream, client],
     ] as const) {
-      sock.on('error', () => rst(other));
+      // A reset crosses like data: not while a toxic holds that direction shut.
+      const link = sock === client ? this.upstreamLink : this.downstreamLink;
+      sock.on('error', () => void link.released().then(() => rst(other)));
       sock.on('close', () => {
         open -= 1;
         if (open === 0) this.controller.abort();

@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { Connection } from './connection.js';
 import { TOXICS, type Stream, type ToxicConfig } from './toxics/index.js';
+import { until } from './toxics/types.js';
 
 const HIGH_WATER = 1 << 20;
 const LOW_WATER = 1 << 19;
@@ -40,18 +41,17 @@ export class Link {
   /** Brings the toxics on this link in line with the proxy's list for this stream. */
   sync(configs: readonly ToxicConfig[]): void {
     const wanted = new Map(configs.filter((c) => c.stream === this.stream).map((c) => [c.name, c]));
+    // A removed toxic stops; an updated one is removed and added again (toxicity, targets and
+    // timers follow the new settings).
     for (const [name, a] of this.active) {
-      if (!wanted.has(name)) {
+      if (wanted.get(name) !== a.config) {
         a.controller.abort();
         this.active.delete(name);
+        this.counters.delete(name);
       }
     }
     for (const [name, config] of wanted) {
-      const existing = this.active.get(name);
-      if (existing) {
-        existing.config = config;
-        continue;
-      }
+      if (this.active.has(name)) continue;
       const targeted = !config.connections || config.connections.includes(this.connection.id);
       const controller = new AbortController();
       const a: ActiveToxic = {
@@ -74,9 +74,18 @@ export class Link {
     this.counters.set(name, this.passed(name) + n);
   }
 
+  /**
+   * Resolves once no toxic holds this direction shut (blackhole, timeout): what would cross
+   * (a reset) waits for it.
+   */
+  async released(): Promise<void> {
+    for (const a of [...this.active.values()])
+      if (a.enabled && TOXICS[a.config.type]?.holds) await until(a.stop);
+  }
+
   /** Writes to the destination, waiting while its buffer is full. */
   async write(buf: Buffer): Promise<void> {
-    if (buf.length === 0 || this.dest.destroyed) return;
+    if (buf.length === 0 || this.dest.destroyed || this.dest.writableEnded) return;
     this.bytes += buf.length;
     if (this.dest.write(buf)) return;
     await new Promise<void>((resolve) => {
@@ -103,6 +112,7 @@ export class Link {
       // Fast path: no toxic acts on this link and nothing waits, so the chunk goes straight on,
       // with the destination's own backpressure. Order holds: the queue is empty and idle.
       if (!this.busy && this.queue.length === 0 && !this.anyEnabled()) {
+        if (this.dest.destroyed || this.dest.writableEnded) return;
         this.bytes += chunk.length;
         if (!this.dest.write(chunk)) {
           this.source.pause();

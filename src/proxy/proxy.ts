@@ -225,8 +225,14 @@ export class ProxyServer {
       typeof input.listen === 'string' && input.listen ? input.listen : '127.0.0.1:0',
       input.upstream,
     );
-    if (input.enabled !== false) await proxy.enable();
+    // Reserved before the await, so a concurrent create of the same name gets its 409.
     this.proxies.set(name, proxy);
+    try {
+      if (input.enabled !== false) await proxy.enable();
+    } catch (err) {
+      this.proxies.delete(name);
+      throw err;
+    }
     return proxy;
   }
 
@@ -239,8 +245,14 @@ export class ProxyServer {
       splitHostPort(input.upstream, 'upstream');
       p.upstream = input.upstream;
     }
-    if (typeof input.listen === 'string' && input.listen !== p.listen) {
-      splitHostPort(input.listen, 'listen');
+    // Port 0 asks for any port: the one already bound is as good.
+    const wanted = typeof input.listen === 'string' ? splitHostPort(input.listen, 'listen') : null;
+    const bound = splitHostPort(p.listen, 'listen');
+    if (
+      typeof input.listen === 'string' &&
+      wanted &&
+      (wanted.host !== bound.host || (wanted.port !== 0 && wanted.port !== bound.port))
+    ) {
       const was = p.enabled;
       await p.disable();
       p.listen = input.listen;

@@ -8,8 +8,13 @@ import { until, type Toxic } from './types.js';
  */
 export const blackhole: Toxic = {
   defaults: { heal: 0 },
+  holds: true,
   async pipe(chunk, { stop }) {
     await until(stop);
     return [chunk];
+  },
+  // Not even a FIN crosses a dead path.
+  async beforeEnd({ stop }) {
+    await until(stop);
   },
 };

@@ -1,8 +1,8 @@
 import { until, type Toxic } from './types.js';
 
 /**
- * timeout: nothing gets through; after `timeout` ms the connection is closed (FIN both ways).
- * With timeout 0 it stays open and data waits until the toxic is removed.
+ * timeout: nothing gets through (data is dropped, as Toxiproxy does); after `timeout` ms the
+ * connection is closed (FIN both ways). With timeout 0 it stays open until the toxic is removed.
  */
 export const timeout: Toxic = {
   defaults: { timeout: 0 },
@@ -12,8 +12,11 @@ export const timeout: Toxic = {
     const timer = setTimeout(() => link.connection.close(), ms);
     stop.addEventListener('abort', () => clearTimeout(timer), { once: true });
   },
-  async pipe(chunk, { stop }) {
+  holds: true,
+  pipe() {
+    return [];
+  },
+  async beforeEnd({ stop }) {
     await until(stop);
-    return [chunk];
   },
 };

@@ -35,6 +35,8 @@ export interface ToxicContext {
 export interface Toxic {
   /** Attribute names and defaults, as Toxiproxy defines them for this type. */
   readonly defaults: Record<string, number>;
+  /** Holds the path shut while on: nothing, not even a close or a reset, crosses it. */
+  readonly holds?: boolean;
   pipe?: (chunk: Buffer, ctx: ToxicContext) => Promise<Buffer[]> | Buffer[];
   start?: (ctx: Omit<ToxicContext, 'arrivedAt'>) => void;
   beforeEnd?: (ctx: Omit<ToxicContext, 'arrivedAt'>) => Promise<void>;

@@ -180,14 +180,14 @@ export class NetnsTestbed implements Testbed {
       [process.execPath, entry, JSON.stringify(config)],
       'path proxy',
     );
-    const ready = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 10_000);
+    let ready = false;
+    const line = new Promise<void>((resolve) =>
       proc.stdout.once('data', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      void proc.exited.then(() => resolve(false));
-    });
+        ready = true;
+        resolve();
+      }),
+    );
+    await within(Promise.race([line, proc.exited]), 10_000);
     if (!ready) throw new LabError(`the path proxy did not start: ${proc.stderrTail().trim()}`);
   }
 

@@ -61,6 +61,9 @@ export class ProxyTestbed implements Testbed {
       listen: `${LOOPBACK}:0`,
       upstream: `${LOOPBACK}:${bed.targetPort}`,
     });
+    // The kernel may hand the proxy the port just freed for the target: never forward to itself.
+    if (bed.clientDial().port === bed.targetPort)
+      throw new LabError('the fault proxy was given the target port; run the experiment again');
     return bed;
   }
 
