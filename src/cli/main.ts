@@ -17,6 +17,7 @@ import {
   proxyResetCommand,
   proxyServeCommand,
   proxyToxicCommand,
+  type ToxicFlags,
 } from './proxy.js';
 import { defaultParallel, matrixCommand, type MatrixFlags } from './matrix.js';
 import { PRESETS } from '../scenario/presets.js';
@@ -270,19 +271,8 @@ proxy
   .option('--name <name>', "the toxic's name (default <type>_<stream>)")
   .addOption(apiOption())
   .option('--json', 'print the API answer')
-  .action(
-    async (
-      proxyName: string,
-      type: string,
-      flags: {
-        api: string;
-        stream: string;
-        toxicity: string;
-        attr: string[];
-        name?: string;
-        json?: boolean;
-      },
-    ) => proxyToxicCommand(proxyName, type, flags),
+  .action(async (proxyName: string, type: string, flags: ToxicFlags) =>
+    proxyToxicCommand(proxyName, type, flags),
   );
 proxy
   .command('remove')

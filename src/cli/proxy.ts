@@ -107,17 +107,19 @@ export async function proxyAddCommand(
   print(flags, p, describeProxy(p));
 }
 
+export interface ToxicFlags {
+  api: string;
+  stream: string;
+  toxicity: string;
+  attr: string[];
+  name?: string;
+  json?: boolean;
+}
+
 export async function proxyToxicCommand(
   proxy: string,
   type: string,
-  flags: {
-    api: string;
-    stream: string;
-    toxicity: string;
-    attr: string[];
-    name?: string;
-    json?: boolean;
-  },
+  flags: ToxicFlags,
 ): Promise<void> {
   const attributes: Record<string, number> = {};
   for (const kv of flags.attr) {

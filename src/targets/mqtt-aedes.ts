@@ -5,26 +5,10 @@
  */
 import net from 'node:net';
 import { Aedes } from 'aedes';
-import { emit } from '../events.js';
-import { childConfig, onParentGone } from '../util/child-main.js';
+import { childConfig } from '../util/child-main.js';
+import { serveUntilStopped } from './serve.js';
 
 const cfg = childConfig<{ host: string; port: number }>();
 const broker = await Aedes.createBroker();
 const server = net.createServer(broker.handle);
-server.on('error', (err) => {
-  emit({ type: 'fatal', error: err.message });
-  process.exit(1);
-});
-server.listen(cfg.port, cfg.host, () =>
-  emit({ type: 'listening', address: cfg.host, port: cfg.port }),
-);
-
-let stopping = false;
-onParentGone((why) => {
-  if (stopping) return;
-  stopping = true;
-  emit({ type: 'stopping', signal: why });
-  server.close();
-  broker.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
-});
+serveUntilStopped(server, cfg, (done) => broker.close(done));

@@ -7,7 +7,8 @@
  */
 import net from 'node:net';
 import { emit, type Endpoint } from '../../events.js';
-import { childConfig, onParentGone } from '../../util/child-main.js';
+import { childConfig } from '../../util/child-main.js';
+import { serveUntilStopped } from '../serve.js';
 import { onLines } from '../../util/lines.js';
 
 export interface TcpTargetConfig {
@@ -36,24 +37,8 @@ const server = net.createServer((sock) => {
   });
 });
 
-server.on('error', (err) => {
-  emit({ type: 'fatal', error: err.message });
-  process.exit(1);
-});
-server.listen(cfg.port, cfg.host, () =>
-  emit({ type: 'listening', address: cfg.host, port: cfg.port }),
-);
-
-let stopping = false;
-onParentGone((why) => {
-  if (stopping) return;
-  stopping = true;
-  emit({ type: 'stopping', signal: why });
-  server.close();
+serveUntilStopped(server, cfg, (done) => {
   for (const s of sockets) s.end();
-  // Exit once every peer has closed, or after a grace period if one never answers our FIN.
-  const done = (): void => process.exit(0);
   if (sockets.size === 0) done();
   server.on('close', done);
-  setTimeout(done, 2000).unref();
 });
