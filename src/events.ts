@@ -43,6 +43,8 @@ export type TargetEvent =
   /** The sink: one event per message sequence number received. */
   | { type: 'recv'; seq: number }
   | { type: 'conn_closed'; remote: Endpoint; reason: string }
+  /** The server's own heartbeat gave up on a client (ws side=server|both). */
+  | { type: 'peer_timeout'; what: string }
   | { type: 'stopping'; signal: string }
   /** A broker's log line, as it printed it (brokers report through their logs). */
   | { type: 'log'; line: string }

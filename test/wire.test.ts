@@ -69,7 +69,7 @@ async function withFault(
     const port = TARGETS.tcp.port;
     const target = bed.spawn(
       'server',
-      TARGETS.tcp.launch({ host: bed.addr.server, port, dir: '' }).argv,
+      TARGETS.tcp.launch({ host: bed.addr.server, port, dir: '', strategy: { kind: 'none' } }).argv,
       'target',
     );
     const tl = new Timeline();

@@ -41,10 +41,17 @@ const sendGapMs = (w: Workload): number => (w.kind === 'publish' ? 1000 / w.rate
  * How often the strategy puts an application-level probe on the wire, at most (null: never).
  * MQTT.js sends PINGREQ K after the last reschedule, so within K of any instant.
  */
-function probeEveryMs(s: Strategy): number | null {
+function probeEveryMs(s: Strategy, w: Workload): number | null {
   switch (s.kind) {
     case 'heartbeat':
       return s.intervalMs;
+    case 'h2':
+      return s.pingMs;
+    case 'ws':
+      // side=server: the server pings; the client only listens for them.
+      return s.side === 'server' ? null : s.pingMs;
+    case 'grpc':
+      return grpcPings(s, w) ? s.timeMs : null;
     case 'nats':
       return s.pingMs;
     case 'mqtt':
@@ -63,6 +70,13 @@ function retransmission(workload: Workload, sysctls: Record<string, number>): Pr
     why: `unacknowledged data: RTO backoff from 200ms with tcp_retries2=${retries2} gives up ${sec(t)} after the first retransmission (within ~0.4s of the first send after T0, which comes within ${sec(sendGapMs(workload))}), at the next RTO firing`,
   };
 }
+
+/**
+ * grpc-js pings only while a call is active (the publish workload's stream) unless
+ * keepalive_permit_without_calls is set; the idle workload holds a connected channel, no call.
+ */
+const grpcPings = (s: Strategy & { kind: 'grpc' }, w: Workload): boolean =>
+  s.withoutCalls || w.kind !== 'idle';
 
 /** No packet reaches the client after T0: only timers on the client can notice. */
 export function silentPathPrediction(
@@ -125,6 +139,35 @@ export function silentPathPrediction(
     }
     case 'mqtt':
       return mqttSilent(strategy.keepaliveMs, workload, qos, sysctls);
+    case 'ws': {
+      const { pingMs: p, timeoutMs: t, side } = strategy;
+      const how =
+        side === 'client'
+          ? `the client's first unanswered ping goes out within ${sec(p)} of T0, and ${sec(t)} later it gives up`
+          : side === 'server'
+            ? `the server's last ping arrived within ${sec(p)} before T0; the client gives up when the next is ${sec(t)} overdue`
+            : `the client gives up on a pong or on the server's next ping, each ${sec(t)} overdue, within ${sec(p)} + ${sec(t)} of T0`;
+      return { window: [t, p + t], why: `ws (side=${side}): ${how}: (${sec(t)}, ${sec(p + t)}]` };
+    }
+    case 'grpc': {
+      const { timeMs: k, timeoutMs: t } = strategy;
+      if (!grpcPings(strategy, workload))
+        return {
+          window: null,
+          why: 'grpc-js pings only while a call is active (keepalive_permit_without_calls false); an idle channel never times out',
+        };
+      return {
+        window: [t, k + t],
+        why: `grpc-js: a keepalive ping ${sec(k)} after the last ack (data does not reset it), unacked for keepalive_timeout ${sec(t)}: (${sec(t)}, ${sec(k + t)}]`,
+      };
+    }
+    case 'h2': {
+      const { pingMs: p, timeoutMs: t } = strategy;
+      return {
+        window: [t, p + t],
+        why: `http2: session.ping() every ${sec(p)}; the first unanswered one goes out within ${sec(p)} of T0 and ends the session ${sec(t)} later: (${sec(t)}, ${sec(p + t)}]`,
+      };
+    }
   }
 }
 
@@ -182,11 +225,19 @@ function nextPacketPrediction(strategy: Strategy, workload: Workload): Predictio
       };
     case 'heartbeat':
     case 'nats':
-    case 'mqtt': {
-      const every = probeEveryMs(strategy);
-      return every === null
-        ? { window: null, why: 'keepalive 0: an idle MQTT client sends nothing, so no RST comes' }
-        : { window: [0, every], why: `RST answers the next ping, sent within ${sec(every)}` };
+    case 'mqtt':
+    case 'ws':
+    case 'grpc':
+    case 'h2': {
+      const every = probeEveryMs(strategy, workload);
+      if (every !== null)
+        return { window: [0, every], why: `RST answers the next ping, sent within ${sec(every)}` };
+      // No ping of its own: only a timer that waits for the peer (ws side=server) can notice.
+      const silent = silentPathPrediction(strategy, workload, {});
+      return {
+        window: silent.window,
+        why: `the client sends nothing, so no RST comes back; ${silent.why}`,
+      };
     }
   }
 }
@@ -200,7 +251,7 @@ function freshHostPrediction(spec: ExperimentSpec, upByMs: number): Prediction {
   const silent = silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos);
   const r = upByMs;
   const s = spec.strategy;
-  const probe = probeEveryMs(s);
+  const probe = probeEveryMs(s, spec.workload);
   let nextMax: number | null;
   let how: string;
   if (spec.workload.kind === 'publish' || probe !== null) {

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { Strategy, TargetName, Workload } from '../scenario/spec.js';
 import type { TcpClientConfig } from './tcp/client.js';
+import type { ReconnectingOptions } from './reconnecting.js';
 
 export interface ClientArgs {
   host: string;
@@ -37,14 +38,15 @@ const versionOf = (pkg: string): string =>
   (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version;
 const node = (file: string, config: unknown): string[] => [entry(file), JSON.stringify(config)];
 
+/** The lab's own reconnect loop (TCP, ws, HTTP/2): quick, capped, no jitter. */
+const QUICK: Omit<ReconnectingOptions, 'workload'> = {
+  backoff: { initialMs: 100, maxMs: 1000 },
+  connectTimeoutMs: 1000,
+};
+
 export const CLIENTS: Record<TargetName, ClientDef> = {
   tcp: {
-    argv: (a) =>
-      node('./tcp/client.js', {
-        ...a,
-        backoff: { initialMs: 100, maxMs: 1000 },
-        connectTimeoutMs: 1000,
-      } satisfies TcpClientConfig),
+    argv: (a) => node('./tcp/client.js', { ...a, ...QUICK } satisfies TcpClientConfig),
     library: `node:net (Node.js ${process.versions.node}) + net-keepalive ${versionOf('net-keepalive')}`,
   },
   nats: {
@@ -56,5 +58,23 @@ export const CLIENTS: Record<TargetName, ClientDef> = {
     argv: (a) => node('./mqtt/client.js', a),
     sinkArgv: (a) => node('./mqtt/sink.js', a),
     library: `mqtt (MQTT.js) ${versionOf('mqtt')}`,
+  },
+  ws: {
+    argv: (a) => node('./app/ws.js', { ...a, ...QUICK }),
+    library: `ws ${versionOf('ws')}`,
+  },
+  grpc: {
+    // The channel reconnects with grpc-js's own backoff; the lab's loop only waits for it.
+    argv: (a) =>
+      node('./app/grpc.js', {
+        ...a,
+        backoff: { initialMs: 10, maxMs: 10 },
+        connectTimeoutMs: 30_000,
+      }),
+    library: `@grpc/grpc-js ${versionOf('@grpc/grpc-js')}`,
+  },
+  h2: {
+    argv: (a) => node('./app/h2.js', { ...a, ...QUICK }),
+    library: `node:http2 (Node.js ${process.versions.node})`,
   },
 };

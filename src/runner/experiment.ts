@@ -13,7 +13,12 @@ import { CLIENTS } from '../clients/index.js';
 import type { TimelineEntry } from '../events.js';
 import { InterruptedError, LabError, LabUnavailableError } from '../errors.js';
 import { predict, verdict, type Prediction, type Verdict } from '../advise/predict.js';
-import { formatStrategy, formatWorkload, type ExperimentSpec } from '../scenario/spec.js';
+import {
+  formatStrategy,
+  formatWorkload,
+  type ExperimentSpec,
+  type Strategy,
+} from '../scenario/spec.js';
 import { TARGETS, type TargetDef } from '../targets/index.js';
 import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
 import { ProxyTestbed } from '../testbeds/proxy/testbed.js';
@@ -80,11 +85,12 @@ type Bed = Testbed;
 async function startTarget(
   bed: Bed,
   def: TargetDef,
+  strategy: Strategy,
   timeline: Timeline,
   signal: AbortSignal | undefined,
 ): Promise<LabProcess> {
   const dir = def.broker ? bed.privateDir() : '';
-  const launch = def.launch({ host: bed.targetHost, port: bed.targetPort, dir });
+  const launch = def.launch({ host: bed.targetHost, port: bed.targetPort, dir, strategy });
   bed.writeFiles(launch.files);
   const since = now();
   const target = bed.spawn('server', launch.argv, 'target');
@@ -111,6 +117,7 @@ async function startTarget(
 async function restartTarget(
   bed: Bed,
   def: TargetDef,
+  strategy: Strategy,
   fault: BoundFault,
   oldTarget: LabProcess,
   timeline: Timeline,
@@ -128,7 +135,7 @@ async function restartTarget(
   await fault.beforeRestart?.();
   stopped();
   const since = now();
-  const target = await startTarget(bed, def, timeline, signal);
+  const target = await startTarget(bed, def, strategy, timeline, signal);
   if (sink)
     await waitReady(
       timeline,
@@ -152,7 +159,7 @@ async function restartTarget(
 async function resolveTarget(spec: ExperimentSpec): Promise<{ def: TargetDef; version: string }> {
   const def = TARGETS[spec.target];
   if (!def.broker)
-    return { def, version: `halfopen ${spec.target} server (Node.js ${process.versions.node})` };
+    return { def, version: `halfopen ${spec.target} server on ${CLIENTS[spec.target].library}` };
   try {
     return { def, version: await brokerPreflight(def.broker) };
   } catch (err) {
@@ -219,7 +226,7 @@ export async function runExperiment(
 
     // 2. Target, and for brokers the sink next to it (over the server namespace's loopback).
     progress(`starting ${spec.target} target`);
-    let target = await startTarget(bed, targetDef, timeline, signal);
+    let target = await startTarget(bed, targetDef, spec.strategy, timeline, signal);
     checkAbort();
     const clientId = `c${opts.index}`;
     const sink = clientDef.sinkArgv
@@ -314,7 +321,16 @@ export async function runExperiment(
       comeBack = {
         atMs: spec.restartMs,
         run: async () => {
-          target = await restartTarget(bed, targetDef, fault, target, timeline, sink, returnSignal);
+          target = await restartTarget(
+            bed,
+            targetDef,
+            spec.strategy,
+            fault,
+            target,
+            timeline,
+            sink,
+            returnSignal,
+          );
         },
       };
       reconnectFrom = 'restart';

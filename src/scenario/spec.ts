@@ -14,7 +14,20 @@ export type Strategy =
   /** nats.js: pingInterval, maxPingOut, reconnectTimeWait, maxReconnectAttempts (-1: forever). */
   | { kind: 'nats'; pingMs: number; maxOut: number; waitMs: number; attempts: number }
   /** MQTT.js: keepalive (whole seconds; 0 disables), reconnectPeriod. */
-  | { kind: 'mqtt'; keepaliveMs: number; reconnectMs: number };
+  | { kind: 'mqtt'; keepaliveMs: number; reconnectMs: number }
+  /**
+   * ws: the ping/pong heartbeat of ws's README. `client`: the client pings every `pingMs` and gives
+   * up on a pong `timeoutMs` late; `server`: the server pings, and the client gives up when the
+   * next ping is `timeoutMs` overdue (README: interval + latency); `both`: whichever comes first.
+   */
+  | { kind: 'ws'; pingMs: number; timeoutMs: number; side: WsSide }
+  /** @grpc/grpc-js: keepalive_time_ms, keepalive_timeout_ms, keepalive_permit_without_calls. */
+  | { kind: 'grpc'; timeMs: number; timeoutMs: number; withoutCalls: boolean }
+  /** node:http2: session.ping() every `pingMs`; an ack `timeoutMs` late ends the session. */
+  | { kind: 'h2'; pingMs: number; timeoutMs: number };
+
+export const WS_SIDES = ['client', 'server', 'both'] as const;
+export type WsSide = (typeof WS_SIDES)[number];
 
 /**
  * `publish`: the client sends, the sink on the target's side receives. `subscribe`: the far side
@@ -35,7 +48,7 @@ export const FAULTS = [
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
 
-export const TARGETS = ['tcp', 'nats', 'mqtt'] as const;
+export const TARGETS = ['tcp', 'nats', 'mqtt', 'ws', 'grpc', 'h2'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 /** Which strategies each target's client understands, and its default (the library's own). */
@@ -44,7 +57,14 @@ export const TARGET_STRATEGIES: Record<TargetName, { kinds: Strategy['kind'][]; 
     tcp: { kinds: ['none', 'keepalive', 'user-timeout', 'heartbeat'], default: 'none' },
     nats: { kinds: ['nats'], default: 'nats:ping=2m,maxout=2' },
     mqtt: { kinds: ['mqtt'], default: 'mqtt:keepalive=60s' },
+    // ws, grpc-js (keepalive_time_ms unset) and node:http2 send no heartbeat unless told to.
+    ws: { kinds: ['none', 'ws'], default: 'none' },
+    grpc: { kinds: ['none', 'grpc'], default: 'none' },
+    h2: { kinds: ['none', 'h2'], default: 'none' },
   };
+
+/** Targets with a broker, where a sink on the far side counts and publishes. */
+export const BROKER_TARGETS: readonly TargetName[] = ['nats', 'mqtt'];
 
 /** Faults after which the target can be brought back (`--restart`), as Kubernetes restarts a pod. */
 export const RESTARTABLE_FAULTS: readonly FaultName[] = ['graceful', 'kill', 'node-loss'];
@@ -205,9 +225,38 @@ export function parseStrategy(text: string): Strategy {
         reconnectMs: positiveMs(kv.get('reconnect') ?? '1s', `${what} reconnect`),
       };
     }
+    case 'ws': {
+      const kv = keyValues(body, what, ['ping', 'timeout'], ['side']);
+      return {
+        kind: 'ws',
+        pingMs: positiveMs(kv.get('ping')!, `${what} ping`),
+        timeoutMs: positiveMs(kv.get('timeout')!, `${what} timeout`),
+        side: parseChoice(kv.get('side') ?? 'client', WS_SIDES, `${what}: side`),
+      };
+    }
+    case 'grpc': {
+      const kv = keyValues(body, what, ['time', 'timeout'], ['without-calls']);
+      const without = kv.get('without-calls') ?? 'false';
+      if (without !== 'true' && without !== 'false')
+        throw new BadInputError(`${what}: without-calls '${without}' must be true or false`);
+      return {
+        kind: 'grpc',
+        timeMs: positiveMs(kv.get('time')!, `${what} time`),
+        timeoutMs: positiveMs(kv.get('timeout')!, `${what} timeout`),
+        withoutCalls: without === 'true',
+      };
+    }
+    case 'h2': {
+      const kv = keyValues(body, what, ['ping', 'timeout']);
+      return {
+        kind: 'h2',
+        pingMs: positiveMs(kv.get('ping')!, `${what} ping`),
+        timeoutMs: positiveMs(kv.get('timeout')!, `${what} timeout`),
+      };
+    }
     default:
       throw new BadInputError(
-        `strategy '${text}' is unknown (expected none, keepalive:idle=2s,interval=1s,count=3, user-timeout:3s, heartbeat:interval=1s,timeout=2s, nats:ping=5s,maxout=2, mqtt:keepalive=10s)`,
+        `strategy '${text}' is unknown (expected none, keepalive:idle=2s,interval=1s,count=3, user-timeout:3s, heartbeat:interval=1s,timeout=2s, nats:ping=5s,maxout=2, mqtt:keepalive=10s, ws:ping=1s,timeout=1s[,side=client|server|both], grpc:time=1s,timeout=1s[,without-calls=true], h2:ping=1s,timeout=1s)`,
       );
   }
 }
@@ -227,6 +276,12 @@ export function formatStrategy(s: Strategy): string {
       return `nats:ping=${sec(s.pingMs)},maxout=${s.maxOut},wait=${sec(s.waitMs)},attempts=${s.attempts}`;
     case 'mqtt':
       return `mqtt:keepalive=${sec(s.keepaliveMs)},reconnect=${sec(s.reconnectMs)}`;
+    case 'ws':
+      return `ws:ping=${sec(s.pingMs)},timeout=${sec(s.timeoutMs)},side=${s.side}`;
+    case 'grpc':
+      return `grpc:time=${sec(s.timeMs)},timeout=${sec(s.timeoutMs)},without-calls=${s.withoutCalls}`;
+    case 'h2':
+      return `h2:ping=${sec(s.pingMs)},timeout=${sec(s.timeoutMs)}`;
   }
 }
 
@@ -303,7 +358,7 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
       `strategy '${formatStrategy(spec.strategy)}' does not apply to target ${spec.target} (expected ${fits.kinds.join(' or ')}, e.g. ${fits.default})`,
     );
   }
-  if (spec.workload.kind === 'subscribe' && spec.target === 'tcp') {
+  if (spec.workload.kind === 'subscribe' && !BROKER_TARGETS.includes(spec.target)) {
     throw new BadInputError(
       `workload '${formatWorkload(spec.workload)}' needs a broker target (nats or mqtt)`,
     );

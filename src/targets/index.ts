@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TargetName } from '../scenario/spec.js';
+import type { Strategy, TargetName } from '../scenario/spec.js';
+import type { AppTargetConfig } from './app/config.js';
 import type { TcpTargetConfig } from './tcp/server.js';
 
 export interface LaunchConfig {
@@ -16,6 +17,8 @@ export interface LaunchConfig {
   port: number;
   /** A private directory for config files, removed at teardown. */
   dir: string;
+  /** The experiment's strategy, for servers that take part in it (ws side=server). */
+  strategy: Strategy;
 }
 
 export interface Launch {
@@ -66,6 +69,24 @@ function packageVersion(name: string): string {
   }
   return '?';
 }
+
+/** The lab's own WebSocket, gRPC and HTTP/2 servers: each is its own sink. */
+const appTarget = (file: string, port: number, describe: string): TargetDef => ({
+  port,
+  describe,
+  launch: (c) => ({
+    argv: [
+      process.execPath,
+      entry(`./app/${file}.js`),
+      JSON.stringify({
+        host: c.host,
+        port: c.port,
+        strategy: c.strategy,
+      } satisfies AppTargetConfig),
+    ],
+    files: {},
+  }),
+});
 
 export const TARGETS: Record<TargetName, TargetDef> = {
   tcp: {
@@ -137,4 +158,7 @@ export const TARGETS: Record<TargetName, TargetDef> = {
       versionArgv: ['mosquitto', '-h'],
     },
   },
+  ws: appTarget('ws', 8080, 'built-in WebSocket server (ws) and sink'),
+  grpc: appTarget('grpc', 50051, 'built-in gRPC server (@grpc/grpc-js, one bidi stream) and sink'),
+  h2: appTarget('h2', 8443, 'built-in HTTP/2 cleartext server (node:http2) and sink'),
 };

@@ -17,9 +17,7 @@ export function applyStrategy(sock: Socket, strategy: Strategy): void {
       NetKeepAlive.setUserTimeout(sock, strategy.timeoutMs);
       return;
     case 'none':
-    case 'heartbeat':
-    case 'nats':
-    case 'mqtt':
+    default:
       return;
   }
 }
@@ -34,10 +32,7 @@ export function readSockopts(sock: Socket, strategy: Strategy): Record<string, n
       };
     case 'user-timeout':
       return { tcp_user_timeout_ms: NetKeepAlive.getUserTimeout(sock) };
-    case 'none':
-    case 'heartbeat':
-    case 'nats':
-    case 'mqtt':
+    default:
       return {};
   }
 }

@@ -5,11 +5,11 @@
  * Every MSG sequence number received is reported as a `recv` event. SIGTERM is a graceful
  * shutdown: stop accepting, FIN every connection, exit.
  */
-import net from 'node:net';
-import { emit, type Endpoint } from '../../events.js';
+import { emit } from '../../events.js';
 import { childConfig } from '../../util/child-main.js';
-import { serveUntilStopped } from '../serve.js';
 import { onLines } from '../../util/lines.js';
+import { acceptingServer, recordMessages } from '../accept.js';
+import { serveUntilStopped } from '../serve.js';
 
 export interface TcpTargetConfig {
   host: string;
@@ -17,28 +17,17 @@ export interface TcpTargetConfig {
 }
 
 const cfg = childConfig<TcpTargetConfig>();
-const sockets = new Set<net.Socket>();
 
-const server = net.createServer((sock) => {
-  sockets.add(sock);
-  const remote: Endpoint = { address: sock.remoteAddress ?? '?', port: sock.remotePort ?? 0 };
-  emit({ type: 'accepted', remote });
-  let reason = 'eof';
+const { server, sockets, whenAllClosed } = acceptingServer((sock) =>
   onLines(sock, (line) => {
     const [verb, a, b] = line.split(' ');
-    if (verb === 'MSG') emit({ type: 'recv', seq: Number(a) });
-    else if (verb === 'PING') sock.write(`PONG ${a}\n`);
+    if (verb === 'PING') sock.write(`PONG ${a}\n`);
     else if (verb === 'HELLO') emit({ type: 'hello', client: a ?? '?', attempt: Number(b) });
-  });
-  sock.on('error', (err: NodeJS.ErrnoException) => (reason = err.code ?? err.message));
-  sock.on('close', () => {
-    sockets.delete(sock);
-    emit({ type: 'conn_closed', remote, reason });
-  });
-});
+    else recordMessages(line);
+  }),
+);
 
 serveUntilStopped(server, cfg, (done) => {
   for (const s of sockets) s.end();
-  if (sockets.size === 0) done();
-  server.on('close', done);
+  whenAllClosed(done);
 });

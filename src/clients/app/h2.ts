@@ -1,0 +1,57 @@
+/**
+ * The HTTP/2 client (node:http2): one session with one long-lived POST stream whose body carries
+ * `MSG <seq>` lines. Strategy h2: session.ping() every `ping`; an ack `timeout` late ends the
+ * session. A GOAWAY, a stream or session error or close is a detection too.
+ */
+import http2 from 'node:http2';
+import type { ClientArgs } from '../index.js';
+import { childConfig } from '../../util/child-main.js';
+import { heartbeat } from '../heartbeat.js';
+import { runReconnecting, type ReconnectingOptions } from '../reconnecting.js';
+
+const cfg = childConfig<ClientArgs & Omit<ReconnectingOptions, 'workload'>>();
+const s = cfg.strategy.kind === 'h2' ? cfg.strategy : null;
+
+runReconnecting(cfg, (d) => {
+  const session = http2.connect(`http://${cfg.host}:${cfg.port}`);
+  d.onFail(() => session.destroy());
+  session.on('goaway', (code) => d.fail('goaway', String(code)));
+  session.on('error', (err: NodeJS.ErrnoException) => d.fail('error', err.code ?? err.message));
+  session.on('close', () => d.fail('close'));
+  session.once('connect', () => {
+    const stream = session.request(
+      { ':method': 'POST', ':path': `/stream/${cfg.clientId}` },
+      { endStream: false },
+    );
+    stream.on('error', (err: NodeJS.ErrnoException) =>
+      d.fail('stream-error', err.code ?? err.message),
+    );
+    stream.on('close', () => d.fail('stream-close', String(stream.rstCode ?? '')));
+    stream.on('data', () => undefined);
+    stream.once('response', () => {
+      d.established({
+        send: (seq, done) => stream.write(`MSG ${seq}\n`, done),
+        end: () => {
+          stream.end();
+          session.close();
+        },
+      });
+      if (!s) return;
+      const hb = heartbeat({
+        everyMs: s.pingMs,
+        timeoutMs: s.timeoutMs,
+        send: (n) => {
+          try {
+            session.ping((err) => {
+              if (!err) hb.ack(n);
+            });
+          } catch (err) {
+            d.fail('ping-error', (err as Error).message);
+          }
+        },
+        onTimeout: () => d.fail('ping-timeout'),
+      });
+      d.onFail(hb.stop);
+    });
+  });
+});

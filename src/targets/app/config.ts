@@ -1,0 +1,9 @@
+import type { Strategy } from '../../scenario/spec.js';
+
+/** What the lab's WebSocket, gRPC and HTTP/2 servers are started with. */
+export interface AppTargetConfig {
+  host: string;
+  port: number;
+  /** The experiment's strategy: the ws server runs its half of a side=server|both heartbeat. */
+  strategy: Strategy;
+}

@@ -1,0 +1,35 @@
+/**
+ * The built-in HTTP/2 target (node:http2, cleartext h2c): answers any request with 200 at once
+ * and keeps the stream open, recording every `MSG <seq>` line of the request body. SIGTERM is a
+ * graceful stop: GOAWAY on every session, end every response, then FIN.
+ */
+import http2 from 'node:http2';
+import { childConfig } from '../../util/child-main.js';
+import { acceptingServer, recordMessages } from '../accept.js';
+import { serveUntilStopped } from '../serve.js';
+import { onLines } from '../../util/lines.js';
+import type { AppTargetConfig } from './config.js';
+
+const cfg = childConfig<AppTargetConfig>();
+const h2 = http2.createServer();
+const sessions = new Set<http2.ServerHttp2Session>();
+const streams = new Set<http2.ServerHttp2Stream>();
+h2.on('session', (session) => {
+  sessions.add(session);
+  session.on('close', () => sessions.delete(session));
+  session.on('error', () => undefined);
+});
+h2.on('stream', (stream) => {
+  streams.add(stream);
+  stream.on('close', () => streams.delete(stream));
+  stream.on('error', () => undefined);
+  stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+  onLines(stream, recordMessages);
+});
+
+const { server, whenAllClosed } = acceptingServer((sock) => h2.emit('connection', sock));
+serveUntilStopped(server, cfg, (done) => {
+  for (const session of sessions) session.close();
+  for (const stream of streams) stream.end();
+  whenAllClosed(done);
+});
