@@ -42,6 +42,10 @@ describe('strategy, workload, duration and sysctl parsing', () => {
       'nats:ping=500ms,maxout=1,wait=250ms,attempts=-1',
       'mqtt:keepalive=10s,reconnect=1s',
       'mqtt:keepalive=0s,reconnect=250ms',
+      'ws:ping=1s,timeout=500ms,side=client',
+      'ws:ping=30s,timeout=1s,side=both',
+      'grpc:time=10s,timeout=20s,without-calls=true',
+      'h2:ping=1s,timeout=2s',
     ]) {
       assert.equal(formatStrategy(parseStrategy(text)), text);
     }
@@ -82,6 +86,13 @@ describe('strategy, workload, duration and sysctl parsing', () => {
       ['nats:ping=1000h,maxout=2', /from 1ms to 24h/],
       ['mqtt:keepalive=2.5s', /whole seconds/],
       ['mqtt:keepalive=70000s', /whole seconds from 0s to 65535s/],
+      ['ws:ping=1s', /missing 'timeout='/],
+      [
+        'ws:ping=1s,timeout=1s,side=proxy',
+        /side 'proxy' is unknown \(expected one of: client, server, both\)/,
+      ],
+      ['grpc:time=1s,timeout=1s,without-calls=yes', /without-calls 'yes' must be true or false/],
+      ['h2:ping=0s,timeout=1s', /from 1ms to 24h/],
     ];
     for (const [text, re] of cases) {
       assert.throws(
@@ -184,6 +195,32 @@ describe('predicted windows (facts.md)', () => {
     assert.equal(predict(off).window, null, 'keepalive 0 never notices an idle silent path');
     // A reset meets the next PINGREQ, within K.
     assert.deepEqual(predict({ ...mqtt, fault: 'reset' }).window, [0, 2000]);
+  });
+
+  it('ws, grpc and h2: heartbeat windows, and grpc pings only with a call or without-calls', () => {
+    const at = (
+      target: 'ws' | 'grpc' | 'h2',
+      strategy: string,
+      more: Partial<ExperimentSpec> = {},
+    ) => predict({ ...base, target, strategy: parseStrategy(strategy), ...more }).window;
+    for (const side of ['client', 'server', 'both'])
+      assert.deepEqual(at('ws', `ws:ping=1s,timeout=2s,side=${side}`), [2000, 3000], side);
+    assert.deepEqual(at('h2', 'h2:ping=1s,timeout=2s'), [2000, 3000]);
+    assert.equal(at('grpc', 'grpc:time=1s,timeout=2s'), null, 'idle channel, no call: no ping');
+    assert.deepEqual(at('grpc', 'grpc:time=1s,timeout=2s,without-calls=true'), [2000, 3000]);
+    assert.deepEqual(
+      at('grpc', 'grpc:time=1s,timeout=2s', { workload: parseWorkload('publish:10') }),
+      [2000, 3000],
+    );
+    // reset: a client that pings draws the RST; ws side=server only listens, so its timer decides.
+    assert.deepEqual(at('ws', 'ws:ping=1s,timeout=2s', { fault: 'reset' }), [0, 1000]);
+    assert.deepEqual(
+      at('ws', 'ws:ping=1s,timeout=2s,side=server', { fault: 'reset' }),
+      [2000, 3000],
+    );
+    // Through a proxy, the default (no heartbeat) never notices; a heartbeat does.
+    assert.equal(at('ws', 'none', { testbed: 'proxy' }), null);
+    assert.deepEqual(at('h2', 'h2:ping=1s,timeout=2s', { testbed: 'proxy' }), [2000, 3000]);
   });
 
   it('node-loss with a replacement before the window: its RST bounds detection', () => {

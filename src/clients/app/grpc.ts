@@ -37,7 +37,7 @@ const follow = (from: grpc.connectivityState): void =>
   channel.watchConnectivityState(from, Infinity, () => {
     const to = channel.getConnectivityState(false);
     emit({ type: 'status', name: 'channel', detail: `${stateName(from)}->${stateName(to)}` });
-    follow(to);
+    if (to !== grpc.connectivityState.SHUTDOWN) follow(to);
   });
 follow(channel.getConnectivityState(false));
 
@@ -52,7 +52,8 @@ runReconnecting(cfg, (d) => {
   };
   const watchLeave = (): void =>
     channel.watchConnectivityState(READY, Infinity, () => {
-      if (!over) d.fail('channel', stateName(channel.getConnectivityState(false)));
+      if (!over && channel.getConnectivityState(false) !== grpc.connectivityState.SHUTDOWN)
+        d.fail('channel', stateName(channel.getConnectivityState(false)));
     });
   const onReady = (): void => {
     if (cfg.workload.kind === 'idle') {

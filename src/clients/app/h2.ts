@@ -9,13 +9,33 @@ import { childConfig } from '../../util/child-main.js';
 import { heartbeat } from '../heartbeat.js';
 import { runReconnecting, type ReconnectingOptions } from '../reconnecting.js';
 
+/** HTTP/2 error codes by number (RFC 9113 section 7), for GOAWAY and RST_STREAM. */
+const H2_ERRORS = [
+  'NO_ERROR',
+  'PROTOCOL_ERROR',
+  'INTERNAL_ERROR',
+  'FLOW_CONTROL_ERROR',
+  'SETTINGS_TIMEOUT',
+  'STREAM_CLOSED',
+  'FRAME_SIZE_ERROR',
+  'REFUSED_STREAM',
+  'CANCEL',
+  'COMPRESSION_ERROR',
+  'CONNECT_ERROR',
+  'ENHANCE_YOUR_CALM',
+  'INADEQUATE_SECURITY',
+  'HTTP_1_1_REQUIRED',
+];
+const h2Error = (code: number | undefined): string | undefined =>
+  code === undefined ? undefined : (H2_ERRORS[code] ?? String(code));
+
 const cfg = childConfig<ClientArgs & Omit<ReconnectingOptions, 'workload'>>();
 const s = cfg.strategy.kind === 'h2' ? cfg.strategy : null;
 
 runReconnecting(cfg, (d) => {
   const session = http2.connect(`http://${cfg.host}:${cfg.port}`);
   d.onFail(() => session.destroy());
-  session.on('goaway', (code) => d.fail('goaway', String(code)));
+  session.on('goaway', (code: number) => d.fail('goaway', h2Error(code)));
   session.on('error', (err: NodeJS.ErrnoException) => d.fail('error', err.code ?? err.message));
   session.on('close', () => d.fail('close'));
   session.once('connect', () => {
@@ -26,7 +46,7 @@ runReconnecting(cfg, (d) => {
     stream.on('error', (err: NodeJS.ErrnoException) =>
       d.fail('stream-error', err.code ?? err.message),
     );
-    stream.on('close', () => d.fail('stream-close', String(stream.rstCode ?? '')));
+    stream.on('close', () => d.fail('stream-close', h2Error(stream.rstCode)));
     stream.on('data', () => undefined);
     stream.once('response', () => {
       d.established({
