@@ -33,6 +33,9 @@ export type ClientEvent =
   /** The client's first visible failure on a connection: the measurement `detect_ms` reads. */
   | { type: 'detected'; reason: string; code?: string }
   | { type: 'closed' }
+  /** Your own client (--client-cmd): a line it printed, and its exit. */
+  | { type: 'log'; line: string }
+  | { type: 'exited'; code: number | string }
   | { type: 'backoff'; delayMs: number }
   | { type: 'fatal'; error: string };
 

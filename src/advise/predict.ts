@@ -19,6 +19,8 @@ export interface Prediction {
   window: Window | null;
   /** The formula, in words, with the numbers put in. */
   why: string;
+  /** Nothing is known to predict from (your own client, settings not described). */
+  unknown?: true;
 }
 
 /**
@@ -282,6 +284,12 @@ function freshHostPrediction(spec: ExperimentSpec, upByMs: number): Prediction {
 const KERNEL_ONLY: readonly Strategy['kind'][] = ['none', 'keepalive', 'user-timeout'];
 
 export function predict(spec: ExperimentSpec): Prediction {
+  if (spec.own && !spec.own.declared)
+    return {
+      window: null,
+      unknown: true,
+      why: "your program's own settings are not known: describe them with --strategy (e.g. user-timeout:3s) for a predicted window",
+    };
   switch (spec.fault) {
     case 'graceful':
       return {
@@ -325,6 +333,7 @@ export function predict(spec: ExperimentSpec): Prediction {
 }
 
 export type Verdict =
+  | 'measured (no prediction)'
   | 'inside'
   | 'beyond deadline'
   | 'early'
@@ -347,7 +356,9 @@ export function verdict(
   detectMs: number | null,
   window: Window | null,
   deadlineMs = Infinity,
+  unknown = false,
 ): Verdict {
+  if (unknown) return 'measured (no prediction)';
   if (window === null)
     return detectMs === null ? 'not detected (as predicted)' : 'detected (predicted never)';
   if (detectMs === null) return window[0] > deadlineMs ? 'beyond deadline' : 'not detected';

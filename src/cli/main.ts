@@ -76,7 +76,7 @@ program
   .addOption(
     new Option(
       '--target <name>',
-      'the server side under test: tcp (built-in server), nats (nats-server), mqtt (mosquitto) (default: tcp)',
+      'the server side under test: tcp, ws, grpc, h2 (built-in servers), nats (nats-server), mqtt (mosquitto) (default: tcp)',
     ).choices([...TARGETS]),
   )
   .option(
@@ -119,6 +119,14 @@ program
     'where to write timeline.jsonl and result.json (default halfopen-runs/<run-id>)',
   )
   .option('--json', 'print one JSON object instead of the human summary')
+  .option(
+    '--client-cmd <command>',
+    'your own client instead of the built-in one: a shell command run in the client namespace, told where the target is by HALFOPEN_* variables (see below)',
+  )
+  .option(
+    '--detect-log <regex>',
+    "with --client-cmd: a line of your program's output matching this counts as its detection too",
+  )
   .addHelpText(
     'after',
     `
@@ -135,6 +143,27 @@ Strategies:
   (target mqtt)
   mqtt:keepalive=10s[,reconnect=1s]      MQTT.js keepalive (whole seconds, 0 disables) and
                                          reconnectPeriod; default mqtt:keepalive=60s
+  (target ws; default none: ws has no heartbeat of its own)
+  ws:ping=1s,timeout=1s[,side=client]    ws README heartbeat: side=client pings and waits for the pong;
+                                         side=server: the server pings, the client gives up when a
+                                         ping is timeout overdue; side=both
+  (target grpc; default none: keepalive_time_ms unset)
+  grpc:time=10s,timeout=5s[,without-calls=false]
+                                         keepalive_time_ms, keepalive_timeout_ms,
+                                         keepalive_permit_without_calls (idle = channel, no call)
+  (target h2; default none)
+  h2:ping=1s,timeout=1s                  session.ping() every ping; no ack within timeout ends it
+
+Your own client (--client-cmd '<command>'):
+  Run by /bin/sh in the client namespace with HALFOPEN_TARGET, HALFOPEN_HOST, HALFOPEN_PORT,
+  HALFOPEN_URL, HALFOPEN_CLIENT_ID, HALFOPEN_SUBJECT (nats), HALFOPEN_TOPIC (mqtt),
+  HALFOPEN_WORKLOAD, HALFOPEN_RATE and HALFOPEN_QOS. Messages carry a sequence number from 1:
+  the payload "<seq>" on nats and mqtt; "MSG <seq>" on tcp (a line), ws (a text frame),
+  h2 (a line of a request body) and grpc (a raw message of /halfopen.Lab/Stream).
+  Detection is read from the kernel: the connection leaving ESTABLISHED, or a new one opened.
+  Print "sent <seq>" per message your API accepted for exact stale/lost counts (otherwise loss
+  is the gaps in what arrived). --strategy, if given, describes what the program does (e.g.
+  user-timeout:3s) so that a window can be predicted.
 
 Faults (netns testbed):
 ${faultHelp}
@@ -146,7 +175,10 @@ Examples:
   halfopen run --fault partition --strategy keepalive:idle=2s,interval=1s,count=3
   halfopen run --target nats --strategy nats:ping=1s,maxout=2 --workload publish:10 --fault partition --heal 5s
   halfopen run --target mqtt --strategy mqtt:keepalive=2s --qos 1 --workload publish:10 --fault kill --restart 3s
-  halfopen run --preset seed --fault node-loss`,
+  halfopen run --preset seed --fault node-loss
+  halfopen run --target ws --strategy ws:ping=1s,timeout=1s,side=server --fault node-loss
+  halfopen run --target nats --workload publish:10 --fault partition --heal 8s \\
+    --client-cmd 'python3 examples/nats_publisher.py' --strategy user-timeout:3s`,
   )
   .action(async (flags: RunFlags) => runCommand(flags, controller.signal));
 

@@ -38,6 +38,8 @@ export interface RunFlags {
   sysctl: string[];
   out?: string;
   json?: boolean;
+  clientCmd?: string;
+  detectLog?: string;
 }
 
 /** Flags -> a validated spec. Throws BadInputError before anything is created. */
@@ -63,6 +65,21 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
     ({ target: targetText, strategy: strategyText, workload: workloadText } = preset);
   }
   const target = parseChoice(targetText ?? 'tcp', TARGETS, 'target');
+  if (f.detectLog !== undefined && f.clientCmd === undefined)
+    throw new BadInputError('--detect-log applies to --client-cmd only (your own client)');
+  if (f.clientCmd !== undefined && f.preset !== undefined)
+    throw new BadInputError(
+      `--preset ${f.preset} describes a built-in client; with --client-cmd, describe yours with --strategy`,
+    );
+  const own =
+    f.clientCmd === undefined
+      ? undefined
+      : {
+          command: f.clientCmd,
+          detectLog: f.detectLog ?? null,
+          declared: f.strategy !== undefined,
+        };
+  if (own && !own.declared) strategyText = 'none';
   let qos: 0 | 1 = 0;
   if (f.qos !== undefined) {
     if (f.qos !== '0' && f.qos !== '1')
@@ -72,6 +89,7 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
   return validateSpec({
     testbed: parseChoice(f.testbed, TESTBEDS, 'testbed'),
     target,
+    ...(own ? { own } : {}),
     strategy: parseStrategy(strategyText ?? TARGET_STRATEGIES[target].default),
     workload: parseWorkload(workloadText ?? 'idle'),
     fault: parseChoice(f.fault, FAULTS, 'fault'),

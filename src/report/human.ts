@@ -60,7 +60,7 @@ export function renderResult(r: Result, timelinePath: string | null): string {
         ? `, restarted at ${formatMs(r.restart_ms)}`
         : '';
   lines.push(
-    `halfopen run: ${r.target} client, strategy ${r.strategy}, workload ${r.workload},${qos} fault ${r.fault}${back} (${r.testbed})`,
+    `halfopen run: ${r.client.startsWith('your command') ? `your client (target ${r.target})` : `${r.target} client`}, strategy ${r.strategy}, workload ${r.workload},${qos} fault ${r.fault}${back} (${r.testbed})`,
   );
   lines.push(`  software     ${r.client} against ${r.target_version}`);
   lines.push(`  on the wire  ${describeWire(r)}`);
@@ -68,7 +68,11 @@ export function renderResult(r: Result, timelinePath: string | null): string {
     r.detect_ms === null
       ? `not detected within ${formatMs(r.deadline_ms)}`
       : `${formatMs(r.detect_ms)} after the fault`;
-  lines.push(`  detection    ${detected}; predicted ${formatWindow(r.predicted_ms)}: ${r.verdict}`);
+  lines.push(
+    r.verdict === 'measured (no prediction)'
+      ? `  detection    ${detected}; not predicted`
+      : `  detection    ${detected}; predicted ${formatWindow(r.predicted_ms)}: ${r.verdict}`,
+  );
   lines.push(`               (${r.predicted_why})`);
   if (r.predicted_ms && r.detect_ms === null && r.predicted_ms[0] > r.deadline_ms) {
     lines.push(
@@ -76,9 +80,14 @@ export function renderResult(r: Result, timelinePath: string | null): string {
     );
   }
   const dup = r.duplicates ? `, ${r.duplicates} duplicates` : '';
-  lines.push(
-    `  messages     ${r.sent} accepted${r.workload.startsWith('subscribe') ? ' (published by the far side)' : ''}, ${r.lost} lost, ${r.stale_sent} accepted after the fault before detection${dup}`,
-  );
+  if (r.lost_from === 'gaps')
+    lines.push(
+      `  messages     ${r.received} delivered, ${r.lost} lost below the highest delivered (your program printed no "sent <seq>": sends after the last delivery are not seen)${dup}`,
+    );
+  else
+    lines.push(
+      `  messages     ${r.sent} accepted${r.workload.startsWith('subscribe') ? ' (published by the far side)' : ''}, ${r.lost} lost, ${r.stale_sent} accepted after the fault before detection${dup}`,
+    );
   if (r.heal_ms !== null || r.restart_ms !== null || r.fault === 'reset') {
     const from = r.fault === 'reset' ? 'detection' : r.heal_ms !== null ? 'heal' : 'restart';
     lines.push(

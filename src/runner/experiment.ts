@@ -28,6 +28,7 @@ import { NetnsTestbed } from '../testbeds/netns/topology.js';
 import { msBetween, now, sleep, within } from '../util/clock.js';
 import { Teardowns } from '../util/teardown.js';
 import { computeMetrics, type MetricOptions, type Metrics } from './metrics.js';
+import { KERNEL_POLL_MS, ownClientEnv, startOwnClient } from './own-client.js';
 import { Timeline, waitReady } from './timeline.js';
 
 export interface ExperimentOptions {
@@ -159,7 +160,11 @@ async function restartTarget(
 async function resolveTarget(spec: ExperimentSpec): Promise<{ def: TargetDef; version: string }> {
   const def = TARGETS[spec.target];
   if (!def.broker)
-    return { def, version: `halfopen ${spec.target} server on ${CLIENTS[spec.target].library}` };
+    // The TCP server needs node:net only (net-keepalive is the client's).
+    return {
+      def,
+      version: `halfopen ${spec.target} server on ${CLIENTS[spec.target].library.split(' + ')[0]}`,
+    };
   try {
     return { def, version: await brokerPreflight(def.broker) };
   } catch (err) {
@@ -257,23 +262,29 @@ export async function runExperiment(
       checkAbort();
     }
 
-    // 3. Client.
+    // 3. Client: the lab's own for the target's protocol, or yours (--client-cmd).
     progress('starting client');
-    const client = bed.spawn(
-      'client',
-      [
-        process.execPath,
-        ...clientDef.argv({
-          ...bed.clientDial(),
-          clientId,
-          strategy: spec.strategy,
-          workload: spec.workload,
-          qos: spec.qos,
-        }),
-      ],
-      'client',
-    );
-    timeline.attach('client', client);
+    const clientArgs = { ...bed.clientDial(), clientId };
+    let client: LabProcess;
+    if (spec.own) {
+      const env = ownClientEnv(spec, clientArgs, clientId);
+      client = startOwnClient(bed, spec.own, env, timeline);
+    } else {
+      client = bed.spawn(
+        'client',
+        [
+          process.execPath,
+          ...clientDef.argv({
+            ...clientArgs,
+            strategy: spec.strategy,
+            workload: spec.workload,
+            qos: spec.qos,
+          }),
+        ],
+        'client',
+      );
+      timeline.attach('client', client);
+    }
     const connected = await waitReady(
       timeline,
       client,
@@ -290,7 +301,8 @@ export async function runExperiment(
     await sleep(spec.warmupMs, signal);
     checkAbort();
     const early = timeline.find(
-      (e) => e.src === 'client' && (e.type === 'detected' || e.type === 'fatal'),
+      (e) =>
+        e.src === 'client' && (e.type === 'detected' || e.type === 'fatal' || e.type === 'exited'),
     );
     if (early)
       throw new LabError(
@@ -353,6 +365,7 @@ export async function runExperiment(
       reconnectFrom,
       workload: spec.workload.kind,
       deadlineMs: spec.deadlineMs,
+      countGaps: spec.own !== undefined,
     };
     const deadlineAt = t0 + BigInt(Math.round(spec.deadlineMs * 1e6));
     const done = (): boolean => {
@@ -363,6 +376,11 @@ export async function runExperiment(
       const left = msBetween(now(), deadlineAt);
       if (left <= 0) break;
       if (returnFailure) throw returnFailure;
+      // Your program may end when it notices (a shell one-liner does): nothing more can come.
+      if (spec.own && client.hasExited()) {
+        await sleep(50 + 2 * KERNEL_POLL_MS, signal);
+        break;
+      }
       if (client.hasExited())
         throw new LabError(
           `the client exited during the experiment: ${client.stderrTail().trim().slice(-300)}`,
@@ -409,8 +427,9 @@ export async function runExperiment(
       testbed: spec.testbed,
       target: spec.target,
       target_version: targetVersion,
-      client: clientDef.library,
-      strategy: formatStrategy(spec.strategy),
+      client: spec.own ? `your command: ${spec.own.command}` : clientDef.library,
+      strategy:
+        spec.own && !spec.own.declared ? 'unknown (your program)' : formatStrategy(spec.strategy),
       workload: formatWorkload(spec.workload),
       qos: spec.target === 'mqtt' ? spec.qos : null,
       fault: spec.fault,
@@ -422,7 +441,12 @@ export async function runExperiment(
       ...metrics,
       predicted_ms: prediction.window ? [prediction.window[0], prediction.window[1]] : null,
       predicted_why: prediction.why,
-      verdict: verdict(metrics.detect_ms, prediction.window, spec.deadlineMs),
+      verdict: verdict(
+        metrics.detect_ms,
+        prediction.window,
+        spec.deadlineMs,
+        prediction.unknown === true,
+      ),
       wire: counters,
       sockopts: connected.sockopts ?? {},
       fault_apply_ms: applied ? Math.round(msBetween(t0, applied) * 10) / 10 : null,

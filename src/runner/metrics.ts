@@ -28,6 +28,11 @@ export interface Metrics {
   false_disconnects: number;
   /** Milliseconds from T0 to the heal, when there was one. */
   heal_at_ms: number | null;
+  /**
+   * How `lost` was counted: from what the sender reported accepted, or (your own client when it
+   * reports nothing) from the gaps below the highest sequence number delivered.
+   */
+  lost_from: 'accepted' | 'gaps';
 }
 
 const round = (ms: number): number => Math.round(ms * 10) / 10;
@@ -38,6 +43,8 @@ export interface MetricOptions {
   workload: Workload['kind'];
   /** Detections after T0 + deadline (while the run was being stopped) do not count. */
   deadlineMs: number;
+  /** Your own client: where it reports no sends, count the gaps in what was delivered. */
+  countGaps?: boolean;
 }
 
 export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOptions): Metrics {
@@ -62,10 +69,16 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
   }
 
   const detectT = detect?.t ?? null;
+  const gaps = opts.countGaps === true && accepted.size === 0 && received.size > 0;
+  if (gaps) {
+    let highest = 0;
+    for (const seq of received.keys()) highest = Math.max(highest, seq);
+    for (let seq = 1; seq <= highest; seq++) accepted.set(seq, -1n);
+  }
   let stale = 0;
   let lost = 0;
   for (const [seq, t] of accepted) {
-    if (t0 !== null && t >= t0 && (detectT === null || t < detectT)) stale += 1;
+    if (!gaps && t0 !== null && t >= t0 && (detectT === null || t < detectT)) stale += 1;
     if (!received.has(seq)) lost += 1;
   }
   let duplicates = 0;
@@ -104,5 +117,6 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
     reconnect_ms: reconnect,
     false_disconnects: falseDisconnects,
     heal_at_ms: healT !== null && t0 !== null ? round(msBetween(t0, healT)) : null,
+    lost_from: gaps ? 'gaps' : 'accepted',
   };
 }

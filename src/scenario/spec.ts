@@ -89,9 +89,26 @@ export const CLIENT_SYSCTLS: Record<string, [min: number, max: number]> = {
   tcp_keepalive_probes: [1, 127],
 };
 
+/**
+ * Your own client program instead of the lab's (`--client-cmd`): a shell command run in the
+ * client namespace. Detection is read from the kernel (and from its output with `detectLog`).
+ */
+export interface OwnClient {
+  command: string;
+  /** A line of the program's output matching this (a JavaScript regex) is a detection too. */
+  detectLog: string | null;
+  /** The user described the program's settings with --strategy: predict from them. */
+  declared: boolean;
+}
+
+/** TCP-level settings any program can have, whatever protocol it speaks on top. */
+const TCP_STRATEGIES: readonly Strategy['kind'][] = ['none', 'keepalive', 'user-timeout'];
+
 export interface ExperimentSpec {
   testbed: TestbedName;
   target: TargetName;
+  /** Set: the client is the user's program, and `strategy` what they say it does. */
+  own?: OwnClient;
   strategy: Strategy;
   workload: Workload;
   fault: FaultName;
@@ -353,9 +370,11 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
     );
   }
   const fits = TARGET_STRATEGIES[spec.target];
-  if (!fits.kinds.includes(spec.strategy.kind)) {
+  const kinds = spec.own ? [...new Set([...TCP_STRATEGIES, ...fits.kinds])] : fits.kinds;
+  if (spec.own) validateOwnClient(spec.own);
+  if (!kinds.includes(spec.strategy.kind)) {
     throw new BadInputError(
-      `strategy '${formatStrategy(spec.strategy)}' does not apply to target ${spec.target} (expected ${fits.kinds.join(' or ')}, e.g. ${fits.default})`,
+      `strategy '${formatStrategy(spec.strategy)}' does not apply to target ${spec.target} (expected ${kinds.join(' or ')}, e.g. ${fits.default})`,
     );
   }
   if (spec.workload.kind === 'subscribe' && !BROKER_TARGETS.includes(spec.target)) {
@@ -383,4 +402,17 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
     throw new BadInputError(`--deadline ${formatMs(spec.deadlineMs)} must be from 100ms to 24h`);
   }
   return spec;
+}
+
+function validateOwnClient(own: OwnClient): void {
+  if (own.command.trim() === '') throw new BadInputError('--client-cmd is empty');
+  if (own.detectLog !== null) {
+    try {
+      new RegExp(own.detectLog);
+    } catch (err) {
+      throw new BadInputError(
+        `--detect-log '${own.detectLog}' is not a regular expression: ${(err as Error).message}`,
+      );
+    }
+  }
 }

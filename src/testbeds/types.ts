@@ -27,7 +27,12 @@ export interface Testbed {
   /** Where the client dials to reach the target. */
   clientDial(): { host: string; port: number };
   /** Starts a process on the client's or the target's side; killed at teardown. */
-  spawn(role: 'client' | 'server', argv: readonly string[], what: string): LabProcess;
+  spawn(
+    role: 'client' | 'server',
+    argv: readonly string[],
+    what: string,
+    env?: Record<string, string>,
+  ): LabProcess;
   /** A private temp directory (broker configs), removed at teardown. */
   privateDir(): string;
   writeFiles(files: Record<string, string>): void;

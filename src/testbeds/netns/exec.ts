@@ -63,16 +63,22 @@ export function packageFor(cmd: string): string {
  * watches: when the runner dies, even by SIGKILL, the pipe closes and the lab's own children exit.
  * Broker binaries do not watch it; they stay in their namespace until `halfopen cleanup`.
  */
-export function spawnInNamespace(ns: string, argv: readonly string[]): LabProcess {
-  return spawnLab(['ip', 'netns', 'exec', ns, ...argv]);
+export function spawnInNamespace(
+  ns: string,
+  argv: readonly string[],
+  env?: Record<string, string>,
+): LabProcess {
+  return spawnLab(['ip', 'netns', 'exec', ns, ...argv], env);
 }
 
 /** The same for a process on the host itself (the proxy testbed, on loopback). */
-export function spawnLab(argv: readonly string[]): LabProcess {
+export function spawnLab(argv: readonly string[], env?: Record<string, string>): LabProcess {
   const [cmd, ...args] = argv;
   const child = spawn(cmd!, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group: a signal reaches what it started too (your client's shell command).
     detached: true,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
@@ -100,7 +106,12 @@ export function spawnLab(argv: readonly string[]): LabProcess {
     hasExited: () => exitedFlag,
     stderrTail: () => stderr,
     kill: (signal) => {
-      if (!exitedFlag) child.kill(signal);
+      if (exitedFlag || child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        child.kill(signal);
+      }
     },
   };
 }

@@ -239,8 +239,13 @@ export class NetnsTestbed implements Testbed {
   }
 
   /** Starts a process in a namespace; it is killed (and waited for) at teardown. */
-  spawn(role: Role, argv: readonly string[], what: string): LabProcess {
-    const proc = spawnInNamespace(this.ns[role], argv);
+  spawn(
+    role: Role,
+    argv: readonly string[],
+    what: string,
+    env?: Record<string, string>,
+  ): LabProcess {
+    const proc = spawnInNamespace(this.ns[role], argv, env);
     this.teardowns.defer(`stop ${what}`, async () => {
       proc.kill('SIGKILL');
       // Bounded: a process that survives is killed again with its namespace.

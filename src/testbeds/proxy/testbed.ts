@@ -71,8 +71,13 @@ export class ProxyTestbed implements Testbed {
     return { host: LOOPBACK, port: Number(this.proxy.listen.split(':').pop()) };
   }
 
-  spawn(_role: 'client' | 'server', argv: readonly string[], what: string): LabProcess {
-    const proc = spawnLab(argv);
+  spawn(
+    _role: 'client' | 'server',
+    argv: readonly string[],
+    what: string,
+    env?: Record<string, string>,
+  ): LabProcess {
+    const proc = spawnLab(argv, env);
     this.teardowns.defer(`stop ${what}`, async () => {
       proc.kill('SIGKILL');
       await within(proc.exited, 5000);
