@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
 
-# `--test`: also what only the tests use (Debian's chromium, to open the HTML report headless).
+# `--test`: also what only the tests use: Debian's chromium, to open the HTML report headless, and
+# python3, for the clients not written in TypeScript that --client-cmd measures.
 tools="ip:iproute2 ss:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps nats-server:nats-server mosquitto:mosquitto socat:socat"
-[ "${1:-}" = "--test" ] && tools="$tools chromium:chromium"
+[ "${1:-}" = "--test" ] && tools="$tools chromium:chromium python3:python3"
 
 missing=()
 for pair in $tools; do

@@ -1,0 +1,170 @@
+/**
+ * Your own client (`halfopen run --client-cmd`): programs not written in TypeScript (a bash
+ * one-liner, Python's standard library) measured with detection from the kernel or their log and
+ * loss from the sink.
+ *
+ * Tolerances: kernel detection is polled every 10 ms; a bound on a time allows 400 ms more for
+ * the program's own scheduling (bash's sleep, Python's select) on a noisy two-core machine.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { listLabNamespaces } from '../src/testbeds/netns/cleanup.js';
+import { CLI, describeResult, measure, netnsSkip, spec } from './helpers.js';
+import type { ExperimentSpec } from '../src/scenario/spec.js';
+
+const source = (rel: string): string => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
+const NATS_PUBLISHER = source('examples/nats_publisher.py');
+const HEARTBEAT = source('test/fixtures/heartbeat_client.py');
+const pythonSkip =
+  spawnSync('python3', ['--version']).status === 0 ? false : 'needs python3 (npm test installs it)';
+
+/**
+ * A bash client of the TCP line protocol: one connection, `MSG <n>` every 100 ms until a write
+ * fails (SIGPIPE ignored, so it can say so).
+ */
+const BASH_CLIENT = `bash -c 'trap "" PIPE; exec 3<>/dev/tcp/$HALFOPEN_HOST/$HALFOPEN_PORT; i=0; while echo "MSG $((i+=1))" >&3; do sleep 0.1; done; echo "write failed after $i"; exit 1'`;
+
+const own = (
+  command: string,
+  fault: ExperimentSpec['fault'],
+  more: Omit<Partial<ExperimentSpec>, 'strategy'> & { strategy?: string; detectLog?: string } = {},
+): ExperimentSpec => {
+  const { strategy, detectLog, ...rest } = more;
+  return {
+    ...spec(strategy ?? 'none', 'publish:10', fault, rest),
+    own: { command, detectLog: detectLog ?? null, declared: strategy !== undefined },
+  };
+};
+
+describe(
+  'your own client, with detection from the kernel',
+  { skip: netnsSkip, concurrency: 4 },
+  () => {
+    it('a bash one-liner, reset: the kernel drops the connection at the next write', async () => {
+      const r = await measure(own(BASH_CLIENT, 'reset'));
+      assert.equal(r.verdict, 'measured (no prediction)');
+      assert.equal(r.strategy, 'unknown (your program)');
+      assert.equal(r.detect_reason, 'ESTABLISHED->gone', describeResult(r));
+      assert.ok(r.detect_ms! < 100 + 400, `the next write within 100 ms: ${describeResult(r)}`);
+      assert.equal(r.lost_from, 'gaps', 'it prints no "sent <seq>": loss is counted from gaps');
+      assert.ok(r.received >= 5, `the TCP server counted its messages: ${describeResult(r)}`);
+      assert.ok(
+        r.timeline.some((e) => e.src === 'client' && e.type === 'exited'),
+        'it exited when its write failed; the run ended with it',
+      );
+    });
+
+    it('a bash one-liner, kill: FIN from the killed server, seen as CLOSE_WAIT before the program notices', async () => {
+      const r = await measure(own(BASH_CLIENT, 'kill', { detectLog: 'write failed' }));
+      assert.equal(r.detect_reason, 'ESTABLISHED->CLOSE_WAIT', describeResult(r));
+      assert.ok(r.detect_ms! < 250 + 400, describeResult(r));
+      assert.ok(
+        r.events.some((e) => e.name === 'also detected (log)' && e.at_ms > r.detect_ms!),
+        `its own "write failed" came later: ${JSON.stringify(r.events)}`,
+      );
+    });
+
+    it(
+      'Python (stdlib) heartbeat that keeps its socket: only --detect-log sees it, inside the declared window',
+      { skip: pythonSkip },
+      async () => {
+        const r = await measure(
+          own(`python3 ${HEARTBEAT}`, 'partition', {
+            strategy: 'heartbeat:interval=500ms,timeout=500ms',
+            detectLog: '^heartbeat timeout$',
+            deadlineMs: 4000,
+          }),
+        );
+        assert.deepEqual(r.predicted_ms, [500, 1000]);
+        assert.equal(r.verdict, 'inside', describeResult(r));
+        assert.equal(r.detect_reason, 'heartbeat timeout');
+      },
+    );
+
+    it(
+      'Python (stdlib) NATS publisher with TCP_USER_TIMEOUT 3 s, partition healed at 6 s: detection, loss from the sink, reconnect',
+      { skip: pythonSkip },
+      async () => {
+        const r = await measure({
+          ...own(`python3 ${NATS_PUBLISHER}`, 'partition', {
+            strategy: 'user-timeout:3s',
+            healMs: 6000,
+            deadlineMs: 12_000,
+          }),
+          target: 'nats',
+        });
+        assert.equal(r.verdict, 'inside', describeResult(r));
+        assert.equal(r.detect_reason, 'ESTABLISHED->gone', 'the kernel aborted the connection');
+        assert.equal(r.lost_from, 'accepted', 'it prints "sent <seq>": counted exactly');
+        // What the kernel accepted into the silence died with the aborted connection: the sink
+        // never got it (one message either way for the instant the drop went in).
+        assert.ok(r.stale_sent >= 25, describeResult(r));
+        assert.ok(Math.abs(r.lost - r.stale_sent) <= 2, describeResult(r));
+        assert.ok(r.reconnect_ms !== null, `it reconnected after the heal: ${describeResult(r)}`);
+        assert.ok(
+          r.timeline.some((e) => e.src === 'client' && e.type === 'log'),
+          'its output is kept',
+        );
+      },
+    );
+  },
+);
+
+describe('your own client on the proxy testbed', { concurrency: 2 }, () => {
+  it(
+    "Python NATS publisher, TCP_USER_TIMEOUT through the proxy's blackhole: never notices",
+    { skip: pythonSkip },
+    async () => {
+      const r = await measure({
+        ...own(`python3 ${NATS_PUBLISHER}`, 'partition', {
+          strategy: 'user-timeout:3s',
+          deadlineMs: 5000,
+          testbed: 'proxy',
+        }),
+        target: 'nats',
+      });
+      assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
+      assert.ok(r.lost >= 30, `accepted by the proxy's kernel, lost: ${describeResult(r)}`);
+    },
+  );
+});
+
+describe('your own client: bad input and failures', () => {
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, 'run', '--fault', 'reset', ...args], { encoding: 'utf8' });
+
+  it('--detect-log without --client-cmd, a bad regex, --preset with it: one line, exit 2', () => {
+    for (const [args, re] of [
+      [['--detect-log', 'x'], /--detect-log applies to --client-cmd only/],
+      [
+        ['--client-cmd', 'true', '--detect-log', '('],
+        /--detect-log '\(' is not a regular expression/,
+      ],
+      [['--client-cmd', 'true', '--preset', 'seed'], /describe yours with --strategy/],
+      [['--client-cmd', '  '], /--client-cmd is empty/],
+      [['--client-cmd', 'true', '--strategy', 'mqtt:keepalive=1s'], /does not apply to target tcp/],
+    ] as const) {
+      const r = run([...args]);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+
+  it(
+    'a program that exits before it connects: one line with its stderr, exit 1, nothing left',
+    { skip: netnsSkip },
+    async () => {
+      const r = run(['--client-cmd', 'echo "no route to anywhere" >&2; exit 3']);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /no route to anywhere/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.deepEqual(
+        (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${r.pid}-`)),
+        [],
+      );
+    },
+  );
+});
