@@ -381,10 +381,13 @@ export async function runExperiment(
         await sleep(50 + 2 * KERNEL_POLL_MS, signal);
         break;
       }
-      if (client.hasExited())
-        throw new LabError(
-          `the client exited during the experiment: ${client.stderrTail().trim().slice(-300)}`,
-        );
+      if (client.hasExited()) {
+        const fatal = [...timeline.entries]
+          .reverse()
+          .find((e) => e.src === 'client' && e.type === 'fatal');
+        const why = fatal?.type === 'fatal' ? fatal.error : client.stderrTail().trim();
+        throw new LabError(`the client exited during the experiment: ${why.slice(-300)}`);
+      }
       // ip-reuse takes the sink down with the lost host; otherwise its death spoils the counts.
       if (sink?.hasExited() && spec.fault !== 'ip-reuse')
         throw new LabError(

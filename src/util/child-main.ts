@@ -8,6 +8,8 @@ export function childConfig<T>(): T {
   // A failure nobody caught becomes one fatal event the runner reports, not a stack trace.
   const fatal = (err: unknown): never => {
     emit({ type: 'fatal', error: err instanceof Error ? err.message : String(err) });
+    // The stack, for whoever reads the process's stderr (the runner keeps its tail).
+    if (err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exit(1);
   };
   process.on('uncaughtException', fatal);

@@ -39,6 +39,8 @@ runReconnecting(cfg, (d) => {
   session.on('error', (err: NodeJS.ErrnoException) => d.fail('error', err.code ?? err.message));
   session.on('close', () => d.fail('close'));
   session.once('connect', () => {
+    // 'connect' is emitted a tick late: the dial may have timed out (and destroyed it) meanwhile.
+    if (session.destroyed) return;
     const stream = session.request(
       { ':method': 'POST', ':path': `/stream/${cfg.clientId}` },
       { endStream: false },
