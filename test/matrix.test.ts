@@ -65,6 +65,26 @@ describe('scenario files', () => {
     );
   });
 
+  it('a client with a command is your own program, its strategies what it is said to do', () => {
+    const s = parseScenario(
+      [
+        'clients:',
+        '  - { target: nats, command: "python3 pub.py", detect_log: "^lost", strategies: ["user-timeout:3s"] }',
+        '  - { target: tcp, command: "./mine" }',
+        'faults: [reset]',
+      ].join('\n'),
+      'own.yaml',
+    );
+    assert.deepEqual(
+      s.specs.map((x) => x.own),
+      [
+        { command: 'python3 pub.py', detectLog: '^lost', declared: true },
+        { command: './mine', detectLog: null, declared: false },
+      ],
+    );
+    assert.equal(formatStrategy(s.specs[0]!.strategy), 'user-timeout:3s');
+  });
+
   it('the committed JSON Schema is the one `halfopen schema` prints', () => {
     const committed = readFileSync(new URL('../../scenario.schema.json', import.meta.url), 'utf8');
     assert.deepEqual(JSON.parse(committed), scenarioJsonSchema());
@@ -125,6 +145,18 @@ describe('scenario files', () => {
       /faults\[0\]\.restart: "5 s": a duration/,
     ],
     ['name not text', 'q.yaml', `${good}name: 3\n`, /name: 3: .*string/],
+    [
+      'detect_log without a command',
+      's.yaml',
+      'clients: [{ target: tcp, detect_log: "x" }]\nfaults: [kill]\n',
+      /clients\[0\]\.detect_log: applies to a client with a command only/,
+    ],
+    [
+      'a bad detect_log',
+      't.yaml',
+      'clients: [{ target: tcp, command: "true", detect_log: "(" }]\nfaults: [kill]\n',
+      /--detect-log '\(' is not a regular expression/,
+    ],
     [
       "a client's workload",
       'r.yaml',

@@ -8,6 +8,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { listLabNamespaces } from '../src/testbeds/netns/cleanup.js';
@@ -111,6 +114,35 @@ describe(
     );
   },
 );
+
+describe('your own client in a matrix', { skip: netnsSkip }, () => {
+  it('a scenario client with a command: a row with its command and no prediction', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'halfopen-own-test-'));
+    try {
+      const file = join(dir, 'own.yaml');
+      writeFileSync(
+        file,
+        [
+          'clients:',
+          `  - target: tcp`,
+          `    command: ${JSON.stringify(BASH_CLIENT)}`,
+          'workloads: [publish:10]',
+          'faults: [reset]',
+          'deadline: 5s',
+        ].join('\n'),
+      );
+      const r = spawnSync(process.execPath, [CLI, 'matrix', file, '--out', join(dir, 'out')], {
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const row = r.stdout.split('\n').find((l) => l.startsWith('reset'));
+      assert.match(row ?? '', /unknown \(bash -c 'trap "" PIPE; exec 3<>\/dev\/tcp…\)/, r.stdout);
+      assert.match(row ?? '', /\s-\s+measured \(no prediction\)/, r.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('your own client on the proxy testbed', { concurrency: 2 }, () => {
   it(

@@ -4,9 +4,10 @@
  * and the HTML report all read these.
  */
 import type { Verdict } from '../advise/predict.js';
+import { formatWindow } from './human.js';
 import type { ExperimentResult } from '../runner/experiment.js';
 import type { MatrixRow } from '../runner/matrix.js';
-import { formatStrategy, formatWorkload } from '../scenario/spec.js';
+import { formatStrategy, formatWorkload, type ExperimentSpec } from '../scenario/spec.js';
 
 export interface Stats {
   p50: number;
@@ -60,15 +61,23 @@ export function faultLabel(fault: string, healMs: number | null, restartMs: numb
   return fault;
 }
 
+/** The strategy column; for your own client, what it was said to do and its command. */
+function strategyLabel(sp: ExperimentSpec): string {
+  if (!sp.own) return formatStrategy(sp.strategy);
+  const { command, declared } = sp.own;
+  const cmd = command.length > 40 ? `${command.slice(0, 39)}…` : command;
+  return `${declared ? formatStrategy(sp.strategy) : 'unknown'} (${cmd})`;
+}
+
 export function cellsOf(rows: readonly MatrixRow[]): Cell[] {
   const cells = new Map<string, { cell: Cell; detects: number[] }>();
   for (const row of rows) {
     const sp = row.spec;
-    const strategy = formatStrategy(sp.strategy);
+    const strategy = strategyLabel(sp);
     const workload = formatWorkload(sp.workload);
     const qos = sp.target === 'mqtt' ? sp.qos : null;
     const label = faultLabel(sp.fault, sp.healMs, sp.restartMs);
-    const key = [sp.testbed, sp.target, strategy, workload, qos, label].join('|');
+    const key = [sp.testbed, sp.target, strategy, sp.own?.command, workload, qos, label].join('|');
     let entry = cells.get(key);
     if (!entry) {
       entry = {
@@ -120,6 +129,12 @@ function summarize(cell: Cell): Cell {
     stale_sent: stats(rs.map((r) => r.stale_sent)),
     reconnect: stats(reconnects),
   };
+}
+
+/** The predicted window as shown in tables: "never" is a prediction; "-" is none. */
+export function predictedText(cell: Cell): string {
+  if (cell.verdicts.some(([v]) => v === 'measured (no prediction)')) return '-';
+  return formatWindow(cell.predicted_ms);
 }
 
 /** "inside", or "inside 2/3, late 1/3" when repetitions disagree. */

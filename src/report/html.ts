@@ -12,8 +12,7 @@ import type { TimelineEntry } from '../events.js';
 import type { ExperimentResult } from '../runner/experiment.js';
 import { msBetween } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
-import { verdictText, type Cell } from './cells.js';
-import { formatWindow } from './human.js';
+import { predictedText, verdictText, type Cell } from './cells.js';
 
 export interface ReportInput {
   title: string;
@@ -204,7 +203,7 @@ function verdictClass(c: Cell): string {
 function tableHtml(cells: readonly Cell[]): string {
   const rows = cells.map(
     (c) =>
-      `<tr><td>${esc(c.faultLabel)}</td><td>${esc(c.target)}</td><td>${esc(c.strategy)}</td><td>${esc(c.qos === null ? c.workload : `${c.workload} QoS ${c.qos}`)}</td><td>${c.runs}</td><td>${c.detect ? formatMs(c.detect.p50) : '-'}</td><td>${c.detect ? formatMs(c.detect.p95) : '-'}</td><td>${c.detect ? formatMs(c.detect.max) : '-'}</td><td>${esc(formatWindow(c.predicted_ms))}</td><td class="v ${verdictClass(c)}">${esc(verdictText(c))}</td><td>${c.lost?.p50 ?? '-'}</td><td>${c.stale_sent?.p50 ?? '-'}</td><td>${c.reconnect ? formatMs(c.reconnect.p50) : '-'}</td></tr>`,
+      `<tr><td>${esc(c.faultLabel)}</td><td>${esc(c.target)}</td><td>${esc(c.strategy)}</td><td>${esc(c.qos === null ? c.workload : `${c.workload} QoS ${c.qos}`)}</td><td>${c.runs}</td><td>${c.detect ? formatMs(c.detect.p50) : '-'}</td><td>${c.detect ? formatMs(c.detect.p95) : '-'}</td><td>${c.detect ? formatMs(c.detect.max) : '-'}</td><td>${esc(predictedText(c))}</td><td class="v ${verdictClass(c)}">${esc(verdictText(c))}</td><td>${c.lost?.p50 ?? '-'}</td><td>${c.stale_sent?.p50 ?? '-'}</td><td>${c.reconnect ? formatMs(c.reconnect.p50) : '-'}</td></tr>`,
   );
   return `<table><thead><tr><th>fault</th><th>target</th><th>strategy</th><th>workload</th><th>n</th><th>detect p50</th><th>p95</th><th>max</th><th>predicted</th><th>verdict</th><th>lost</th><th>stale</th><th>reconnect</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

@@ -3,8 +3,7 @@
  * and max; loss, stale and reconnect show their median.
  */
 import { formatMs } from '../util/duration.js';
-import { verdictText, type Cell, type Stats } from './cells.js';
-import { formatWindow } from './human.js';
+import { predictedText, verdictText, type Cell, type Stats } from './cells.js';
 
 const ms = (v: number | undefined): string => (v === undefined ? '-' : formatMs(v));
 const count = (s: Stats | null): string => (s === null ? '-' : String(s.p50));
@@ -31,7 +30,7 @@ export function renderTable(cells: readonly Cell[]): string {
     ...(repeated
       ? [String(c.runs), ms(c.detect?.p50), ms(c.detect?.p95), ms(c.detect?.max)]
       : [ms(c.detect?.p50)]),
-    formatWindow(c.predicted_ms),
+    predictedText(c),
     verdictText(c),
     count(c.lost),
     count(c.stale_sent),

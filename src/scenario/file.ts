@@ -51,6 +51,19 @@ export const scenarioSchema = z
         z
           .object({
             target: z.enum(TARGETS),
+            command: z
+              .string()
+              .min(1)
+              .optional()
+              .describe(
+                'your own client instead of the built-in one: a shell command, as --client-cmd takes it',
+              ),
+            detect_log: z
+              .string()
+              .optional()
+              .describe(
+                "with command: a regex; a matching line of the program's output is a detection",
+              ),
             strategies: z
               .array(z.string())
               .min(1)
@@ -204,8 +217,21 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
   });
   const specs: ExperimentSpec[] = [];
   f.clients.forEach((client, c) => {
-    const strategies = (client.strategies ?? [TARGET_STRATEGIES[client.target].default]).map(
-      (s, i) => at(`${source}: clients[${c}].strategies[${i}]`, () => parseStrategy(s)),
+    if (client.detect_log !== undefined && client.command === undefined)
+      throw new BadInputError(
+        `${source}: clients[${c}].detect_log: applies to a client with a command only`,
+      );
+    const own =
+      client.command === undefined
+        ? undefined
+        : {
+            command: client.command,
+            detectLog: client.detect_log ?? null,
+            declared: client.strategies !== undefined,
+          };
+    const fallback = own ? 'none' : TARGET_STRATEGIES[client.target].default;
+    const strategies = (client.strategies ?? [fallback]).map((s, i) =>
+      at(`${source}: clients[${c}].strategies[${i}]`, () => parseStrategy(s)),
     );
     const workloadField = client.workloads ? `clients[${c}].workloads` : 'workloads';
     const workloads = (client.workloads ?? f.workloads).map((w, i) =>
@@ -221,6 +247,7 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
                 const spec: ExperimentSpec = {
                   testbed,
                   target: client.target,
+                  ...(own ? { own } : {}),
                   strategy,
                   workload,
                   qos,
