@@ -90,9 +90,9 @@ for (const target of ['nats', 'mqtt'] as const) {
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.ok(r.detect_ms !== null);
-      assert.ok(Math.abs(r.stale_sent - (20 * r.detect_ms) / 1000) <= 3, describeResult(r));
+      assert.ok(Math.abs(r.stale_sent! - (20 * r.detect_ms) / 1000) <= 3, describeResult(r));
       const { stale, gap } = staleGap(r);
-      assert.equal(stale.length, r.stale_sent);
+      assert.equal(stale.length, r.stale_sent!);
       // Accepted into the dead connection, none of them reached the sink while the path was down
       // (those sent while the drop was being installed may have crossed: `crossing`).
       assert.ok(
@@ -148,9 +148,9 @@ for (const target of ['nats', 'mqtt'] as const) {
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.deepEqual(r.predicted_ms, silent);
       assert.ok(r.detect_ms !== null);
-      assert.ok(Math.abs(r.stale_sent - (10 * r.detect_ms) / 1000) <= 3, describeResult(r));
+      assert.ok(Math.abs(r.stale_sent! - (10 * r.detect_ms) / 1000) <= 3, describeResult(r));
       // The broker's retransmissions after the heal meet a client socket that is gone: lost.
-      assert.ok(r.lost >= r.stale_sent - crossing(r, 10), describeResult(r));
+      assert.ok(r.lost >= r.stale_sent! - crossing(r, 10), describeResult(r));
       assert.ok(r.reconnect_ms !== null, `received again after the heal: ${describeResult(r)}`);
     });
   });
@@ -167,7 +167,7 @@ describe('MQTT QoS 1 and settings a user picks', { skip: netnsSkip, concurrency:
     // PUBACKs reschedule the keepalive: detection 1.5 K after the last one, just before T0.
     assert.deepEqual(r.predicted_ms, [1450, 1500]);
     assert.equal(r.verdict, 'inside', describeResult(r));
-    assert.ok(r.stale_sent <= 1, `no PUBACK crosses a partition: ${describeResult(r)}`);
+    assert.ok(r.stale_sent! <= 1, `no PUBACK crosses a partition: ${describeResult(r)}`);
     // Every message published, during the partition too, was resent after the reconnect until
     // acknowledged: 1..N all accepted, and all received.
     const seqs = r.timeline.flatMap((e) =>
@@ -205,6 +205,6 @@ describe('MQTT QoS 1 and settings a user picks', { skip: netnsSkip, concurrency:
     );
     assert.deepEqual(r.predicted_ms, [10_000, 15_000]);
     assert.equal(r.verdict, 'inside', describeResult(r));
-    assert.ok(r.detect_ms !== null && Math.abs(r.stale_sent - r.detect_ms / 1000) <= 1.5);
+    assert.ok(r.detect_ms !== null && Math.abs(r.stale_sent! - r.detect_ms / 1000) <= 1.5);
   });
 });

@@ -26,10 +26,10 @@ const SILENT: [number, number] = [500, 1000];
 /** What was accepted in [T0, detection) was never delivered while the path was down. */
 function assertStaleLost(r: ExperimentResult): void {
   assert.ok(
-    Math.abs(r.stale_sent - (10 * r.detect_ms!) / 1000) <= 2,
+    Math.abs(r.stale_sent! - (10 * r.detect_ms!) / 1000) <= 2,
     `about 10 msg/s x detection accepted after T0: ${describeResult(r)}`,
   );
-  assert.ok(Math.abs(r.lost - r.stale_sent) <= crossing(r, 10), describeResult(r));
+  assert.ok(Math.abs(r.lost - r.stale_sent!) <= crossing(r, 10), describeResult(r));
 }
 
 for (const target of ['ws', 'grpc', 'h2'] as const) {
@@ -73,7 +73,7 @@ for (const target of ['ws', 'grpc', 'h2'] as const) {
       );
       // Stale messages may still arrive: after the heal the client's kernel retransmits what the
       // closed socket held. Never more lost than accepted into the silence.
-      assert.ok(r.lost <= r.stale_sent + crossing(r, 10), describeResult(r));
+      assert.ok(r.lost <= r.stale_sent! + crossing(r, 10), describeResult(r));
     });
 
     it('reset: the next message draws the RST, within 100 ms', async () => {

@@ -54,11 +54,11 @@ describe(
       // while the drop was being installed). Tolerance on the count: +-25 %.
       const expected = 20 * (r.detect_ms! / 1000);
       assert.ok(
-        Math.abs(r.stale_sent - expected) <= expected * 0.25,
-        `stale_sent ${r.stale_sent}, rate x detection ${expected}`,
+        Math.abs(r.stale_sent! - expected) <= expected * 0.25,
+        `stale_sent ${r.stale_sent!}, rate x detection ${expected}`,
       );
       assert.ok(
-        Math.abs(r.lost - r.stale_sent) <= crossing(r, 20),
+        Math.abs(r.lost - r.stale_sent!) <= crossing(r, 20),
         `what was accepted after the fault never reached the sink: ${describeResult(r)}`,
       );
     });
@@ -153,7 +153,7 @@ describe('reset and ip-reuse: RST on the next packet', { skip: netnsSkip, concur
     const r = await measure(spec('none', 'publish:20', 'ip-reuse'));
     assert.equal(r.detect_reason, 'ECONNRESET', describeResult(r));
     assert.equal(r.verdict, 'inside', describeResult(r));
-    assert.ok(Math.abs(r.lost - r.stale_sent) <= crossing(r, 20), describeResult(r));
+    assert.ok(Math.abs(r.lost - r.stale_sent!) <= crossing(r, 20), describeResult(r));
   });
 });
 

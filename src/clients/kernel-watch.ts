@@ -8,12 +8,14 @@
  *              it), or the program opened a new connection to the target while it still looked
  *              fine (it gave up on the old one)
  *   connecting a new connection attempt (SYN sent)
- * The resolution is the poll interval.
+ * IPv4 sockets and IPv6 ones that reach the target as ::ffff:a.b.c.d (Java, .NET) both count.
+ * The resolution is the poll interval. The first connection to the target is the one watched: a
+ * program that holds several by design needs --detect-log.
  */
 import { readFileSync } from 'node:fs';
 import { emit } from '../events.js';
 import { childConfig, onParentGone } from '../util/child-main.js';
-import { procAddress, socketsTo } from './proc-net.js';
+import { procAddresses, socketsTo, type TcpSocket } from './proc-net.js';
 
 export interface KernelWatchConfig {
   host: string;
@@ -22,44 +24,60 @@ export interface KernelWatchConfig {
 }
 
 const cfg = childConfig<KernelWatchConfig>();
-const remote = procAddress(cfg.host, cfg.port);
-/** Local ports of connections seen opening; those given up on are never watched again. */
-const seen = new Set<number>();
-const over = new Set<number>();
-let watched: number | null = null;
+const remotes = procAddresses(cfg.host, cfg.port);
+/** Inodes of connections seen opening, and of those given up on (never watched again). */
+const seen = new Set<string>();
+const over = new Set<string>();
+let watched: TcpSocket | null = null;
 let attempt = 0;
 
+const read = (path: string): string => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // no IPv6 in this kernel
+  }
+};
+
 function poll(): void {
-  const sockets = socketsTo(readFileSync('/proc/self/net/tcp', 'utf8'), remote);
-  const fresh = [...sockets].filter(
-    ([port, st]) => !seen.has(port) && (st === 'SYN_SENT' || st === 'ESTABLISHED'),
+  const sockets = socketsTo([read('/proc/self/net/tcp'), read('/proc/self/net/tcp6')], remotes);
+  const fresh = sockets.filter(
+    (s) =>
+      s.inode !== '0' &&
+      !seen.has(s.inode) &&
+      (s.state === 'SYN_SENT' || s.state === 'ESTABLISHED'),
   );
-  for (const [port, st] of fresh) {
-    seen.add(port);
-    if (st === 'SYN_SENT') emit({ type: 'connecting', attempt: attempt + 1 });
+  for (const s of fresh) {
+    seen.add(s.inode);
+    if (s.state === 'SYN_SENT') emit({ type: 'connecting', attempt: attempt + 1 });
   }
   if (watched !== null) {
-    const st = sockets.get(watched);
-    if (st !== 'ESTABLISHED') {
-      emit({ type: 'detected', reason: 'kernel', code: `ESTABLISHED->${st ?? 'gone'}` });
-      over.add(watched);
+    const w = watched;
+    // Closed by the program, a socket keeps its port and loses its inode.
+    const now = sockets.find(
+      (s) => s.localPort === w.localPort && (s.inode === w.inode || s.inode === '0'),
+    );
+    if (now?.state !== 'ESTABLISHED') {
+      emit({ type: 'detected', reason: 'kernel', code: `ESTABLISHED->${now?.state ?? 'gone'}` });
+      over.add(w.inode);
       watched = null;
     } else if (fresh.length > 0) {
       emit({ type: 'detected', reason: 'kernel', code: 'new connection' });
-      over.add(watched);
+      over.add(w.inode);
       watched = null;
     }
   }
   if (watched === null) {
-    const up = [...sockets].find(([port, st]) => st === 'ESTABLISHED' && !over.has(port));
+    const up = sockets.find(
+      (s) => s.state === 'ESTABLISHED' && s.inode !== '0' && !over.has(s.inode),
+    );
     if (up) {
-      watched = up[0];
+      watched = up;
       attempt += 1;
       emit({ type: 'connected', attempt, remote: { address: cfg.host, port: cfg.port } });
     }
   }
 }
-
 const timer = setInterval(poll, cfg.everyMs);
 poll();
 onParentGone(() => {

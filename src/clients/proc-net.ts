@@ -1,4 +1,4 @@
-/** Reading a network namespace's TCP sockets from /proc/net/tcp (IPv4), as `ss` does. */
+/** Reading a network namespace's TCP sockets from /proc/net/tcp and tcp6, as `ss` does. */
 import { endianness } from 'node:os';
 
 /** /proc/net/tcp state codes (include/net/tcp_states.h). */
@@ -16,20 +16,44 @@ const STATES: Record<string, string> = {
   '0B': 'CLOSING',
 };
 
-/** An IPv4 address and port as /proc/net/tcp prints them: host-order hex, e.g. 0100007F:1F90. */
-export function procAddress(address: string, port: number): string {
-  const word = Buffer.from(address.split('.').map(Number));
-  const host = endianness() === 'LE' ? word.reverse() : word;
-  return `${host.toString('hex').toUpperCase()}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+/** 32-bit words as /proc/net prints them: each word's bytes in host order, in hex. */
+const words = (bytes: number[]): string => {
+  const buf = Buffer.from(bytes);
+  if (endianness() === 'LE')
+    for (let w = 0; w < buf.length; w += 4) buf.subarray(w, w + 4).reverse();
+  return buf.toString('hex').toUpperCase();
+};
+
+/**
+ * An IPv4 address and port as /proc/net/tcp lists it (e.g. 0100007F:1F90 for 127.0.0.1:8080),
+ * and as /proc/net/tcp6 lists it for sockets that reach it as ::ffff:a.b.c.d (Java, .NET).
+ */
+export function procAddresses(address: string, port: number): [v4: string, mapped: string] {
+  const v4 = address.split('.').map(Number);
+  const p = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return [`${words(v4)}${p}`, `${words([...Array<number>(10).fill(0), 0xff, 0xff, ...v4])}${p}`];
 }
 
-/** The sockets to `remote` by local port, with their state. */
-export function socketsTo(table: string, remote: string): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const line of table.split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols[2] !== remote || !cols[1] || !cols[3]) continue;
-    out.set(parseInt(cols[1].split(':')[1] ?? '0', 16), STATES[cols[3]] ?? cols[3]);
+export interface TcpSocket {
+  localPort: number;
+  state: string;
+  /** The socket's inode; 0 once no process holds it (closed, TIME_WAIT). */
+  inode: string;
+}
+
+/** The sockets whose remote end is one of `remotes`, from /proc/net/tcp and tcp6 tables. */
+export function socketsTo(tables: readonly string[], remotes: readonly string[]): TcpSocket[] {
+  const out: TcpSocket[] = [];
+  for (const table of tables) {
+    for (const line of table.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (!cols[2] || !remotes.includes(cols[2]) || !cols[1] || !cols[3]) continue;
+      out.push({
+        localPort: parseInt(cols[1].split(':').pop() ?? '0', 16),
+        state: STATES[cols[3]] ?? cols[3],
+        inode: cols[9] ?? '0',
+      });
+    }
   }
   return out;
 }

@@ -126,7 +126,7 @@ function summarize(cell: Cell): Cell {
     predicted_ms: rs[0]?.predicted_ms ?? null,
     verdicts: [...counts].sort((a, b) => b[1] - a[1]),
     lost: stats(rs.map((r) => r.lost)),
-    stale_sent: stats(rs.map((r) => r.stale_sent)),
+    stale_sent: stats(rs.flatMap((r) => (r.stale_sent === null ? [] : [r.stale_sent]))),
     reconnect: stats(reconnects),
   };
 }

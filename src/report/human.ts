@@ -82,7 +82,7 @@ export function renderResult(r: Result, timelinePath: string | null): string {
   const dup = r.duplicates ? `, ${r.duplicates} duplicates` : '';
   if (r.lost_from === 'gaps')
     lines.push(
-      `  messages     ${r.received} delivered, ${r.lost} lost below the highest delivered (your program printed no "sent <seq>": sends after the last delivery are not seen)${dup}`,
+      `  messages     ${r.received} delivered, ${r.lost} lost below the highest delivered (your program printed no "sent <seq>": what it sent after the last delivery is not seen)${dup}`,
     );
   else
     lines.push(

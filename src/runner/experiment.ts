@@ -376,6 +376,10 @@ export async function runExperiment(
       const left = msBetween(now(), deadlineAt);
       if (left <= 0) break;
       if (returnFailure) throw returnFailure;
+      const blind = spec.own
+        ? timeline.find((e) => e.src === 'client' && e.type === 'fatal')
+        : undefined;
+      if (blind?.type === 'fatal') throw new LabError(blind.error);
       // Your program may end when it notices (a shell one-liner does): nothing more can come.
       if (spec.own && client.hasExited()) {
         await sleep(50 + 2 * KERNEL_POLL_MS, signal);

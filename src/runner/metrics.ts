@@ -19,10 +19,11 @@ export interface Metrics {
   detect_ms: number | null;
   /** What the client saw: eof, an errno code (ECONNRESET, ETIMEDOUT, EPIPE), heartbeat-timeout. */
   detect_reason: string | null;
-  stale_sent: number;
+  /** null where unknown: your own client that reports no sends (`lost_from: gaps`). */
+  stale_sent: number | null;
   lost: number;
   duplicates: number;
-  sent: number;
+  sent: number | null;
   received: number;
   reconnect_ms: number | null;
   false_disconnects: number;
@@ -69,11 +70,17 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
   }
 
   const detectT = detect?.t ?? null;
-  const gaps = opts.countGaps === true && accepted.size === 0 && received.size > 0;
+  const gaps = opts.countGaps === true && accepted.size === 0;
   if (gaps) {
     let highest = 0;
     for (const seq of received.keys()) highest = Math.max(highest, seq);
     for (let seq = 1; seq <= highest; seq++) accepted.set(seq, -1n);
+  } else if (opts.countGaps && subscribe && received.size > 0) {
+    // Your subscribing program: the sink starts when the kernel shows its connection, maybe
+    // before it subscribed; what went out before its first message is not held against it.
+    let first = Infinity;
+    for (const seq of received.keys()) first = Math.min(first, seq);
+    for (const seq of accepted.keys()) if (seq < first) accepted.delete(seq);
   }
   let stale = 0;
   let lost = 0;
@@ -109,10 +116,10 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
       detect && detect.src === 'client' && detect.type === 'detected'
         ? (detect.code ?? detect.reason)
         : null,
-    stale_sent: stale,
+    stale_sent: gaps ? null : stale,
     lost,
     duplicates,
-    sent: accepted.size,
+    sent: gaps ? null : accepted.size,
     received: received.size,
     reconnect_ms: reconnect,
     false_disconnects: falseDisconnects,
