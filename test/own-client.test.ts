@@ -72,6 +72,21 @@ describe(
     });
 
     it(
+      'Python through an IPv6 socket to the IPv4 target (as Java does): the kernel still sees it',
+      { skip: pythonSkip },
+      async () => {
+        const r = await measure(own(`python3 ${source('test/fixtures/v6_client.py')}`, 'reset'));
+        assert.equal(r.detect_reason, 'ESTABLISHED->gone', describeResult(r));
+        assert.ok(
+          (r.wire['reset:0'] ?? 0) >= 1,
+          'the fault found the flow (ss lists it as ::ffff:)',
+        );
+        assert.equal(r.lost_from, 'accepted');
+        assert.ok(r.sent! >= 5 && r.lost <= 2, describeResult(r));
+      },
+    );
+
+    it(
       'Python (stdlib) heartbeat that keeps its socket: only --detect-log sees it, inside the declared window',
       { skip: pythonSkip },
       async () => {

@@ -229,8 +229,9 @@ export class NetnsTestbed implements Testbed {
     ]);
     // Columns without a state filter column: Recv-Q Send-Q Local:Port Peer:Port
     const cols = stdout.trim().split('\n')[0]?.trim().split(/\s+/) ?? [];
+    // An IPv6 socket that reached the IPv4 address (Java, .NET) is listed as [::ffff:a.b.c.d].
     const endpoint = (s: string | undefined): Endpoint | null => {
-      const m = s ? /^(.*):(\d+)$/.exec(s) : null;
+      const m = s ? /^(?:\[::ffff:)?(.*?)\]?:(\d+)$/.exec(s) : null;
       return m ? { address: m[1]!, port: Number(m[2]) } : null;
     };
     const client = endpoint(cols[2]);
