@@ -12,6 +12,7 @@ import {
   parseStrategy,
   parseSysctl,
   parseWorkload,
+  ownClientOf,
   validateSpec,
   type ExperimentSpec,
 } from '../scenario/spec.js';
@@ -71,14 +72,7 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
     throw new BadInputError(
       `--preset ${f.preset} describes a built-in client; with --client-cmd, describe yours with --strategy`,
     );
-  const own =
-    f.clientCmd === undefined
-      ? undefined
-      : {
-          command: f.clientCmd,
-          detectLog: f.detectLog ?? null,
-          declared: f.strategy !== undefined,
-        };
+  const own = ownClientOf(f.clientCmd, f.detectLog, f.strategy !== undefined);
   if (own && !own.declared) strategyText = 'none';
   let qos: 0 | 1 = 0;
   if (f.qos !== undefined) {

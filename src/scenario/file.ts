@@ -16,6 +16,7 @@ import {
   parseSysctl,
   parseStrategy,
   parseWorkload,
+  ownClientOf,
   validateSpec,
   type ExperimentSpec,
 } from './spec.js';
@@ -221,14 +222,7 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
       throw new BadInputError(
         `${source}: clients[${c}].detect_log: applies to a client with a command only`,
       );
-    const own =
-      client.command === undefined
-        ? undefined
-        : {
-            command: client.command,
-            detectLog: client.detect_log ?? null,
-            declared: client.strategies !== undefined,
-          };
+    const own = ownClientOf(client.command, client.detect_log, client.strategies !== undefined);
     const fallback = own ? 'none' : TARGET_STRATEGIES[client.target].default;
     const strategies = (client.strategies ?? [fallback]).map((s, i) =>
       at(`${source}: clients[${c}].strategies[${i}]`, () => parseStrategy(s)),

@@ -101,6 +101,15 @@ export interface OwnClient {
   declared: boolean;
 }
 
+/** Your own client from its command (none: the built-in client), as the CLI and files give it. */
+export function ownClientOf(
+  command: string | undefined,
+  detectLog: string | undefined,
+  declared: boolean,
+): OwnClient | undefined {
+  return command === undefined ? undefined : { command, detectLog: detectLog ?? null, declared };
+}
+
 /** TCP-level settings any program can have, whatever protocol it speaks on top. */
 const TCP_STRATEGIES: readonly Strategy['kind'][] = ['none', 'keepalive', 'user-timeout'];
 
