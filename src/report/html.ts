@@ -29,6 +29,13 @@ const esc = (s: string): string =>
   s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** Renders an ECharts option to an SVG string, with animation off so nothing outlives the call. */
+/** One line, cut with an ellipsis where a long client name (your command) would wrap. */
+const chartTitle = (text: string, width: number): echarts.TitleComponentOption => ({
+  text,
+  left: 0,
+  textStyle: { fontSize: 13, width: width - 10, overflow: 'truncate' },
+});
+
 function svg(option: echarts.EChartsOption, width: number, height: number): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
   chart.setOption({ animation: false, ...option });
@@ -41,6 +48,7 @@ function svg(option: echarts.EChartsOption, width: number, height: number): stri
 const floor1 = (ms: number): number => Math.max(1, ms);
 
 function detectionChart(client: string, cells: readonly Cell[]): string {
+  const width = Math.max(480, 150 * cells.length);
   const faults = cells.map((c) => c.faultLabel);
   const band = cells.map((c) =>
     c.predicted_ms
@@ -64,10 +72,11 @@ function detectionChart(client: string, cells: readonly Cell[]): string {
   });
   return svg(
     {
-      title: { text: client, left: 0, textStyle: { fontSize: 13 } },
+      title: chartTitle(client, width),
       legend: {
-        top: 24,
+        top: 28,
         left: 0,
+        itemGap: 24,
         data: ['predicted window', 'detected', 'not detected (at deadline)'],
       },
       grid: { top: 80, left: 70, right: 20, bottom: 60 },
@@ -91,16 +100,17 @@ function detectionChart(client: string, cells: readonly Cell[]): string {
         },
       ],
     },
-    Math.max(420, 150 * faults.length),
+    width,
     340,
   );
 }
 
 function lossChart(client: string, cells: readonly Cell[]): string {
+  const width = Math.max(480, 150 * cells.length);
   return svg(
     {
-      title: { text: client, left: 0, textStyle: { fontSize: 13 } },
-      legend: { top: 24, left: 0, itemGap: 24, data: ['lost (median)', 'stale_sent (median)'] },
+      title: chartTitle(client, width),
+      legend: { top: 28, left: 0, itemGap: 24, data: ['lost (median)', 'stale_sent (median)'] },
       grid: { top: 80, left: 60, right: 20, bottom: 60 },
       xAxis: {
         type: 'category',
@@ -117,7 +127,7 @@ function lossChart(client: string, cells: readonly Cell[]): string {
         },
       ],
     },
-    Math.max(420, 150 * cells.length),
+    width,
     300,
   );
 }
