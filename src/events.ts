@@ -46,6 +46,9 @@ export type TargetEvent =
   /** The sink: one event per message sequence number received. */
   | { type: 'recv'; seq: number }
   | { type: 'conn_closed'; remote: Endpoint; reason: string }
+  /** The lab's ws, gRPC and HTTP/2 servers pushing to a subscribing client. */
+  | { type: 'sent'; seq: number }
+  | { type: 'send_failed'; seq: number; error: string }
   /** The server's own heartbeat gave up on a client (ws side=server|both). */
   | { type: 'peer_timeout'; what: string }
   | { type: 'stopping'; signal: string }

@@ -127,7 +127,7 @@ describe('scenario files', () => {
       'subscribe on tcp',
       'i.yaml',
       `${good}workloads: ["subscribe:5"]\n`,
-      /with fault kill: workload 'subscribe:5' needs a broker target/,
+      /with fault kill: workload 'subscribe:5' needs a target that pushes \(nats, mqtt, ws, grpc, h2\); the tcp server only receives/,
     ],
     ['not YAML', 'j.yaml', 'clients: [\n', /not valid YAML/],
     [

@@ -76,6 +76,32 @@ for (const target of ['ws', 'grpc', 'h2'] as const) {
       assert.ok(r.lost <= r.stale_sent! + crossing(r, 10), describeResult(r));
     });
 
+    it('subscribe (the server pushes), partition healed at 3 s: what it pushed into the silence is lost', async () => {
+      const r = await run('partition', { healMs: 3000 }, 'subscribe:10');
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.equal(r.detect_reason, timeout);
+      // The server's connection still looks fine to it: it goes on pushing after the client gave
+      // up, until the heal lets the client's kernel answer with RST. None of that arrives.
+      assert.ok(r.lost >= r.stale_sent! - 1 && r.lost >= 10, describeResult(r));
+      assert.equal(r.duplicates, 0);
+      assert.ok(r.reconnect_ms !== null, `pushes reach the client again: ${describeResult(r)}`);
+    });
+
+    it('subscribe, kill, restarted after 1 s: the new server numbers on, the client receives again', async () => {
+      const r = await run('kill', { restartMs: 1000 }, 'subscribe:10');
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.equal(r.duplicates, 0, 'a restarted server goes on where the last one stopped');
+      assert.ok(r.reconnect_ms !== null, describeResult(r));
+      const sent = r.timeline.flatMap((e) =>
+        e.src === 'target' && e.type === 'sent' ? [e.seq] : [],
+      );
+      assert.deepEqual(
+        sent,
+        [...sent].sort((a, b) => a - b),
+        'sequence numbers only grow',
+      );
+    });
+
     it('reset: the next message draws the RST, within 100 ms', async () => {
       const r = await run('reset');
       assert.equal(r.verdict, 'inside', describeResult(r));

@@ -128,7 +128,10 @@ describe('strategy, workload, duration and sysctl parsing', () => {
     assert.throws(() => validateSpec({ ...nats, qos: 1 }), /mqtt only/);
     assert.throws(
       () => validateSpec({ ...base, workload: parseWorkload('subscribe:5') }),
-      /broker/,
+      /the tcp server only receives/,
+    );
+    assert.doesNotThrow(() =>
+      validateSpec({ ...base, target: 'ws', workload: parseWorkload('subscribe:5') }),
     );
     assert.throws(() => validateSpec({ ...nats, fault: 'reset', restartMs: 1000 }), /--restart/);
     assert.throws(() => validateSpec({ ...nats, fault: 'kill', restartMs: 40_000 }), /shorter/);

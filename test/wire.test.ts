@@ -69,7 +69,14 @@ async function withFault(
     const port = TARGETS.tcp.port;
     const target = bed.spawn(
       'server',
-      TARGETS.tcp.launch({ host: bed.addr.server, port, dir: '', strategy: { kind: 'none' } }).argv,
+      TARGETS.tcp.launch({
+        host: bed.addr.server,
+        port,
+        dir: '',
+        strategy: { kind: 'none' },
+        workload: { kind: 'idle' },
+        firstSeq: 1,
+      }).argv,
       'target',
     );
     const tl = new Timeline();

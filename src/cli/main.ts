@@ -85,7 +85,7 @@ program
   )
   .option(
     '--workload <spec>',
-    'idle, publish:<msgs/s> (the client sends), or subscribe:<msgs/s> (brokers: the far side sends) (default: idle)',
+    "idle, publish:<msgs/s> (the client sends), or subscribe:<msgs/s> (the far side sends: a broker's sink, or the ws, grpc and h2 servers) (default: idle)",
   )
   .option('--qos <0|1>', 'mqtt only: QoS of publish and subscribe (default: 0)')
   .option(

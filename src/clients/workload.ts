@@ -1,3 +1,5 @@
+import { emit } from '../events.js';
+
 /**
  * What every client and sink shares: the message schedule and the subject messages travel on.
  * Runs inside the lab's child processes.
@@ -29,4 +31,16 @@ export function publishLoop(
     setTimeout(tick, start + (seq + 1) * periodMs - performance.now());
   };
   setTimeout(tick, periodMs);
+}
+
+/**
+ * The lab's message format on every built-in protocol: `MSG <seq>` (a WebSocket text frame, a
+ * line of an HTTP/2 request body, a gRPC message). Each one received is reported as a `recv`, by
+ * the server of a publishing client or by a subscribing client.
+ */
+export function recordSeqLines(text: string): void {
+  for (const line of text.split('\n')) {
+    const m = /^MSG (\d+)$/.exec(line.trim());
+    if (m) emit({ type: 'recv', seq: Number(m[1]) });
+  }
 }

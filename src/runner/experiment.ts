@@ -16,8 +16,8 @@ import { predict, verdict, type Prediction, type Verdict } from '../advise/predi
 import {
   formatStrategy,
   formatWorkload,
+  PUSHING_TARGETS,
   type ExperimentSpec,
-  type Strategy,
 } from '../scenario/spec.js';
 import { TARGETS, type TargetDef } from '../targets/index.js';
 import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
@@ -86,12 +86,23 @@ type Bed = Testbed;
 async function startTarget(
   bed: Bed,
   def: TargetDef,
-  strategy: Strategy,
+  spec: ExperimentSpec,
   timeline: Timeline,
   signal: AbortSignal | undefined,
 ): Promise<LabProcess> {
   const dir = def.broker ? bed.privateDir() : '';
-  const launch = def.launch({ host: bed.targetHost, port: bed.targetPort, dir, strategy });
+  // A pushing server (subscribe) restarted goes on numbering where the last one stopped.
+  let firstSeq = 1;
+  for (const e of timeline.entries)
+    if (e.src === 'target' && e.type === 'sent') firstSeq = Math.max(firstSeq, e.seq + 1);
+  const launch = def.launch({
+    host: bed.targetHost,
+    port: bed.targetPort,
+    dir,
+    strategy: spec.strategy,
+    workload: spec.workload,
+    firstSeq,
+  });
   bed.writeFiles(launch.files);
   const since = now();
   const target = bed.spawn('server', launch.argv, 'target');
@@ -118,7 +129,7 @@ async function startTarget(
 async function restartTarget(
   bed: Bed,
   def: TargetDef,
-  strategy: Strategy,
+  spec: ExperimentSpec,
   fault: BoundFault,
   oldTarget: LabProcess,
   timeline: Timeline,
@@ -136,7 +147,9 @@ async function restartTarget(
   await fault.beforeRestart?.();
   stopped();
   const since = now();
-  const target = await startTarget(bed, def, strategy, timeline, signal);
+  const target = await startTarget(bed, def, spec, timeline, signal);
+  // A server that pushes to a subscribing client starts again at once (nobody to wait for).
+  if (pushes(spec)) target.stdin.write('start\n');
   if (sink)
     await waitReady(
       timeline,
@@ -152,6 +165,10 @@ async function restartTarget(
   await bed.gate(false);
   return target;
 }
+
+/** The lab's own ws, gRPC and HTTP/2 servers are the far side of a subscribing client. */
+const pushes = (spec: ExperimentSpec): boolean =>
+  spec.workload.kind === 'subscribe' && PUSHING_TARGETS.includes(spec.target);
 
 /**
  * The target to start, and its version: the broker binary when installed; on the proxy testbed,
@@ -231,7 +248,7 @@ export async function runExperiment(
 
     // 2. Target, and for brokers the sink next to it (over the server namespace's loopback).
     progress(`starting ${spec.target} target`);
-    let target = await startTarget(bed, targetDef, spec.strategy, timeline, signal);
+    let target = await startTarget(bed, targetDef, spec, timeline, signal);
     checkAbort();
     const clientId = `c${opts.index}`;
     const sink = clientDef.sinkArgv
@@ -297,6 +314,7 @@ export async function runExperiment(
       throw new LabError('unreachable');
     // A subscribing client is now subscribed: the far side may start publishing.
     if (spec.workload.kind === 'subscribe') sink?.stdin.write('start\n');
+    if (pushes(spec)) target.stdin.write('start\n');
     progress('warming up');
     await sleep(spec.warmupMs, signal);
     checkAbort();
@@ -336,7 +354,7 @@ export async function runExperiment(
           target = await restartTarget(
             bed,
             targetDef,
-            spec.strategy,
+            spec,
             fault,
             target,
             timeline,
@@ -424,7 +442,11 @@ export async function runExperiment(
     const counters = Object.fromEntries(await bed.readCounters());
     timeline.mark({ type: 'stop', reason: done() ? 'complete' : 'deadline' });
     const [sender, receiver] =
-      spec.workload.kind === 'subscribe' && sink ? [sink, client] : [client, sink];
+      spec.workload.kind !== 'subscribe'
+        ? [client, sink]
+        : sink
+          ? [sink, client]
+          : [target, client];
     sender.kill('SIGTERM');
     await within(sender.exited, 1000);
     await sleep(200);

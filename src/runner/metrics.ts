@@ -58,7 +58,7 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
   const received = new Map<number, number>();
   const subscribe = opts.workload === 'subscribe';
   const isSend = (e: TimelineEntry): e is TimelineEntry & { seq: number } =>
-    e.type === 'sent' && e.src === (subscribe ? 'sink' : 'client');
+    e.type === 'sent' && (subscribe ? e.src === 'sink' || e.src === 'target' : e.src === 'client');
   const isRecv = (e: TimelineEntry): e is TimelineEntry & { seq: number } =>
     e.type === 'recv' && (subscribe ? e.src === 'client' : e.src === 'target' || e.src === 'sink');
   for (const e of entries) {

@@ -65,6 +65,8 @@ export const TARGET_STRATEGIES: Record<TargetName, { kinds: Strategy['kind'][]; 
 
 /** Targets with a broker, where a sink on the far side counts and publishes. */
 export const BROKER_TARGETS: readonly TargetName[] = ['nats', 'mqtt'];
+/** The lab's own servers that push to a subscribing client themselves. */
+export const PUSHING_TARGETS: readonly TargetName[] = ['ws', 'grpc', 'h2'];
 
 /** Faults after which the target can be brought back (`--restart`), as Kubernetes restarts a pod. */
 export const RESTARTABLE_FAULTS: readonly FaultName[] = ['graceful', 'kill', 'node-loss'];
@@ -386,9 +388,13 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
       `strategy '${formatStrategy(spec.strategy)}' does not apply to target ${spec.target} (expected ${kinds.join(' or ')}, e.g. ${fits.default})`,
     );
   }
-  if (spec.workload.kind === 'subscribe' && !BROKER_TARGETS.includes(spec.target)) {
+  if (
+    spec.workload.kind === 'subscribe' &&
+    !BROKER_TARGETS.includes(spec.target) &&
+    !PUSHING_TARGETS.includes(spec.target)
+  ) {
     throw new BadInputError(
-      `workload '${formatWorkload(spec.workload)}' needs a broker target (nats or mqtt)`,
+      `workload '${formatWorkload(spec.workload)}' needs a target that pushes (${[...BROKER_TARGETS, ...PUSHING_TARGETS].join(', ')}); the tcp server only receives`,
     );
   }
   if (spec.qos !== 0 && spec.target !== 'mqtt') {

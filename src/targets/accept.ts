@@ -36,14 +36,3 @@ export function acceptingServer(handle: (sock: net.Socket) => void): AcceptingSe
     whenAllClosed: (done) => (sockets.size === 0 ? done() : void waiting.push(done)),
   };
 }
-
-/**
- * The lab's message format on every built-in protocol: `MSG <seq>` (a WebSocket text frame, a
- * line of an HTTP/2 request body, a gRPC message). Each one received is reported as a `recv`.
- */
-export function recordMessages(text: string): void {
-  for (const line of text.split('\n')) {
-    const m = /^MSG (\d+)$/.exec(line.trim());
-    if (m) emit({ type: 'recv', seq: Number(m[1]) });
-  }
-}

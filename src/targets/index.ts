@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Strategy, TargetName } from '../scenario/spec.js';
+import type { Strategy, TargetName, Workload } from '../scenario/spec.js';
 import type { AppTargetConfig } from './app/config.js';
 import type { TcpTargetConfig } from './tcp/server.js';
 
@@ -19,6 +19,10 @@ export interface LaunchConfig {
   dir: string;
   /** The experiment's strategy, for servers that take part in it (ws side=server). */
   strategy: Strategy;
+  /** The experiment's workload: the lab's own servers push for `subscribe`. */
+  workload: Workload;
+  /** The first sequence number a pushing server sends (after a restart, where the last stopped). */
+  firstSeq: number;
 }
 
 export interface Launch {
@@ -82,6 +86,8 @@ const appTarget = (file: string, port: number, describe: string): TargetDef => (
         host: c.host,
         port: c.port,
         strategy: c.strategy,
+        workload: c.workload,
+        firstSeq: c.firstSeq,
       } satisfies AppTargetConfig),
     ],
     files: {},

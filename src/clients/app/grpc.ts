@@ -12,6 +12,7 @@ import type { ClientArgs } from '../index.js';
 import { childConfig } from '../../util/child-main.js';
 import { runReconnecting, type ReconnectingOptions } from '../reconnecting.js';
 import { GRPC_METHOD } from './grpc-method.js';
+import { recordSeqLines } from '../workload.js';
 
 const cfg = childConfig<ClientArgs & Omit<ReconnectingOptions, 'workload'>>();
 const s = cfg.strategy;
@@ -67,7 +68,7 @@ runReconnecting(cfg, (d) => {
       GRPC_METHOD.responseDeserialize,
     );
     d.onFail(() => call.cancel());
-    call.on('data', () => undefined);
+    call.on('data', (msg: Buffer) => recordSeqLines(msg.toString('utf8')));
     call.on('error', (err: grpc.ServiceError) =>
       d.fail('stream', grpc.status[err.code] ?? String(err.code)),
     );

@@ -7,6 +7,8 @@ import http2 from 'node:http2';
 import type { ClientArgs } from '../index.js';
 import { childConfig } from '../../util/child-main.js';
 import { heartbeat } from '../heartbeat.js';
+import { recordSeqLines } from '../workload.js';
+import { onLines } from '../../util/lines.js';
 import { runReconnecting, type ReconnectingOptions } from '../reconnecting.js';
 
 /** HTTP/2 error codes by number (RFC 9113 section 7), for GOAWAY and RST_STREAM. */
@@ -49,7 +51,7 @@ runReconnecting(cfg, (d) => {
       d.fail('stream-error', err.code ?? err.message),
     );
     stream.on('close', () => d.fail('stream-close', h2Error(stream.rstCode)));
-    stream.on('data', () => undefined);
+    onLines(stream, recordSeqLines);
     stream.once('response', () => {
       d.established({
         send: (seq, done) => stream.write(`MSG ${seq}\n`, done),

@@ -6,6 +6,7 @@
  */
 import WebSocket from 'ws';
 import { rawText } from './ws-text.js';
+import { recordSeqLines } from '../workload.js';
 import type { ClientArgs } from '../index.js';
 import { childConfig } from '../../util/child-main.js';
 import { heartbeat } from '../heartbeat.js';
@@ -17,6 +18,7 @@ const s = cfg.strategy.kind === 'ws' ? cfg.strategy : null;
 runReconnecting(cfg, (d) => {
   const ws = new WebSocket(`ws://${cfg.host}:${cfg.port}/${cfg.clientId}`);
   d.onFail(() => ws.terminate());
+  ws.on('message', (data) => recordSeqLines(rawText(data)));
   ws.on('open', () => {
     d.established({
       send: (seq, done) => ws.send(`MSG ${seq}`, done),

@@ -1,4 +1,4 @@
-import type { Strategy } from '../../scenario/spec.js';
+import type { Strategy, Workload } from '../../scenario/spec.js';
 
 /** What the lab's WebSocket, gRPC and HTTP/2 servers are started with. */
 export interface AppTargetConfig {
@@ -6,4 +6,7 @@ export interface AppTargetConfig {
   port: number;
   /** The experiment's strategy: the ws server runs its half of a side=server|both heartbeat. */
   strategy: Strategy;
+  /** `subscribe`: the server pushes at its rate (see push.ts), numbering from `firstSeq`. */
+  workload: Workload;
+  firstSeq: number;
 }

@@ -7,10 +7,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { childConfig } from '../../util/child-main.js';
-import { acceptingServer, recordMessages } from '../accept.js';
+import { acceptingServer } from '../accept.js';
+import { recordSeqLines } from '../../clients/workload.js';
 import { serveUntilStopped } from '../serve.js';
 import { GRPC_METHOD } from '../../clients/app/grpc-method.js';
 import type { AppTargetConfig } from './config.js';
+import { pushWhenStarted, type Push } from './push.js';
 
 const cfg = childConfig<AppTargetConfig>();
 const calls = new Set<grpc.ServerDuplexStream<Buffer, Buffer>>();
@@ -21,13 +23,22 @@ service.addService(
     Stream: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       calls.add(call);
       call.sendMetadata(new grpc.Metadata());
-      call.on('data', (msg: Buffer) => recordMessages(msg.toString('utf8')));
+      call.on('data', (msg: Buffer) => recordSeqLines(msg.toString('utf8')));
       call.on('end', () => call.end());
       call.on('error', () => undefined);
       call.on('close', () => calls.delete(call));
       call.on('cancelled', () => calls.delete(call));
     },
   },
+);
+pushWhenStarted(cfg, () =>
+  [...calls]
+    .filter((c) => !c.destroyed && c.writable)
+    .map(
+      (c): Push =>
+        (text, done) =>
+          c.write(Buffer.from(text), done),
+    ),
 );
 const injector = service.createConnectionInjector(grpc.ServerCredentials.createInsecure());
 

@@ -5,10 +5,12 @@
  */
 import http2 from 'node:http2';
 import { childConfig } from '../../util/child-main.js';
-import { acceptingServer, recordMessages } from '../accept.js';
+import { acceptingServer } from '../accept.js';
+import { recordSeqLines } from '../../clients/workload.js';
 import { serveUntilStopped } from '../serve.js';
 import { onLines } from '../../util/lines.js';
 import type { AppTargetConfig } from './config.js';
+import { pushWhenStarted, type Push } from './push.js';
 
 const cfg = childConfig<AppTargetConfig>();
 const h2 = http2.createServer();
@@ -24,8 +26,18 @@ h2.on('stream', (stream) => {
   stream.on('close', () => streams.delete(stream));
   stream.on('error', () => undefined);
   stream.respond({ ':status': 200, 'content-type': 'text/plain' });
-  onLines(stream, recordMessages);
+  onLines(stream, recordSeqLines);
 });
+
+pushWhenStarted(cfg, () =>
+  [...streams]
+    .filter((s) => !s.destroyed && s.writable)
+    .map(
+      (s): Push =>
+        (text, done) =>
+          s.write(`${text}\n`, done),
+    ),
+);
 
 const { server, whenAllClosed } = acceptingServer((sock) => h2.emit('connection', sock));
 serveUntilStopped(server, cfg, (done) => {

@@ -10,9 +10,11 @@ import { rawText } from '../../clients/app/ws-text.js';
 import { emit } from '../../events.js';
 import { heartbeat } from '../../clients/heartbeat.js';
 import { childConfig } from '../../util/child-main.js';
-import { acceptingServer, recordMessages } from '../accept.js';
+import { acceptingServer } from '../accept.js';
+import { recordSeqLines } from '../../clients/workload.js';
 import { serveUntilStopped } from '../serve.js';
 import type { AppTargetConfig } from './config.js';
+import { pushWhenStarted, type Push } from './push.js';
 
 const cfg = childConfig<AppTargetConfig>();
 const web = http.createServer((_req, res) => res.writeHead(426).end('WebSocket only\n'));
@@ -24,7 +26,7 @@ const s = cfg.strategy;
 const serverPings = s.kind === 'ws' && s.side !== 'client' ? s : null;
 
 wss.on('connection', (ws: WebSocket) => {
-  ws.on('message', (data) => recordMessages(rawText(data)));
+  ws.on('message', (data) => recordSeqLines(rawText(data)));
   if (!serverPings) return;
   const hb = heartbeat({
     everyMs: serverPings.pingMs,
@@ -39,6 +41,16 @@ wss.on('connection', (ws: WebSocket) => {
   ws.on('pong', (data) => hb.ack(Number(rawText(data))));
   ws.on('close', () => hb.stop());
 });
+
+pushWhenStarted(cfg, () =>
+  [...wss.clients]
+    .filter((ws) => ws.readyState === ws.OPEN)
+    .map(
+      (ws): Push =>
+        (text, done) =>
+          ws.send(text, done),
+    ),
+);
 
 const { server, whenAllClosed } = acceptingServer((sock) => web.emit('connection', sock));
 serveUntilStopped(server, cfg, (done) => {

@@ -8,7 +8,8 @@
 import { emit } from '../../events.js';
 import { childConfig } from '../../util/child-main.js';
 import { onLines } from '../../util/lines.js';
-import { acceptingServer, recordMessages } from '../accept.js';
+import { acceptingServer } from '../accept.js';
+import { recordSeqLines } from '../../clients/workload.js';
 import { serveUntilStopped } from '../serve.js';
 
 export interface TcpTargetConfig {
@@ -23,7 +24,7 @@ const { server, sockets, whenAllClosed } = acceptingServer((sock) =>
     const [verb, a, b] = line.split(' ');
     if (verb === 'PING') sock.write(`PONG ${a}\n`);
     else if (verb === 'HELLO') emit({ type: 'hello', client: a ?? '?', attempt: Number(b) });
-    else recordMessages(line);
+    else recordSeqLines(line);
   }),
 );
 
