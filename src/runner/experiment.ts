@@ -176,12 +176,7 @@ const pushes = (spec: ExperimentSpec): boolean =>
  */
 async function resolveTarget(spec: ExperimentSpec): Promise<{ def: TargetDef; version: string }> {
   const def = TARGETS[spec.target];
-  if (!def.broker)
-    // The TCP server needs node:net only (net-keepalive is the client's).
-    return {
-      def,
-      version: `halfopen ${spec.target} server on ${CLIENTS[spec.target].library.split(' + ')[0]}`,
-    };
+  if (!def.broker) return { def, version: def.version ?? def.describe };
   try {
     return { def, version: await brokerPreflight(def.broker) };
   } catch (err) {
@@ -284,8 +279,7 @@ export async function runExperiment(
     const clientArgs = { ...bed.clientDial(), clientId };
     let client: LabProcess;
     if (spec.own) {
-      const env = ownClientEnv(spec, clientArgs, clientId);
-      client = startOwnClient(bed, spec.own, env, timeline);
+      client = startOwnClient(bed, spec.own, ownClientEnv(spec, clientArgs), timeline);
     } else {
       client = bed.spawn(
         'client',

@@ -37,15 +37,14 @@ const URLS: Record<TargetName, (host: string, port: number) => string> = {
 /** The environment your program gets (documented in the README). */
 export function ownClientEnv(
   spec: ExperimentSpec,
-  dial: { host: string; port: number },
-  clientId: string,
+  { host, port, clientId }: { host: string; port: number; clientId: string },
 ): Record<string, string> {
   const w = spec.workload;
   return {
     HALFOPEN_TARGET: spec.target,
-    HALFOPEN_HOST: dial.host,
-    HALFOPEN_PORT: String(dial.port),
-    HALFOPEN_URL: URLS[spec.target](dial.host, dial.port),
+    HALFOPEN_HOST: host,
+    HALFOPEN_PORT: String(port),
+    HALFOPEN_URL: URLS[spec.target](host, port),
     HALFOPEN_CLIENT_ID: clientId,
     HALFOPEN_SUBJECT: subjectFor(clientId, '.'),
     HALFOPEN_TOPIC: subjectFor(clientId, '/'),

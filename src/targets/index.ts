@@ -74,10 +74,14 @@ function packageVersion(name: string): string {
   return '?';
 }
 
+/** A Node.js built-in module, with the Node.js version. */
+const NODE = (module: string): string => `node:${module} (Node.js ${process.versions.node})`;
+
 /** The lab's own WebSocket, gRPC and HTTP/2 servers: each is its own sink. */
-const appTarget = (file: string, port: number, describe: string): TargetDef => ({
+const appTarget = (file: string, port: number, describe: string, library: string): TargetDef => ({
   port,
   describe,
+  version: `halfopen ${file} server on ${library}`,
   launch: (c) => ({
     argv: [
       process.execPath,
@@ -98,6 +102,7 @@ export const TARGETS: Record<TargetName, TargetDef> = {
   tcp: {
     port: 7000,
     describe: 'built-in line-protocol TCP server and sink',
+    version: `halfopen tcp server on ${NODE('net')}`,
     launch: (c) => ({
       argv: [
         process.execPath,
@@ -164,7 +169,22 @@ export const TARGETS: Record<TargetName, TargetDef> = {
       versionArgv: ['mosquitto', '-h'],
     },
   },
-  ws: appTarget('ws', 8080, 'built-in WebSocket server (ws) and sink'),
-  grpc: appTarget('grpc', 50051, 'built-in gRPC server (@grpc/grpc-js, one bidi stream) and sink'),
-  h2: appTarget('h2', 8443, 'built-in HTTP/2 cleartext server (node:http2) and sink'),
+  ws: appTarget(
+    'ws',
+    8080,
+    'built-in WebSocket server (ws) and sink',
+    `ws ${packageVersion('ws')}`,
+  ),
+  grpc: appTarget(
+    'grpc',
+    50051,
+    'built-in gRPC server (@grpc/grpc-js, one bidi stream) and sink',
+    `@grpc/grpc-js ${packageVersion('@grpc/grpc-js')}`,
+  ),
+  h2: appTarget(
+    'h2',
+    8443,
+    'built-in HTTP/2 cleartext server (node:http2) and sink',
+    NODE('http2'),
+  ),
 };
