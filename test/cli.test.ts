@@ -23,6 +23,23 @@ function cli(args: string[]): { code: number | null; stdout: string; stderr: str
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * The same, without blocking this process: the netns tests below run three at a time, and a
+ * synchronous spawn would stall the others' polling and signal handling for the whole run.
+ */
+function cliAsync(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: work, timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Lab namespaces owned by a given pid. */
 async function namespacesOf(pid: number): Promise<string[]> {
   return (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${pid}-`));
@@ -60,22 +77,25 @@ async function startPartitionRun(
     cwd: work,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  for (let i = 0; i < 100; i++) {
-    if ((await namespacesOf(child.pid!)).length === 3) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  // Give it time to start the target and client processes inside.
-  await new Promise((r) => setTimeout(r, 1500));
-  const namespaces = await namespacesOf(child.pid!);
-  assert.equal(namespaces.length, 3, 'the run built its testbed');
-  const pids = namespaces.flatMap((ns) =>
-    spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
-      .stdout.trim()
-      .split('\n')
-      .filter(Boolean),
-  );
   // target and client (and, for a broker, the sink)
   const expected = target === 'tcp' ? 2 : 3;
+  // Poll rather than sleep: on a loaded 2-core machine (four test files at once) the broker, the
+  // sink and the client can take several seconds to start after the namespaces exist. 30 s is far
+  // more than they ever need; the run's own deadline is 60 s.
+  let namespaces: string[] = [];
+  let pids: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    namespaces = await namespacesOf(child.pid!);
+    pids = namespaces.flatMap((ns) =>
+      spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean),
+    );
+    if (namespaces.length === 3 && pids.length >= expected) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(namespaces.length, 3, 'the run built its testbed');
   assert.ok(pids.length >= expected, `${expected} processes run inside the namespaces`);
   return { child, namespaces, pids };
 }
@@ -180,9 +200,18 @@ describe('bad input: one line, exit 2, nothing created', () => {
 });
 
 describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }, () => {
-  it('--json prints one object with the measurements; the timeline is kept', () => {
+  it('--json prints one object with the measurements; the timeline is kept', async () => {
     const out = join(work, 'json-run');
-    const r = cli(['run', '--fault', 'kill', '--workload', 'publish:10', '--json', '--out', out]);
+    const r = await cliAsync([
+      'run',
+      '--fault',
+      'kill',
+      '--workload',
+      'publish:10',
+      '--json',
+      '--out',
+      out,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout) as Record<string, unknown>;
     for (const key of [
@@ -204,8 +233,8 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
       assert.ok(types.includes(t), `timeline has ${t}`);
   });
 
-  it('the human summary tells the wire, the detection against the window, loss', () => {
-    const r = cli([
+  it('the human summary tells the wire, the detection against the window, loss', async () => {
+    const r = await cliAsync([
       'run',
       '--fault',
       'partition',
@@ -254,7 +283,7 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
     assert.equal((await namespacesOf(child.pid!)).length, 3, 'a killed run leaves its namespaces');
     const dirs = dirsOf(child.pid!);
     assert.equal(dirs.length, 1, 'a killed run leaves its broker config directory');
-    const r = cli(['cleanup', '--json']);
+    const r = await cliAsync(['cleanup', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { removed: string[]; removedDirs: string[] };
     for (const ns of left) assert.ok(report.removed.includes(ns), `cleanup removed ${ns}`);
@@ -267,9 +296,9 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
     for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
   });
 
-  it('--json for a broker: client library and version, library events, duplicates', () => {
+  it('--json for a broker: client library and version, library events, duplicates', async () => {
     const out = join(work, 'json-mqtt');
-    const r = cli([
+    const r = await cliAsync([
       'run',
       '--target',
       'mqtt',

@@ -20,17 +20,16 @@ export function run(
   return new Promise((resolve, reject) => {
     const [cmd, ...args] = argv;
     // Own process group: a second Ctrl-C at the terminal must not kill teardown's tools.
-    const child = spawn(cmd!, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-      timeout: TOOL_TIMEOUT_MS,
-      killSignal: 'SIGKILL',
-    });
+    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // Our own timer rather than spawn's `timeout` option: Node 20 leaves that one armed when the
+    // spawn fails (ENOENT), which held a run that only had to say "not installed" for 30 s.
+    const timer = setTimeout(() => child.kill('SIGKILL'), TOOL_TIMEOUT_MS);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       if (err.code === 'ENOENT') {
         reject(
           new LabUnavailableError(
@@ -40,6 +39,7 @@ export function run(
       } else reject(err);
     });
     child.on('close', (code) => {
+      clearTimeout(timer);
       if (code === 0 || opts.allowFail) resolve({ stdout, stderr });
       else reject(new CommandError(argv, code, stderr));
     });
