@@ -303,7 +303,8 @@ describe('interrupting a matrix', { skip: netnsSkip }, () => {
     );
     const mine = async (): Promise<string[]> =>
       (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${child.pid}-`));
-    for (let i = 0; i < 100 && (await mine()).length < 12; i++)
+    // Up to 30 s: four testbeds built at once on a loaded 2-core machine.
+    for (let i = 0; i < 300 && (await mine()).length < 12; i++)
       await new Promise((r) => setTimeout(r, 100));
     assert.equal((await mine()).length, 12, 'four experiments running');
     await new Promise((r) => setTimeout(r, 1500));
