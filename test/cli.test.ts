@@ -95,6 +95,13 @@ async function startPartitionRun(
     if (namespaces.length === 3 && pids.length >= expected) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  const running = child.exitCode === null && child.signalCode === null;
+  if (running && (namespaces.length !== 3 || pids.length < expected)) {
+    // Stop the run before failing, so that it does not outlive the test and its work directory.
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGINT');
+    await exited;
+  }
   assert.equal(namespaces.length, 3, 'the run built its testbed');
   assert.ok(pids.length >= expected, `${expected} processes run inside the namespaces`);
   return { child, namespaces, pids };
