@@ -280,6 +280,66 @@ function freshHostPrediction(spec: ExperimentSpec, upByMs: number): Prediction {
   };
 }
 
+/** nats-server pings each client every ping_interval; the lab's config keeps its default. */
+export const NATS_SERVER_PING_MS = 120_000;
+
+/**
+ * Each periodic source of packets on the client's flow, as its period in ms: the client's
+ * messages, the far side's pushes, the client's probes, the server's own pings. A middlebox's
+ * idle clock restarts at every packet, whichever side sends it.
+ */
+function trafficPeriodsMs(spec: ExperimentSpec): number[] {
+  const { strategy: s, workload: w } = spec;
+  const periods: number[] = [];
+  if (w.kind !== 'idle') periods.push(1000 / w.rate);
+  const probe = probeEveryMs(s, w);
+  if (probe !== null) periods.push(probe);
+  // Kernel keepalive probes go out only after `idle` with nothing to send or receive.
+  if (s.kind === 'keepalive') periods.push(s.idleMs);
+  if (s.kind === 'ws' && s.side !== 'client') periods.push(s.pingMs);
+  if (spec.target === 'nats') periods.push(NATS_SERVER_PING_MS);
+  return periods;
+}
+
+/**
+ * idle-timeout: from T0 the middlebox forgets the flow once no packet has crossed it for `N`.
+ * Traffic more often than that keeps it alive. Otherwise it is forgotten at F, within N of the
+ * first packet after T0 (F - T0 in [N, N + min(G, N)] for a shortest period G); from F on the
+ * path behaves as a partition (drop) or as a reset (RST) would from T0. With one periodic source
+ * the phase is known (the last packet before F was that source's), and the whole window is the
+ * fault-at-T0 window shifted by N; with several, the shift may be up to N + min(G, N).
+ */
+function idleTimeoutPrediction(spec: ExperimentSpec): Prediction {
+  const { ms: n, onExpiry } = spec.idleTimeout!;
+  const periods = trafficPeriodsMs(spec);
+  const g = Math.min(...periods);
+  if (g < n)
+    return {
+      window: null,
+      why: `a packet crosses at least every ${sec(g)}, within the idle timeout ${sec(n)}: the middlebox never forgets the flow`,
+    };
+  const base =
+    onExpiry === 'drop'
+      ? silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos)
+      : nextPacketPrediction(spec.strategy, spec.workload);
+  const forgotten =
+    periods.length === 0
+      ? `nothing crosses, so the middlebox forgets the flow ${sec(n)} after T0`
+      : `the middlebox forgets the flow ${sec(n)} after its last packet`;
+  const after =
+    onExpiry === 'drop' ? 'then drops its packets' : 'then answers its next packet with RST';
+  if (base.window === null) return { window: null, why: `${forgotten}, ${after}; ${base.why}` };
+  const shift = periods.length === 1 ? n : n + Math.min(g, n);
+  const shifted =
+    periods.length === 1
+      ? `one source of packets, so the window for a fault at T0 shifted by ${sec(n)}`
+      : `the window for a fault at T0 shifted by ${sec(n)} to ${sec(shift)}`;
+  return {
+    window: [n + base.window[0], shift + base.window[1]],
+    why: `${forgotten}, ${after}: ${shifted} (${base.why})`,
+  };
+}
+
 /** Strategies that rely on the peer's kernel alone: a proxy's kernel answers for the peer. */
 const KERNEL_ONLY: readonly Strategy['kind'][] = ['none', 'keepalive', 'user-timeout'];
 
@@ -322,6 +382,8 @@ export function predict(spec: ExperimentSpec): Prediction {
         window: null,
         why: 'delay only: the path and the peer are alive, so any detection is a false disconnect',
       };
+    case 'idle-timeout':
+      return idleTimeoutPrediction(spec);
     case 'proxy-dead-upstream':
       if (KERNEL_ONLY.includes(spec.strategy.kind))
         return {

@@ -49,9 +49,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+const faultWidth = Math.max(...FAULTS.map((f) => f.length));
 const faultHelp = FAULTS.map(
   (f) =>
-    `  ${f.padEnd(10)} ${f === 'latency' ? 'proxy testbed: the fault proxy delays every chunk by --latency (+- --jitter) each way' : NETNS_FAULTS[f].wire}`,
+    `  ${f.padEnd(faultWidth)}  ${f === 'latency' ? 'proxy testbed: the fault proxy delays every chunk by --latency (+- --jitter) each way' : NETNS_FAULTS[f].wire}`,
 ).join('\n');
 
 const program = new Command('halfopen')
@@ -98,6 +99,14 @@ program
   .option('--heal <duration>', 'partition only: remove the drop this long after T0, e.g. 5s')
   .option('--latency <duration>', 'latency only: delay added each way, e.g. 200ms')
   .option('--jitter <duration>', 'latency only: +- this much, at random per chunk')
+  .option(
+    '--idle-timeout <duration>',
+    'idle-timeout only: the middlebox forgets a flow idle this long (whole seconds on netns), e.g. 350s as an AWS NLB',
+  )
+  .option(
+    '--on-expiry <drop|reset>',
+    "idle-timeout only: a forgotten flow's next packet is dropped (Azure LB's default) or answered with RST (AWS NLB) (default: drop)",
+  )
   .option(
     '--restart <duration>',
     'graceful, kill, node-loss: start the target again this long after T0, as Kubernetes restarts a pod',

@@ -4,6 +4,7 @@ import { entryToJson } from '../events.js';
 import { renderResult } from '../report/human.js';
 import { runExperiment, type ExperimentResult } from '../runner/experiment.js';
 import {
+  EXPIRY_ACTIONS,
   FAULTS,
   TARGET_STRATEGIES,
   TARGETS,
@@ -34,6 +35,8 @@ export interface RunFlags {
   restart?: string;
   latency?: string;
   jitter?: string;
+  idleTimeout?: string;
+  onExpiry?: string;
   deadline: string;
   warmup: string;
   sysctl: string[];
@@ -94,6 +97,14 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
           latency: {
             ms: parseDuration(f.latency ?? '0', '--latency'),
             jitterMs: parseDuration(f.jitter ?? '0', '--jitter'),
+          },
+        }
+      : {}),
+    ...(f.idleTimeout !== undefined || f.onExpiry !== undefined
+      ? {
+          idleTimeout: {
+            ms: parseDuration(f.idleTimeout ?? '0', '--idle-timeout'),
+            onExpiry: parseChoice(f.onExpiry ?? 'drop', EXPIRY_ACTIONS, '--on-expiry'),
           },
         }
       : {}),

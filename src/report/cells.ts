@@ -54,11 +54,15 @@ export function stats(values: readonly number[]): Stats | null {
   return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.at(-1)! };
 }
 
-export function faultLabel(fault: string, healMs: number | null, restartMs: number | null): string {
+export function faultLabel(
+  sp: Pick<ExperimentSpec, 'fault' | 'healMs' | 'restartMs' | 'latency' | 'idleTimeout'>,
+): string {
   const s = (ms: number): string => `${+(ms / 1000).toFixed(3)} s`;
-  if (healMs !== null) return `${fault} healed at ${s(healMs)}`;
-  if (restartMs !== null) return `${fault} restarted at ${s(restartMs)}`;
-  return fault;
+  if (sp.healMs !== null) return `${sp.fault} healed at ${s(sp.healMs)}`;
+  if (sp.restartMs !== null) return `${sp.fault} restarted at ${s(sp.restartMs)}`;
+  if (sp.latency) return `${sp.fault} ${s(sp.latency.ms)} +- ${s(sp.latency.jitterMs)}`;
+  if (sp.idleTimeout) return `${sp.fault} ${s(sp.idleTimeout.ms)}, ${sp.idleTimeout.onExpiry}`;
+  return sp.fault;
 }
 
 /** The strategy column; for your own client, what it was said to do and its command. */
@@ -76,7 +80,7 @@ export function cellsOf(rows: readonly MatrixRow[]): Cell[] {
     const strategy = strategyLabel(sp);
     const workload = formatWorkload(sp.workload);
     const qos = sp.target === 'mqtt' ? sp.qos : null;
-    const label = faultLabel(sp.fault, sp.healMs, sp.restartMs);
+    const label = faultLabel(sp);
     const key = [sp.testbed, sp.target, strategy, sp.own?.command, workload, qos, label].join('|');
     let entry = cells.get(key);
     if (!entry) {

@@ -39,6 +39,14 @@ export function describeWire(r: Result): string {
       return `router answered ${n(w, 'reset:0')} client packets and ${n(w, 'reset:1')} server packets with RST${reason}`;
     case 'ip-reuse':
       return `router dropped ${n(w, 'node-loss:0')} packets to the lost host; a fresh host took its address${reason}`;
+    case 'idle-timeout': {
+      const t = r.idle_timeout;
+      const answered = n(w, 'idle-timeout:0');
+      const idle = t ? formatMs(t.ms) : '?';
+      return t?.on_expiry === 'reset'
+        ? `the router forgot flows idle for ${idle} and answered ${answered} of their packets with RST${reason}`
+        : `the router forgot flows idle for ${idle} and dropped ${answered} of their packets${reason}`;
+    }
     case 'proxy-dead-upstream':
       return `the proxy in the router stayed healthy; the router dropped ${n(w, 'proxy-dead-upstream:0')} of its packets to the server and ${n(w, 'proxy-dead-upstream:1')} from it; the target was killed behind the drop${reason}`;
     default:
@@ -58,7 +66,9 @@ export function renderResult(r: Result, timelinePath: string | null): string {
       ? `, healed at ${formatMs(r.heal_ms)}`
       : r.restart_ms !== null
         ? `, restarted at ${formatMs(r.restart_ms)}`
-        : '';
+        : r.idle_timeout !== null
+          ? ` after ${formatMs(r.idle_timeout.ms)} idle, then ${r.idle_timeout.on_expiry}`
+          : '';
   lines.push(
     `halfopen run: ${r.client.startsWith('your command') ? `your client (target ${r.target})` : `${r.target} client`}, strategy ${r.strategy}, workload ${r.workload},${qos} fault ${r.fault}${back} (${r.testbed})`,
   );
@@ -88,8 +98,9 @@ export function renderResult(r: Result, timelinePath: string | null): string {
     lines.push(
       `  messages     ${r.sent} accepted${r.workload.startsWith('subscribe') ? ' (published by the far side)' : ''}, ${r.lost} lost, ${r.stale_sent} accepted after the fault before detection${dup}`,
     );
-  if (r.heal_ms !== null || r.restart_ms !== null || r.fault === 'reset') {
-    const from = r.fault === 'reset' ? 'detection' : r.heal_ms !== null ? 'heal' : 'restart';
+  const oneFlow = r.fault === 'reset' || (r.fault === 'idle-timeout' && r.detect_ms !== null);
+  if (r.heal_ms !== null || r.restart_ms !== null || oneFlow) {
+    const from = oneFlow ? 'detection' : r.heal_ms !== null ? 'heal' : 'restart';
     lines.push(
       `  reconnect    ${r.reconnect_ms === null ? `nothing delivered after the ${from}` : `${formatMs(r.reconnect_ms)} from ${from} to the first delivery`}`,
     );

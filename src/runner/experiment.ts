@@ -55,6 +55,8 @@ export interface ExperimentResult extends Metrics {
   restart_ms: number | null;
   /** The latency fault's delay each way and its jitter, in ms. */
   latency: { ms: number; jitter_ms: number } | null;
+  /** The idle-timeout fault's timeout and what the middlebox does with a forgotten flow. */
+  idle_timeout: { ms: number; on_expiry: 'drop' | 'reset' } | null;
   deadline_ms: number;
   sysctls: Record<string, number>;
   predicted_ms: [number, number] | null;
@@ -201,6 +203,7 @@ async function createTestbed(
           clientSysctls: spec.sysctls,
           targetPort: TARGETS[spec.target].port,
           proxyInPath: spec.fault === 'proxy-dead-upstream',
+          ...(spec.idleTimeout ? { middlebox: spec.idleTimeout } : {}),
         },
         teardowns,
       );
@@ -337,7 +340,9 @@ export async function runExperiment(
     )?.t;
     // The path's return, scheduled from T0: the heal of a partition, or the target's restart.
     let comeBack: { atMs: number; run: () => Promise<void> } | null = null;
-    let reconnectFrom: MetricOptions['reconnectFrom'] = spec.fault === 'reset' ? 'detection' : null;
+    // reset and idle-timeout break the one flow: a new connection passes at once.
+    let reconnectFrom: MetricOptions['reconnectFrom'] =
+      spec.fault === 'reset' || spec.fault === 'idle-timeout' ? 'detection' : null;
     if (spec.healMs !== null && fault.heal) {
       comeBack = { atMs: spec.healMs, run: fault.heal };
       reconnectFrom = 'heal';
@@ -459,6 +464,9 @@ export async function runExperiment(
       heal_ms: spec.healMs,
       restart_ms: spec.restartMs,
       latency: spec.latency ? { ms: spec.latency.ms, jitter_ms: spec.latency.jitterMs } : null,
+      idle_timeout: spec.idleTimeout
+        ? { ms: spec.idleTimeout.ms, on_expiry: spec.idleTimeout.onExpiry }
+        : null,
       deadline_ms: spec.deadlineMs,
       sysctls: spec.sysctls,
       ...metrics,

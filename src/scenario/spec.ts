@@ -27,6 +27,19 @@ export type Strategy =
   | { kind: 'h2'; pingMs: number; timeoutMs: number };
 
 export const WS_SIDES = ['client', 'server', 'both'] as const;
+
+/**
+ * What a middlebox does with the next packet of a flow it has forgotten: drop it silently (Azure
+ * Load Balancer by default) or answer it with RST (AWS NLB, Azure with TCP reset enabled).
+ */
+export const EXPIRY_ACTIONS = ['drop', 'reset'] as const;
+export type ExpiryAction = (typeof EXPIRY_ACTIONS)[number];
+
+/** The idle-timeout fault: a flow idle this long is forgotten; its next packet meets `onExpiry`. */
+export interface IdleTimeout {
+  ms: number;
+  onExpiry: ExpiryAction;
+}
 export type WsSide = (typeof WS_SIDES)[number];
 
 /**
@@ -45,6 +58,7 @@ export const FAULTS = [
   'ip-reuse',
   'proxy-dead-upstream',
   'latency',
+  'idle-timeout',
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
 
@@ -127,6 +141,8 @@ export interface ExperimentSpec {
   healMs: number | null;
   /** latency only: the delay added each way, and its jitter (+-). */
   latency?: { ms: number; jitterMs: number };
+  /** idle-timeout only: how long a flow may be idle before the middlebox forgets it. */
+  idleTimeout?: IdleTimeout;
   /** graceful, kill, node-loss: start the target again this long after T0. */
   restartMs: number | null;
   /** MQTT quality of service for publish and subscribe (0 elsewhere). */
@@ -372,6 +388,23 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
     throw new BadInputError(
       '--sysctl needs the netns testbed (the proxy testbed runs on the host)',
     );
+  }
+  if ((spec.fault === 'idle-timeout') !== (spec.idleTimeout !== undefined)) {
+    throw new BadInputError(
+      spec.fault === 'idle-timeout'
+        ? 'fault idle-timeout needs --idle-timeout <duration> (and optionally --on-expiry drop|reset)'
+        : `--idle-timeout and --on-expiry apply to the idle-timeout fault only (fault is ${spec.fault})`,
+    );
+  }
+  if (spec.idleTimeout) {
+    const { ms } = spec.idleTimeout;
+    // conntrack keeps its timeouts in whole seconds.
+    if (spec.testbed === 'netns' && (ms < 1000 || ms % 1000 !== 0))
+      throw new BadInputError(
+        `--idle-timeout ${formatMs(ms)} must be whole seconds from 1s on the netns testbed (conntrack counts seconds)`,
+      );
+    if (ms < 100 || ms > 6 * 3_600_000)
+      throw new BadInputError(`--idle-timeout ${formatMs(ms)} must be from 100ms to 6h`);
   }
   if ((spec.fault === 'latency') !== (spec.latency !== undefined)) {
     throw new BadInputError(

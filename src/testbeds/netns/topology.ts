@@ -9,7 +9,7 @@
  * rule ever exists in the root namespace.
  */
 import type { Endpoint, LabEvent } from '../../events.js';
-import type { FaultName } from '../../scenario/spec.js';
+import type { FaultName, IdleTimeout } from '../../scenario/spec.js';
 import { PrivateDir } from '../private-dir.js';
 import type { BoundFault, Testbed } from '../types.js';
 import { NETNS_FAULTS, type FaultContext } from './faults/index.js';
@@ -30,7 +30,12 @@ export interface NetnsOptions {
   targetPort: number;
   /** Put a proxy in the router namespace between client and server (proxy-dead-upstream). */
   proxyInPath?: boolean;
+  /** Make the router a stateful middlebox that forgets idle flows (idle-timeout). */
+  middlebox?: IdleTimeout;
 }
+
+/** The rule tag of the middlebox's answer to a forgotten flow's packets (for counters). */
+export const MIDDLEBOX_TAG = 'idle-timeout';
 
 /** A rule set the router holds, by tag, so it can be removed and its counters read. */
 interface RouterRules {
@@ -159,6 +164,8 @@ export class NetnsTestbed implements Testbed {
 
   private async build(): Promise<void> {
     const { client, router, server } = this.ns;
+    // Before anything exists: a missing conntrack tool is one line naming its package.
+    if (this.opts.middlebox) await run(['conntrack', '--version']);
     for (const ns of [client, router, server]) await this.addNamespace(ns);
     await this.sysctl(router, 'net.ipv4.ip_forward', 1);
     for (const [k, v] of Object.entries(this.opts.clientSysctls))
@@ -166,6 +173,56 @@ export class NetnsTestbed implements Testbed {
     await this.link('c0', this.addr.routerClientSide, client, this.addr.client);
     await this.link('s0', this.addr.routerServerSide, server, this.addr.server);
     if (this.opts.proxyInPath) await this.startPathProxy();
+    if (this.opts.middlebox) await this.trackFlows(this.opts.middlebox);
+  }
+
+  /**
+   * The router tracks every flow from the first SYN (the rule below turns its conntrack on) and
+   * never picks one up mid-stream, so a packet of a flow it has forgotten is INVALID. Until the
+   * fault, entries live the kernel's default (5 days); see `setFlowTimeout`.
+   */
+  private async trackFlows(box: IdleTimeout): Promise<void> {
+    const answer = box.onExpiry === 'reset' ? 'REJECT --reject-with tcp-reset' : 'DROP';
+    await this.addRules(MIDDLEBOX_TAG, [
+      `FORWARD -p tcp -m conntrack --ctstate INVALID -j ${answer}`,
+    ]);
+    await this.sysctl(this.ns.router, 'net.netfilter.nf_conntrack_tcp_loose', 0);
+  }
+
+  /** idle-timeout: the idle timeout the testbed was built with. */
+  idleTimeoutMs(): number {
+    if (!this.opts.middlebox) throw new LabError('this testbed was built without a middlebox');
+    return this.opts.middlebox.ms;
+  }
+
+  /**
+   * Established flows (new ones, and every entry the router holds now) are forgotten after
+   * `seconds` without a packet.
+   */
+  async setFlowTimeout(seconds: number): Promise<void> {
+    const r = this.ns.router;
+    await this.sysctl(r, 'net.netfilter.nf_conntrack_tcp_timeout_established', seconds);
+    // Every flow from the client's address (conntrack 1.4.7 cannot update without a filter). It
+    // exits 1 when none matched (a client between connections): nothing to shorten then.
+    const { stdout, stderr } = await run(
+      [
+        'ip',
+        'netns',
+        'exec',
+        r,
+        'conntrack',
+        '-U',
+        '-p',
+        'tcp',
+        '-s',
+        this.addr.client,
+        '--timeout',
+        String(seconds),
+      ],
+      { allowFail: true },
+    );
+    if (!/\d+ flow entries have been updated/.test(`${stdout}${stderr}`))
+      throw new LabError(`conntrack could not shorten the flow timeout: ${stderr.trim()}`);
   }
 
   /** The proxy in the path: listens on the router's client side, forwards to the server. */

@@ -1,6 +1,7 @@
 /** The netns testbed's faults, one file each, registered here. */
 import type { FaultName } from '../../../scenario/spec.js';
 import { graceful } from './graceful.js';
+import { idleTimeout } from './idle-timeout.js';
 import { ipReuse } from './ip-reuse.js';
 import { kill } from './kill.js';
 import { nodeLoss } from './node-loss.js';
@@ -18,6 +19,7 @@ export const NETNS_FAULTS: Record<Exclude<FaultName, 'latency'>, NetnsFault> = {
   reset,
   'ip-reuse': ipReuse,
   'proxy-dead-upstream': proxyDeadUpstream,
+  'idle-timeout': idleTimeout,
 };
 
 export type { FaultContext, NetnsFault } from './types.js';
