@@ -297,17 +297,23 @@ function trafficPeriodsMs(spec: ExperimentSpec): number[] {
   // Kernel keepalive probes go out only after `idle` with nothing to send or receive.
   if (s.kind === 'keepalive') periods.push(s.idleMs);
   if (s.kind === 'ws' && s.side !== 'client') periods.push(s.pingMs);
-  if (spec.target === 'nats') periods.push(NATS_SERVER_PING_MS);
+  // nats-server's first ping comes ping_interval after the connection opened.
+  if (spec.target === 'nats' && spec.warmupMs + spec.deadlineMs >= NATS_SERVER_PING_MS)
+    periods.push(NATS_SERVER_PING_MS);
   return periods;
 }
 
 /**
- * idle-timeout: from T0 the middlebox forgets the flow once no packet has crossed it for `N`.
- * Traffic more often than that keeps it alive. Otherwise it is forgotten at F, within N of the
- * first packet after T0 (F - T0 in [N, N + min(G, N)] for a shortest period G); from F on the
- * path behaves as a partition (drop) or as a reset (RST) would from T0. With one periodic source
- * the phase is known (the last packet before F was that source's), and the whole window is the
- * fault-at-T0 window shifted by N; with several, the shift may be up to N + min(G, N).
+ * idle-timeout: from T0 the middlebox forgets the flow once no packet has crossed it for N; from
+ * that moment F the path behaves as a partition (drop) or a reset (RST) would from T0, so the
+ * detection comes within the fault-at-T0 window after F.
+ * - A source with a period under N keeps the flow alive.
+ * - One source of period G >= N: the last packet before F is that source's, which fixes the phase:
+ *   the whole window is the fault-at-T0 window shifted by N.
+ * - Several sources with load rho = sum(N / period) < 1: all gaps stay under N for at most
+ *   (k + 1) N / (1 - rho) (there are too few packets to cover more), so F - T0 is in
+ *   [N, N + (k + 1) N / (1 - rho)]. With rho >= 1 their phases decide whether a gap of N ever
+ *   opens: no window.
  */
 function idleTimeoutPrediction(spec: ExperimentSpec): Prediction {
   const { ms: n, onExpiry } = spec.idleTimeout!;
@@ -317,6 +323,14 @@ function idleTimeoutPrediction(spec: ExperimentSpec): Prediction {
     return {
       window: null,
       why: `a packet crosses at least every ${sec(g)}, within the idle timeout ${sec(n)}: the middlebox never forgets the flow`,
+    };
+  const rho = periods.reduce((sum, p) => sum + n / p, 0);
+  const list = periods.map(sec).join(', ');
+  if (rho >= 1)
+    return {
+      window: null,
+      unknown: true,
+      why: `packets cross with periods ${list}, each at least the idle timeout ${sec(n)}: whether a gap of ${sec(n)} ever opens depends on their phases`,
     };
   const base =
     onExpiry === 'drop'
@@ -329,11 +343,12 @@ function idleTimeoutPrediction(spec: ExperimentSpec): Prediction {
   const after =
     onExpiry === 'drop' ? 'then drops its packets' : 'then answers its next packet with RST';
   if (base.window === null) return { window: null, why: `${forgotten}, ${after}; ${base.why}` };
-  const shift = periods.length === 1 ? n : n + Math.min(g, n);
+  const k = periods.length;
+  const shift = k <= 1 ? n : n + ((k + 1) * n) / (1 - rho);
   const shifted =
-    periods.length === 1
-      ? `one source of packets, so the window for a fault at T0 shifted by ${sec(n)}`
-      : `the window for a fault at T0 shifted by ${sec(n)} to ${sec(shift)}`;
+    k <= 1
+      ? `the window for a fault at T0 shifted by ${sec(n)}${k === 1 ? ' (one source of packets fixes the phase)' : ''}`
+      : `packets with periods ${list} leave a gap of ${sec(n)} within ${sec(shift)} of T0`;
   return {
     window: [n + base.window[0], shift + base.window[1]],
     why: `${forgotten}, ${after}: ${shifted} (${base.why})`,

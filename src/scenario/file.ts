@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { BadInputError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import {
+  EXPIRY_ACTIONS,
   FAULTS,
   TARGETS,
   TARGET_STRATEGIES,
@@ -38,10 +39,21 @@ const faultEntry = z.union(
           .describe('graceful, kill, node-loss: start the target again this long after T0'),
         latency: duration.optional().describe('latency: delay added each way (proxy testbed)'),
         jitter: duration.optional().describe('latency: +- this much, at random'),
+        idle_timeout: duration
+          .optional()
+          .describe(
+            'idle-timeout: the middlebox forgets a flow idle this long (netns: whole seconds)',
+          ),
+        on_expiry: z
+          .enum(EXPIRY_ACTIONS)
+          .optional()
+          .describe("idle-timeout: a forgotten flow's next packet is dropped (default) or reset"),
       })
       .strict(),
   ],
-  { error: `expected a fault (${FAULTS.join(', ')}) or { fault, heal, restart }` },
+  {
+    error: `expected a fault (${FAULTS.join(', ')}) or { fault, heal, restart, latency, jitter, idle_timeout, on_expiry }`,
+  },
 );
 
 export const scenarioSchema = z
@@ -209,11 +221,21 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
             },
           }
         : {};
+    const idle =
+      'idle_timeout' in e || 'on_expiry' in e
+        ? {
+            idleTimeout: {
+              ms: ms(('idle_timeout' in e && e.idle_timeout) || '0', `faults[${i}].idle_timeout`),
+              onExpiry: ('on_expiry' in e && e.on_expiry) || 'drop',
+            },
+          }
+        : {};
     return {
       fault: e.fault,
       healMs: heal === undefined ? null : ms(heal, `faults[${i}].heal`),
       restartMs: restart === undefined ? null : ms(restart, `faults[${i}].restart`),
       ...latency,
+      ...idle,
     };
   });
   const specs: ExperimentSpec[] = [];
