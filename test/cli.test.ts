@@ -158,6 +158,26 @@ describe('bad input: one line, exit 2, nothing created', () => {
       /do not also give --target/,
     ],
     [
+      'idle-timeout without its timeout',
+      ['run', '--fault', 'idle-timeout'],
+      /needs --idle-timeout/,
+    ],
+    [
+      'idle timeout not whole seconds on netns',
+      ['run', '--fault', 'idle-timeout', '--idle-timeout', '1500ms'],
+      /whole seconds/,
+    ],
+    [
+      'on-expiry unknown',
+      ['run', '--fault', 'idle-timeout', '--idle-timeout', '2s', '--on-expiry', 'rst'],
+      /--on-expiry 'rst' is unknown \(expected one of: drop, reset\)/,
+    ],
+    [
+      'idle timeout on another fault',
+      ['run', '--fault', 'partition', '--idle-timeout', '2s'],
+      /apply to the idle-timeout fault only/,
+    ],
+    [
       'k8s testbed not built yet',
       ['run', '--fault', 'partition', '--testbed', 'k8s'],
       /testbed 'k8s' is not built yet/,

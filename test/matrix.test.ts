@@ -65,6 +65,26 @@ describe('scenario files', () => {
     );
   });
 
+  it('idle-timeout entries carry their timeout and what happens on expiry (drop by default)', () => {
+    const s = parseScenario(
+      [
+        'clients: [{ target: tcp }]',
+        'faults:',
+        '  - { fault: idle-timeout, idle_timeout: 350s }',
+        '  - { fault: idle-timeout, idle_timeout: 4m, on_expiry: reset }',
+        'deadline: 20m',
+      ].join('\n'),
+      'i.yaml',
+    );
+    assert.deepEqual(
+      s.specs.map((x) => x.idleTimeout),
+      [
+        { ms: 350_000, onExpiry: 'drop' },
+        { ms: 240_000, onExpiry: 'reset' },
+      ],
+    );
+  });
+
   it('a client with a command is your own program, its strategies what it is said to do', () => {
     const s = parseScenario(
       [
@@ -168,6 +188,18 @@ describe('scenario files', () => {
       'k.json',
       '{"clients": [{"target": "tcp"}], "faults": ["kill"], "repetitions": "3"}',
       /repetitions: "3": .*number/,
+    ],
+    [
+      'idle-timeout without its timeout',
+      'n.yaml',
+      'clients: [{ target: tcp }]\nfaults: [idle-timeout]\n',
+      /fault idle-timeout needs --idle-timeout/,
+    ],
+    [
+      'a bad on_expiry',
+      'o.yaml',
+      'clients: [{ target: tcp }]\nfaults: [{ fault: idle-timeout, idle_timeout: 2s, on_expiry: rst }]\n',
+      /on_expiry/,
     ],
     [
       'bad sysctl',

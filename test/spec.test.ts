@@ -140,6 +140,19 @@ describe('strategy, workload, duration and sysctl parsing', () => {
       /partition fault only/,
     );
     assert.throws(() => validateSpec({ ...base, healMs: 40_000 }), /shorter than --deadline/);
+    const idle = { ...base, fault: 'idle-timeout' as const };
+    assert.throws(() => validateSpec(idle), /needs --idle-timeout/);
+    const after = (ms: number) => ({ ...idle, idleTimeout: { ms, onExpiry: 'drop' as const } });
+    assert.doesNotThrow(() => validateSpec(after(2000)));
+    assert.throws(() => validateSpec(after(1500)), /whole seconds/);
+    assert.throws(
+      () => validateSpec({ ...after(2000), fault: 'partition' }),
+      /idle-timeout fault only/,
+    );
+    assert.throws(
+      () => validateSpec({ ...after(2000), testbed: 'proxy' }),
+      /idle-timeout needs --testbed netns/,
+    );
   });
 });
 
@@ -234,6 +247,46 @@ describe('predicted windows (facts.md)', () => {
     assert.equal(replaced[0], 2000, 'not before the replacement is there');
     assert.ok(replaced[1] < 10_000, `the next ping after it draws the RST: ${replaced[1]}`);
     assert.deepEqual(predict({ ...slow, restartMs: 20_000 }).window, [10_000, 15_000]);
+  });
+
+  it('idle-timeout: traffic under the timeout keeps the flow; one source shifts the window by N', () => {
+    const idle = (strategy: string, workload = 'idle', more: Partial<ExperimentSpec> = {}) =>
+      predict({
+        ...base,
+        fault: 'idle-timeout',
+        idleTimeout: { ms: 2000, onExpiry: 'drop' },
+        strategy: parseStrategy(strategy),
+        workload: parseWorkload(workload),
+        ...more,
+      });
+    // A heartbeat every second never lets the flow idle for 2 s.
+    const kept = idle('heartbeat:interval=1s,timeout=2s');
+    assert.equal(kept.window, null);
+    assert.match(kept.why, /never forgets the flow/);
+    // keepalive probes every 4 s: forgotten, then the partition window (2 s, 6 s] from then.
+    assert.deepEqual(idle('keepalive:idle=4s,interval=1s,count=2').window, [4000, 8000]);
+    // With RST on expiry the next probe is the detection: (N, N + idle].
+    const reset = { idleTimeout: { ms: 2000, onExpiry: 'reset' as const } };
+    assert.deepEqual(
+      idle('keepalive:idle=4s,interval=1s,count=2', 'idle', reset).window,
+      [2000, 6000],
+    );
+    // Nothing crosses an idle socket without probes, and nothing ever tells it.
+    assert.equal(idle('none').window, null);
+    // Two sources (pings every 3 s, messages every 4 s): their phases decide; no window.
+    const nats = idle('nats:ping=3s,maxout=2', 'publish:0.25', { target: 'nats' });
+    assert.equal(nats.unknown, true);
+    // Two sparse sources: a gap of N opens within a bounded time; the window widens with it.
+    const sparse = idle('heartbeat:interval=10s,timeout=1s', 'publish:0.1').window!;
+    assert.equal(sparse[0], 3000);
+    assert.ok(sparse[1] > 13_000 && sparse[1] < 30_000, `bounded: ${sparse[1]}`);
+    // nats-server pings too, but only from 2 min after the connection: a long run counts it.
+    const long = idle('nats:ping=5s,maxout=2', 'idle', { target: 'nats', deadlineMs: 200_000 });
+    assert.ok(long.window && long.window[1] > 17_000);
+    assert.deepEqual(
+      idle('nats:ping=5s,maxout=2', 'idle', { target: 'nats' }).window,
+      [12_000, 17_000],
+    );
   });
 
   it('verdicts compare with a stated tolerance', () => {

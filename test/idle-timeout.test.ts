@@ -1,0 +1,118 @@
+/**
+ * The idle-timeout fault on real kernels: the router is a stateful middlebox (its own conntrack
+ * table, no mid-stream pickup) whose established-flow timeout drops to N at T0. Whether the flow
+ * survives depends only on what crosses it, and the tests check the user's questions: does my
+ * heartbeat keep it alive, how long until I notice when it does not, what did I lose.
+ *
+ * Timings: N is 2 s and the warmup 1 s, so keepalive's first probe after T0 (4 s after the
+ * connection opened) comes at T0 + 3 s, clear of the moment the flow would be forgotten (T0 + 2 s).
+ * Windows are checked as verdicts, with the stated tolerance of 150 ms + 5 % (predict.ts).
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import type { ExpiryAction } from '../src/scenario/spec.js';
+import { brokerSpec, describeResult, measure, netnsSkip, spec } from './helpers.js';
+
+const after = (onExpiry: ExpiryAction, ms = 2000) => ({ idleTimeout: { ms, onExpiry } });
+const KEEPALIVE = 'keepalive:idle=4s,interval=1s,count=2';
+/** The root namespace's own conntrack settings, which the lab must never touch. */
+const rootConntrack = (): string[] =>
+  ['nf_conntrack_tcp_loose', 'nf_conntrack_tcp_timeout_established'].map((k) => {
+    try {
+      return readFileSync(`/proc/sys/net/netfilter/${k}`, 'utf8').trim();
+    } catch {
+      return 'absent';
+    }
+  });
+
+describe(
+  'idle-timeout (netns): a middlebox forgets idle flows',
+  { skip: netnsSkip, concurrency: 4 },
+  () => {
+    it('keepalive probes rarer than the timeout: forgotten, the probes are dropped, ETIMEDOUT inside (4 s, 8 s]', async () => {
+      const before = rootConntrack();
+      const r = await measure(
+        spec(KEEPALIVE, 'idle', 'idle-timeout', { ...after('drop'), deadlineMs: 12_000 }),
+      );
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.deepEqual(r.predicted_ms, [4000, 8000]);
+      assert.equal(r.detect_reason, 'ETIMEDOUT');
+      assert.ok(
+        (r.wire['idle-timeout:0'] ?? 0) >= 2,
+        `the router dropped the probes: ${JSON.stringify(r.wire)}`,
+      );
+      assert.ok(r.reconnect_ms !== null, 'a new connection passes at once');
+      assert.deepEqual(
+        rootConntrack(),
+        before,
+        "the root namespace's conntrack settings are untouched",
+      );
+    });
+
+    it('--on-expiry reset: the first probe into the forgotten flow draws an RST, inside (2 s, 6 s]', async () => {
+      const r = await measure(
+        spec(KEEPALIVE, 'idle', 'idle-timeout', { ...after('reset'), deadlineMs: 12_000 }),
+      );
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.equal(r.detect_reason, 'ECONNRESET');
+      assert.ok((r.wire['idle-timeout:0'] ?? 0) >= 1, 'the router answered with RST');
+    });
+
+    it('a heartbeat every second keeps the flow alive: nothing dropped, nothing detected', async () => {
+      const r = await measure(
+        spec('heartbeat:interval=1s,timeout=2s', 'idle', 'idle-timeout', {
+          ...after('drop'),
+          deadlineMs: 6000,
+        }),
+      );
+      assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
+      assert.equal(r.wire['idle-timeout:0'] ?? 0, 0, 'no packet met a forgotten flow');
+    });
+
+    it('a publisher quieter than the timeout without probes: its messages vanish and it never knows', async () => {
+      // One message every 4 s: each finds the flow forgotten; TCP retransmits for ~15 min.
+      const r = await measure(
+        spec('none', 'publish:0.25', 'idle-timeout', { ...after('drop'), deadlineMs: 9000 }),
+      );
+      assert.equal(r.detect_ms, null, describeResult(r));
+      assert.equal(r.verdict, 'beyond deadline', describeResult(r));
+      assert.ok(r.stale_sent! >= 2, `the API accepted messages after T0: ${describeResult(r)}`);
+      assert.ok(r.lost >= r.stale_sent!, `none of them arrived: ${describeResult(r)}`);
+    });
+
+    it('mqtt keepalive 3 s through a 2 s timeout: PINGREQ dropped, offline inside (3.5 s, 6.5 s]', async () => {
+      const r = await measure(
+        brokerSpec('mqtt', 'mqtt:keepalive=3s', 'idle', 'idle-timeout', {
+          ...after('drop'),
+          deadlineMs: 12_000,
+        }),
+      );
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.deepEqual(r.predicted_ms, [3500, 6500]);
+      assert.ok(r.reconnect_ms !== null, describeResult(r));
+    });
+
+    it('nats pings every second keep the flow alive through a 2 s timeout', async () => {
+      const r = await measure(
+        brokerSpec('nats', 'nats:ping=1s,maxout=2', 'publish:2', 'idle-timeout', {
+          ...after('drop'),
+          deadlineMs: 5000,
+        }),
+      );
+      assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
+      assert.equal(r.lost, 0, describeResult(r));
+    });
+
+    it('grpc keepalive every 3 s with RST on expiry: the next ping is reset, inside (2 s, 5 s]', async () => {
+      const r = await measure(
+        brokerSpec('grpc', 'grpc:time=3s,timeout=1s,without-calls=true', 'idle', 'idle-timeout', {
+          ...after('reset'),
+          deadlineMs: 10_000,
+        }),
+      );
+      assert.equal(r.verdict, 'inside', describeResult(r));
+      assert.deepEqual(r.predicted_ms, [2000, 5000]);
+    });
+  },
+);
