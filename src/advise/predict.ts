@@ -294,8 +294,9 @@ function trafficPeriodsMs(spec: ExperimentSpec): number[] {
   if (w.kind !== 'idle') periods.push(1000 / w.rate);
   const probe = probeEveryMs(s, w);
   if (probe !== null) periods.push(probe);
-  // Kernel keepalive probes go out only after `idle` with nothing to send or receive.
-  if (s.kind === 'keepalive') periods.push(s.idleMs);
+  // Kernel keepalive probes go out only after `idle` with nothing to send or receive; a proxy's
+  // kernel answers them, so they never reach the proxy's middlebox.
+  if (s.kind === 'keepalive' && spec.testbed !== 'proxy') periods.push(s.idleMs);
   if (s.kind === 'ws' && s.side !== 'client') periods.push(s.pingMs);
   // nats-server's first ping comes ping_interval after the connection opened.
   if (spec.target === 'nats' && spec.warmupMs + spec.deadlineMs >= NATS_SERVER_PING_MS)
@@ -332,10 +333,18 @@ function idleTimeoutPrediction(spec: ExperimentSpec): Prediction {
       unknown: true,
       why: `packets cross with periods ${list}, each at least the idle timeout ${sec(n)}: whether a gap of ${sec(n)} ever opens depends on their phases`,
     };
-  const base =
-    onExpiry === 'drop'
-      ? silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos)
-      : nextPacketPrediction(spec.strategy, spec.workload);
+  // On the proxy testbed the proxy's kernel ACKs the client: only what the proxy forwards, or an
+  // RST it sends, can tell the client anything.
+  const proxied = spec.testbed === 'proxy' && KERNEL_ONLY.includes(spec.strategy.kind);
+  const base: Prediction =
+    proxied && (onExpiry === 'drop' || spec.workload.kind !== 'publish')
+      ? {
+          window: null,
+          why: "the proxy's own kernel answers the client's data and keepalive probes, so only an application heartbeat or an RST tells",
+        }
+      : onExpiry === 'drop'
+        ? silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos)
+        : nextPacketPrediction(spec.strategy, spec.workload);
   const forgotten =
     periods.length === 0
       ? `nothing crosses, so the middlebox forgets the flow ${sec(n)} after T0`

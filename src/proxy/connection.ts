@@ -65,6 +65,11 @@ export class Connection {
     }, 2000).unref();
   }
 
+  /** One side gets a TCP RST; the other stays open. */
+  resetOne(side: Socket): void {
+    rst(side);
+  }
+
   /** Both sides get a TCP RST. */
   reset(): void {
     for (const s of [this.client, this.upstream]) rst(s);

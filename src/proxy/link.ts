@@ -79,8 +79,15 @@ export class Link {
    * (a reset) waits for it.
    */
   async released(): Promise<void> {
-    for (const a of [...this.active.values()])
-      if (a.enabled && TOXICS[a.config.type]?.holds) await until(a.stop);
+    for (const a of [...this.active.values()]) {
+      const holds = TOXICS[a.config.type]?.holds;
+      if (a.enabled && (typeof holds === 'function' ? holds(this) : holds)) await until(a.stop);
+    }
+  }
+
+  /** Resets the socket this direction reads from (an RST to the sender of what arrived). */
+  resetSource(): void {
+    this.connection.resetOne(this.source);
   }
 
   /** Writes to the destination, waiting while its buffer is full. */

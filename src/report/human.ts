@@ -23,6 +23,7 @@ export function describeWire(r: Result): string {
       latency: `the fault proxy delayed every chunk by ${r.latency?.ms ?? 0} ms (+- ${r.latency?.jitter_ms ?? 0} ms) each way`,
       'proxy-dead-upstream':
         "the fault proxy's upstream went silent both ways; the client's side stayed healthy",
+      'idle-timeout': `the fault proxy forgot connections idle for ${formatMs(r.idle_timeout?.ms ?? 0)} and ${r.idle_timeout?.on_expiry === 'reset' ? 'reset the sender of whatever came next' : 'dropped whatever came next'}`,
     };
     return `${what[r.fault] ?? r.fault}${reason}`;
   }

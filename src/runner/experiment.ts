@@ -208,7 +208,10 @@ async function createTestbed(
         teardowns,
       );
     case 'proxy':
-      return ProxyTestbed.create({ ...opts, latency: spec.latency }, teardowns);
+      return ProxyTestbed.create(
+        { ...opts, latency: spec.latency, idleTimeout: spec.idleTimeout },
+        teardowns,
+      );
   }
 }
 

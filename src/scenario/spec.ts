@@ -92,7 +92,15 @@ export type TestbedName = (typeof TESTBEDS)[number];
 export const TESTBED_FAULTS: Record<TestbedName, readonly FaultName[]> = {
   // latency on netns needs netem (sch_netem), which not every kernel has: this one has not.
   netns: FAULTS.filter((f) => f !== 'latency'),
-  proxy: ['graceful', 'kill', 'partition', 'reset', 'proxy-dead-upstream', 'latency'],
+  proxy: [
+    'graceful',
+    'kill',
+    'partition',
+    'reset',
+    'proxy-dead-upstream',
+    'latency',
+    'idle-timeout',
+  ],
 };
 
 /** Per-namespace TCP sysctls a user may set in the client namespace (net.ipv4.<name>). */

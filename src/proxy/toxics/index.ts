@@ -1,6 +1,7 @@
 /** Every toxic, by the type name the API uses. */
 import { bandwidth } from './bandwidth.js';
 import { blackhole } from './blackhole.js';
+import { idleTimeout } from './idle-timeout.js';
 import { latency } from './latency.js';
 import { limitData } from './limit-data.js';
 import { resetPeer } from './reset-peer.js';
@@ -18,6 +19,7 @@ export const TOXICS: Record<string, Toxic> = {
   slicer,
   limit_data: limitData,
   blackhole,
+  idle_timeout: idleTimeout,
 };
 
 export type { Stream, Toxic, ToxicConfig, ToxicContext } from './types.js';

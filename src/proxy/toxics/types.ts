@@ -35,8 +35,11 @@ export interface ToxicContext {
 export interface Toxic {
   /** Attribute names and defaults, as Toxiproxy defines them for this type. */
   readonly defaults: Record<string, number>;
-  /** Holds the path shut while on: nothing, not even a close or a reset, crosses it. */
-  readonly holds?: boolean;
+  /**
+   * Holds the path shut while on: nothing, not even a close or a reset, crosses it. A function
+   * decides per link, for a toxic that shuts the path only from some moment (idle_timeout).
+   */
+  readonly holds?: boolean | ((link: Link) => boolean);
   pipe?: (chunk: Buffer, ctx: ToxicContext) => Promise<Buffer[]> | Buffer[];
   start?: (ctx: Omit<ToxicContext, 'arrivedAt'>) => void;
   beforeEnd?: (ctx: Omit<ToxicContext, 'arrivedAt'>) => Promise<void>;

@@ -12,7 +12,7 @@ import type { LabEvent } from '../../events.js';
 import { LabError } from '../../errors.js';
 import { within } from '../../util/clock.js';
 import { ProxyServer, type Proxy } from '../../proxy/proxy.js';
-import type { FaultName } from '../../scenario/spec.js';
+import type { FaultName, IdleTimeout } from '../../scenario/spec.js';
 import type { Teardowns } from '../../util/teardown.js';
 import { spawnLab } from '../netns/exec.js';
 import { dirPrefix } from '../netns/names.js';
@@ -48,13 +48,21 @@ export class ProxyTestbed implements Testbed {
 
   /** The latency fault's delay, when the experiment has one. */
   private latency: { ms: number; jitterMs: number } | undefined;
+  /** The idle-timeout fault's timeout and expiry, when the experiment has one. */
+  private idleTimeout: IdleTimeout | undefined;
 
   static async create(
-    opts: { runId: string; index: number; latency?: { ms: number; jitterMs: number } },
+    opts: {
+      runId: string;
+      index: number;
+      latency?: { ms: number; jitterMs: number };
+      idleTimeout?: IdleTimeout;
+    },
     teardowns: Teardowns,
   ): Promise<ProxyTestbed> {
     const bed = new ProxyTestbed(teardowns, await freePort(), dirPrefix(opts.runId, opts.index));
     bed.latency = opts.latency;
+    bed.idleTimeout = opts.idleTimeout;
     teardowns.defer('close the fault proxy', () => bed.proxies.closeAll());
     bed.proxy = await bed.proxies.create({
       name: 'target',
@@ -127,12 +135,23 @@ export class ProxyTestbed implements Testbed {
       if (sig === 'SIGKILL') await live.target().exited;
       mark({ type: 'fault', name, phase: 'applied' });
     };
-    // Toxics hit the connections open at T0 only: the client's reconnects pass, as on netns.
+    // Faults hit the connections open at T0 only (the client's reconnects pass, as on netns);
+    // a slow path and a middlebox's policy hit every connection, new ones too.
     const toxics =
-      (list: { name: string; type: string; stream: string }[]) => (): Promise<void> => {
-        const connections = [...this.proxy.connections.keys()];
+      (
+        list: { name: string; type: string; stream: string; attributes?: Record<string, number> }[],
+        scope: 'open' | 'all' = 'open',
+      ) =>
+      (): Promise<void> => {
+        const connections = scope === 'open' ? [...this.proxy.connections.keys()] : undefined;
         mark({ type: 'fault', name, phase: 'start' });
-        for (const t of list) this.proxy.addToxic({ ...t, toxicity: 1, connections });
+        for (const t of list)
+          this.proxy.addToxic({
+            attributes: {},
+            ...t,
+            toxicity: 1,
+            ...(connections ? { connections } : {}),
+          });
         mark({ type: 'fault', name, phase: 'applied' });
         return Promise.resolve();
       };
@@ -166,23 +185,19 @@ export class ProxyTestbed implements Testbed {
           ]),
         });
       case 'latency': {
-        // Every connection, new ones too: the path is slow, not broken.
         const { ms = 0, jitterMs = 0 } = this.latency ?? {};
+        const attributes = { latency: ms, jitter: jitterMs };
         return Promise.resolve({
           flow: null,
-          apply: () => {
-            mark({ type: 'fault', name, phase: 'start' });
-            for (const stream of ['upstream', 'downstream'])
-              this.proxy.addToxic({
-                name: `latency_${stream}`,
-                type: 'latency',
-                stream,
-                toxicity: 1,
-                attributes: { latency: ms, jitter: jitterMs },
-              });
-            mark({ type: 'fault', name, phase: 'applied' });
-            return Promise.resolve();
-          },
+          apply: toxics(
+            (['upstream', 'downstream'] as const).map((stream) => ({
+              name: `latency_${stream}`,
+              type: 'latency',
+              stream,
+              attributes,
+            })),
+            'all',
+          ),
         });
       }
       case 'reset':
@@ -190,6 +205,22 @@ export class ProxyTestbed implements Testbed {
           flow: null,
           apply: toxics([{ name: 'reset', type: 'reset_peer', stream: 'downstream' }]),
         });
+      case 'idle-timeout': {
+        const { ms = 0, onExpiry = 'drop' } = this.idleTimeout ?? {};
+        const attributes = { timeout: ms, reset: onExpiry === 'reset' ? 1 : 0 };
+        return Promise.resolve({
+          flow: null,
+          apply: toxics(
+            (['upstream', 'downstream'] as const).map((stream) => ({
+              name: `idle_${stream}`,
+              type: 'idle_timeout',
+              stream,
+              attributes,
+            })),
+            'all',
+          ),
+        });
+      }
       default:
         throw new LabError(`fault ${name} is not available on the proxy testbed`);
     }
