@@ -116,3 +116,38 @@ describe(
     });
   },
 );
+
+describe('idle-timeout on the proxy testbed (no root)', { concurrency: 3 }, () => {
+  const proxied = { testbed: 'proxy' as const };
+  it('a heartbeat rarer than the timeout: its ping is dropped, detected inside (2.5 s, 5.5 s]', async () => {
+    const r = await measure(
+      spec('heartbeat:interval=3s,timeout=1s', 'idle', 'idle-timeout', {
+        ...proxied,
+        idleTimeout: { ms: 1500, onExpiry: 'drop' },
+        deadlineMs: 8000,
+      }),
+    );
+    assert.equal(r.verdict, 'inside', describeResult(r));
+    assert.deepEqual(r.predicted_ms, [2500, 5500]);
+    assert.equal(r.detect_reason, 'heartbeat-timeout');
+  });
+
+  it("keepalive never notices: the proxy's kernel answers its probes", async () => {
+    const r = await measure(
+      spec(KEEPALIVE, 'idle', 'idle-timeout', { ...proxied, ...after('drop'), deadlineMs: 8000 }),
+    );
+    assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
+  });
+
+  it('a quiet publisher with RST on expiry: its next message draws the RST', async () => {
+    const r = await measure(
+      spec('none', 'publish:0.5', 'idle-timeout', {
+        ...proxied,
+        idleTimeout: { ms: 1000, onExpiry: 'reset' },
+        deadlineMs: 8000,
+      }),
+    );
+    assert.equal(r.verdict, 'inside', describeResult(r));
+    assert.equal(r.detect_reason, 'ECONNRESET');
+  });
+});

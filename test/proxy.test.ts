@@ -177,6 +177,42 @@ describe('the proxy through toxiproxy-node-client', () => {
     assert.ok(await until(() => c.state.error === 'ECONNRESET', 2000), `error: ${c.state.error}`);
   });
 
+  // Timers here: a 300 ms idle timeout, traffic every 100 ms to keep it, 500 ms of quiet to lose
+  // it. Loopback and a busy event loop stay well inside those margins.
+  for (const reset of [0, 1]) {
+    it(`idle_timeout (reset=${reset}): traffic either way keeps the connection; after idling, ${reset ? 'the sender gets an RST' : 'what comes next is dropped, even a FIN'}`, async () => {
+      const p = await newProxy();
+      const c = client(portOf(p.listen));
+      await c.connected;
+      for (const stream of ['upstream', 'downstream'])
+        await p.addToxic({
+          type: 'idle_timeout',
+          stream,
+          toxicity: 1,
+          attributes: { timeout: 300, reset },
+        } as never);
+      for (let i = 0; i < 6; i++) {
+        c.sock.write(String(i));
+        await sleep(100);
+      }
+      assert.ok(await until(() => c.state.data.toString() === '012345', 1000), 'kept alive');
+      await sleep(500);
+      c.sock.write('x');
+      if (reset) {
+        assert.ok(
+          await until(() => c.state.error === 'ECONNRESET', 2000),
+          `error: ${c.state.error}`,
+        );
+      } else {
+        c.sock.end();
+        await sleep(400);
+        assert.equal(c.state.data.toString(), '012345', 'nothing crossed after the timeout');
+        assert.equal(c.state.ended || c.state.error !== '', false, 'no FIN or RST came back');
+        c.sock.destroy();
+      }
+    });
+  }
+
   it('disabling closes connections with FIN and refuses new ones; enabling accepts again', async () => {
     const p = await newProxy();
     const c = client(portOf(p.listen));
