@@ -305,6 +305,19 @@ function trafficPeriodsMs(spec: ExperimentSpec): number[] {
 }
 
 /**
+ * nats-server's first ping to a client: `firstClientPingInterval` (2 s) plus up to 20 % jitter
+ * after it connected, sent whatever ping_interval says, to measure the round trip.
+ */
+export const NATS_FIRST_PING_MS: Window = [2000, 2400];
+
+/** A packet that crosses once, at a known range of times after T0 (ms): null when none. */
+function oneOffPacketMs(spec: ExperimentSpec): Window | null {
+  if (spec.target !== 'nats') return null;
+  const [from, to] = NATS_FIRST_PING_MS.map((t) => t - spec.warmupMs) as [number, number];
+  return to > 0 ? [from, to] : null;
+}
+
+/**
  * idle-timeout: from T0 the middlebox forgets the flow once no packet has crossed it for N; from
  * that moment F the path behaves as a partition (drop) or a reset (RST) would from T0, so the
  * detection comes within the fault-at-T0 window after F.
@@ -315,6 +328,9 @@ function trafficPeriodsMs(spec: ExperimentSpec): number[] {
  *   (k + 1) N / (1 - rho) (there are too few packets to cover more), so F - T0 is in
  *   [N, N + (k + 1) N / (1 - rho)]. With rho >= 1 their phases decide whether a gap of N ever
  *   opens: no window.
+ * - A packet that crosses once at o after T0 (nats-server's first ping) restarts the clock if the
+ *   flow is still known then: with o < N that is certain, and everything moves by o; otherwise
+ *   it can move the end by up to o.
  */
 function idleTimeoutPrediction(spec: ExperimentSpec): Prediction {
   const { ms: n, onExpiry } = spec.idleTimeout!;
@@ -353,14 +369,21 @@ function idleTimeoutPrediction(spec: ExperimentSpec): Prediction {
     onExpiry === 'drop' ? 'then drops its packets' : 'then answers its next packet with RST';
   if (base.window === null) return { window: null, why: `${forgotten}, ${after}; ${base.why}` };
   const k = periods.length;
-  const shift = k <= 1 ? n : n + ((k + 1) * n) / (1 - rho);
+  const once = oneOffPacketMs(spec);
+  const extra = once ? 1 : 0;
+  const last = once ? Math.max(0, once[1]) : 0;
+  const shift = k <= 1 ? n + last : n + ((k + 1 + extra) * n) / (1 - rho);
+  const low = once && once[0] > 0 && once[1] < n ? n + once[0] : n;
   const shifted =
     k <= 1
-      ? `the window for a fault at T0 shifted by ${sec(n)}${k === 1 ? ' (one source of packets fixes the phase)' : ''}`
+      ? `the window for a fault at T0 shifted by ${sec(low)}${shift > low ? ` to ${sec(shift)}` : ''}${k === 1 ? ' (one source of packets fixes the phase)' : ''}`
       : `packets with periods ${list} leave a gap of ${sec(n)} within ${sec(shift)} of T0`;
+  const server = once
+    ? `; nats-server pings once ${sec(NATS_FIRST_PING_MS[0])}-${sec(NATS_FIRST_PING_MS[1])} after the connection opened`
+    : '';
   return {
-    window: [n + base.window[0], shift + base.window[1]],
-    why: `${forgotten}, ${after}: ${shifted} (${base.why})`,
+    window: [low + base.window[0], shift + base.window[1]],
+    why: `${forgotten}, ${after}: ${shifted}${server} (${base.why})`,
   };
 }
 

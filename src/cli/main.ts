@@ -256,8 +256,10 @@ proxy
     `
 The API has Toxiproxy's paths and JSON shapes (GET/POST /proxies, /proxies/{name}/toxics, /reset,
 /populate, /version), so Toxiproxy clients work unchanged, plus GET /proxies/{name}/connections.
-Toxics: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, and blackhole
-(both sides stay open, nothing passes; attribute heal=<ms> resumes by itself). A toxic may name
+Toxics: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, and two of
+halfopen's own: blackhole (both sides stay open, nothing passes; attribute heal=<ms> resumes by
+itself) and idle_timeout (a connection idle for timeout=<ms> either way is forgotten: what comes
+next is dropped, or with reset=1 its sender gets an RST; add it on both streams). A toxic may name
 the connection ids it applies to ("connections": [1, 2]).
 
 Example:
@@ -299,7 +301,7 @@ proxy
   .argument('<proxy>')
   .argument(
     '<type>',
-    'latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, blackhole',
+    'latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, blackhole, idle_timeout',
   )
   .option('--stream <dir>', 'upstream (client to server) or downstream', 'downstream')
   .option('--toxicity <p>', 'probability per connection, 0 to 1', '1')
