@@ -12,7 +12,7 @@ import { TARGETS } from '../src/targets/index.js';
 import { NETNS_FAULTS } from '../src/testbeds/netns/faults/index.js';
 import { NetnsTestbed } from '../src/testbeds/netns/topology.js';
 import type { LabProcess } from '../src/testbeds/process.js';
-import type { FaultName } from '../src/scenario/spec.js';
+import type { FaultName, IdleTimeout } from '../src/scenario/spec.js';
 import { Timeline } from '../src/runner/timeline.js';
 import { sleep } from '../src/util/clock.js';
 import { onLines } from '../src/util/lines.js';
@@ -58,12 +58,18 @@ class Probe {
 async function withFault(
   fault: Exclude<FaultName, 'latency'>,
   body: (p: Probe, heal: () => Promise<void>, recv: () => number) => Promise<void>,
+  middlebox?: IdleTimeout,
 ): Promise<void> {
   const teardowns = new Teardowns();
   const ids = labIds();
   try {
     const bed = await NetnsTestbed.create(
-      { ...ids, clientSysctls: {}, targetPort: TARGETS.tcp.port },
+      {
+        ...ids,
+        clientSysctls: {},
+        targetPort: TARGETS.tcp.port,
+        ...(middlebox ? { middlebox } : {}),
+      },
       teardowns,
     );
     const port = TARGETS.tcp.port;
@@ -167,4 +173,36 @@ describe('faults on the wire (netns, plain socket)', { skip: netnsSkip, concurre
       });
     });
   }
+
+  it('idle-timeout (drop): traffic keeps the flow; after 1 s of silence a send vanishes, and nothing tells the client', async () => {
+    await withFault(
+      'idle-timeout',
+      async (p, _heal, recv) => {
+        await sleep(500);
+        p.send();
+        for (let i = 0; i < 20 && recv() < 2; i++) await sleep(50);
+        assert.equal(recv(), 2, 'a message 0.5 s after T0 crosses: the flow is still known');
+        await sleep(1500);
+        p.send();
+        await sleep(2000);
+        assert.equal(recv(), 2, 'after 1 s idle the router forgot the flow: the message vanished');
+        assert.equal(p.failure(), undefined, 'and nothing came back');
+      },
+      { ms: 1000, onExpiry: 'drop' },
+    );
+  });
+
+  it('idle-timeout (reset): an idle flow hears nothing; its next send draws ECONNRESET', async () => {
+    await withFault(
+      'idle-timeout',
+      async (p) => {
+        await sleep(1500);
+        assert.equal(p.failure(), undefined, 'forgetting is silent');
+        p.send();
+        const f = await p.waitFor((e) => e.type === 'error' || e.type === 'end', 2000);
+        assert.equal(f?.code, 'ECONNRESET', `expected ECONNRESET, got ${JSON.stringify(f)}`);
+      },
+      { ms: 1000, onExpiry: 'reset' },
+    );
+  });
 });

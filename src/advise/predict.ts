@@ -376,14 +376,14 @@ function idleTimeoutPrediction(spec: ExperimentSpec): Prediction {
   const low = once && once[0] > 0 && once[1] < n ? n + once[0] : n;
   const shifted =
     k <= 1
-      ? `the window for a fault at T0 shifted by ${sec(low)}${shift > low ? ` to ${sec(shift)}` : ''}${k === 1 ? ' (one source of packets fixes the phase)' : ''}`
+      ? `the window for a fault at T0 shifted by ${sec(low)}${shift > low ? ` to ${sec(shift)}` : ''}${k === 1 ? ', one source of packets fixing the phase' : ''}`
       : `packets with periods ${list} leave a gap of ${sec(n)} within ${sec(shift)} of T0`;
   const server = once
     ? `; nats-server pings once ${sec(NATS_FIRST_PING_MS[0])}-${sec(NATS_FIRST_PING_MS[1])} after the connection opened`
     : '';
   return {
     window: [low + base.window[0], shift + base.window[1]],
-    why: `${forgotten}, ${after}: ${shifted}${server} (${base.why})`,
+    why: `${forgotten}, ${after}; ${shifted}${server}. From then: ${base.why}`,
   };
 }
 
