@@ -116,7 +116,10 @@ for (const target of ['nats', 'mqtt'] as const) {
     });
 
     it('ip-reuse: a fresh host with the address answers with RST', async () => {
-      const r = await measure(brokerSpec(target, strategy, 'publish:10', 'ip-reuse'));
+      // Pings far slower than the fresh host's arrival (0.1-0.4 s measured, over 1 s under load):
+      // the RST must come first, not the silent window (4-6 s for nats, 2-6 s for mqtt).
+      const slow = target === 'nats' ? 'nats:ping=2s,maxout=2,wait=250ms' : 'mqtt:keepalive=4s';
+      const r = await measure(brokerSpec(target, slow, 'publish:10', 'ip-reuse'));
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.match(String(r.detect_reason), /ECONNRESET|disconnect|offline|close/);
     });
