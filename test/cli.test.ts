@@ -173,6 +173,11 @@ describe('bad input: one line, exit 2, nothing created', () => {
       /--on-expiry 'rst' is unknown \(expected one of: drop, reset\)/,
     ],
     [
+      'on-expiry without the timeout',
+      ['run', '--fault', 'idle-timeout', '--on-expiry', 'reset'],
+      /--on-expiry needs --idle-timeout/,
+    ],
+    [
       'idle timeout on another fault',
       ['run', '--fault', 'partition', '--idle-timeout', '2s'],
       /apply to the idle-timeout fault only/,

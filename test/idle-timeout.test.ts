@@ -4,8 +4,9 @@
  * survives depends only on what crosses it, and the tests check the user's questions: does my
  * heartbeat keep it alive, how long until I notice when it does not, what did I lose.
  *
- * Timings: N is 2 s and the warmup 1 s, so keepalive's first probe after T0 (4 s after the
- * connection opened) comes at T0 + 3 s, clear of the moment the flow would be forgotten (T0 + 2 s).
+ * Timings: N is 2 s and the warmup 1 s, so keepalive's first probe after T0 (5 s after the
+ * connection opened) comes about T0 + 4 s, 2 s clear of the moment the flow is forgotten (T0 + 2 s),
+ * which absorbs the warmup's overhead and the fault's few ms to apply on a loaded machine.
  * Windows are checked as verdicts, with the stated tolerance of 150 ms + 5 % (predict.ts).
  */
 import { strict as assert } from 'node:assert';
@@ -15,8 +16,13 @@ import type { ExpiryAction } from '../src/scenario/spec.js';
 import { brokerSpec, describeResult, measure, netnsSkip, spec } from './helpers.js';
 
 const after = (onExpiry: ExpiryAction, ms = 2000) => ({ idleTimeout: { ms, onExpiry } });
-const KEEPALIVE = 'keepalive:idle=4s,interval=1s,count=2';
-/** The root namespace's own conntrack settings, which the lab must never touch. */
+const KEEPALIVE = 'keepalive:idle=5s,interval=1s,count=2';
+/**
+ * The root namespace's own conntrack settings, which the lab must never touch. On a machine where
+ * nothing had loaded nf_conntrack they appear with the router's first rule, at the kernel's
+ * defaults.
+ */
+const KERNEL_DEFAULTS = ['1', '432000'];
 const rootConntrack = (): string[] =>
   ['nf_conntrack_tcp_loose', 'nf_conntrack_tcp_timeout_established'].map((k) => {
     try {
@@ -30,27 +36,28 @@ describe(
   'idle-timeout (netns): a middlebox forgets idle flows',
   { skip: netnsSkip, concurrency: 4 },
   () => {
-    it('keepalive probes rarer than the timeout: forgotten, the probes are dropped, ETIMEDOUT inside (4 s, 8 s]', async () => {
+    it('keepalive probes rarer than the timeout: forgotten, the probes are dropped, ETIMEDOUT inside (4 s, 9 s]', async () => {
       const before = rootConntrack();
       const r = await measure(
         spec(KEEPALIVE, 'idle', 'idle-timeout', { ...after('drop'), deadlineMs: 12_000 }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
-      assert.deepEqual(r.predicted_ms, [4000, 8000]);
+      assert.deepEqual(r.predicted_ms, [4000, 9000]);
       assert.equal(r.detect_reason, 'ETIMEDOUT');
       assert.ok(
         (r.wire['idle-timeout:0'] ?? 0) >= 2,
         `the router dropped the probes: ${JSON.stringify(r.wire)}`,
       );
       assert.ok(r.reconnect_ms !== null, 'a new connection passes at once');
+      const expected = before.includes('absent') ? KERNEL_DEFAULTS : before;
       assert.deepEqual(
         rootConntrack(),
-        before,
+        expected,
         "the root namespace's conntrack settings are untouched",
       );
     });
 
-    it('--on-expiry reset: the first probe into the forgotten flow draws an RST, inside (2 s, 6 s]', async () => {
+    it('--on-expiry reset: the first probe into the forgotten flow draws an RST, inside (2 s, 7 s]', async () => {
       const r = await measure(
         spec(KEEPALIVE, 'idle', 'idle-timeout', { ...after('reset'), deadlineMs: 12_000 }),
       );
@@ -71,14 +78,18 @@ describe(
     });
 
     it('a publisher quieter than the timeout without probes: its messages vanish and it never knows', async () => {
-      // One message every 4 s: each finds the flow forgotten; TCP retransmits for ~15 min.
+      // One message every 4 s: each after the first 2 s finds the flow forgotten (the first may come
+      // before, and cross); TCP retransmits for ~15 min.
       const r = await measure(
         spec('none', 'publish:0.25', 'idle-timeout', { ...after('drop'), deadlineMs: 9000 }),
       );
       assert.equal(r.detect_ms, null, describeResult(r));
       assert.equal(r.verdict, 'beyond deadline', describeResult(r));
       assert.ok(r.stale_sent! >= 2, `the API accepted messages after T0: ${describeResult(r)}`);
-      assert.ok(r.lost >= r.stale_sent!, `none of them arrived: ${describeResult(r)}`);
+      assert.ok(
+        r.lost >= 2 && r.lost >= r.stale_sent! - 1,
+        `none sent after the flow was forgotten arrived: ${describeResult(r)}`,
+      );
     });
 
     it('mqtt keepalive 3 s through a 2 s timeout: PINGREQ dropped, offline inside (3.5 s, 6.5 s]', async () => {

@@ -177,8 +177,8 @@ describe('the proxy through toxiproxy-node-client', () => {
     assert.ok(await until(() => c.state.error === 'ECONNRESET', 2000), `error: ${c.state.error}`);
   });
 
-  // Timers here: a 300 ms idle timeout, traffic every 100 ms to keep it, 500 ms of quiet to lose
-  // it. Loopback and a busy event loop stay well inside those margins.
+  // Timers here: a 1 s idle timeout, traffic every 100 ms to keep it, 1.5 s of quiet to lose it:
+  // an event loop stalled for most of a second by the rest of the suite still keeps the margins.
   for (const reset of [0, 1]) {
     it(`idle_timeout (reset=${reset}): traffic either way keeps the connection; after idling, ${reset ? 'the sender gets an RST' : 'what comes next is dropped, even a FIN'}`, async () => {
       const p = await newProxy();
@@ -189,14 +189,14 @@ describe('the proxy through toxiproxy-node-client', () => {
           type: 'idle_timeout',
           stream,
           toxicity: 1,
-          attributes: { timeout: 300, reset },
+          attributes: { timeout: 1000, reset },
         } as never);
       for (let i = 0; i < 6; i++) {
         c.sock.write(String(i));
         await sleep(100);
       }
       assert.ok(await until(() => c.state.data.toString() === '012345', 1000), 'kept alive');
-      await sleep(500);
+      await sleep(1500);
       c.sock.write('x');
       if (reset) {
         assert.ok(

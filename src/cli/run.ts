@@ -83,6 +83,8 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
       throw new BadInputError(`--qos '${f.qos}' is not supported (expected 0 or 1)`);
     qos = f.qos === '1' ? 1 : 0;
   }
+  if (f.onExpiry !== undefined && f.idleTimeout === undefined)
+    throw new BadInputError('--on-expiry needs --idle-timeout <duration>');
   return validateSpec({
     testbed: parseChoice(f.testbed, TESTBEDS, 'testbed'),
     target,

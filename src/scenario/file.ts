@@ -221,6 +221,8 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
             },
           }
         : {};
+    if ('on_expiry' in e && e.on_expiry !== undefined && !('idle_timeout' in e && e.idle_timeout))
+      throw new BadInputError(`${source}: faults[${i}].on_expiry: needs idle_timeout too`);
     const idle =
       'idle_timeout' in e || 'on_expiry' in e
         ? {

@@ -2,52 +2,59 @@ import type { Connection } from '../connection.js';
 import type { Link } from '../link.js';
 import { until, type Toxic } from './types.js';
 
-/** When each connection last carried anything, either way, and whether it has been forgotten. */
-const flows = new WeakMap<Connection, { last: number; forgotten: boolean }>();
-
-function flowOf(connection: Connection): { last: number; forgotten: boolean } {
-  let flow = flows.get(connection);
-  if (!flow) {
-    flow = { last: performance.now(), forgotten: false };
-    flows.set(connection, flow);
-  }
-  return flow;
+interface Flow {
+  /** When anything last crossed, either way (performance.now()). */
+  last: number;
+  forgotten: boolean;
+  /** The idle timeout, ms. */
+  ms: number;
 }
 
+/** Each connection's idle clock, shared by the toxic on both of its links. */
+const flows = new WeakMap<Connection, Flow>();
+
 /**
- * Something crosses at `at`: true when the connection was already forgotten (idle for `ms`), as a
- * middlebox finds out only when the next packet arrives; otherwise its idle clock restarts.
+ * Is the connection forgotten at `at`? A middlebox that forgot a flow stays so; otherwise
+ * `touch` (something crosses at `at`) restarts the clock.
  */
-function forgottenAt(connection: Connection, ms: number, at: number): boolean {
-  const flow = flowOf(connection);
-  if (!flow.forgotten && at - flow.last >= ms) flow.forgotten = true;
-  if (!flow.forgotten) flow.last = Math.max(flow.last, at);
+function forgottenAt(link: Link, at: number, touch: boolean): boolean {
+  const flow = flows.get(link.connection);
+  if (!flow || flow.ms <= 0) return false;
+  if (!flow.forgotten && at - flow.last >= flow.ms) flow.forgotten = true;
+  if (!flow.forgotten && touch) flow.last = Math.max(flow.last, at);
   return flow.forgotten;
 }
 
-const forgotten = (link: Link): boolean => flows.get(link.connection)?.forgotten ?? false;
-
 /**
  * idle_timeout (halfopen's own): a middlebox that forgets a connection once nothing has crossed
- * it, either way, for `timeout` ms (the clock starts when the toxic arrives). Added on both
- * streams, the two share one clock per connection. What arrives afterwards is dropped (`reset`
- * 0), or its sender gets an RST (`reset` 1, as AWS NLB answers); the other side hears nothing,
- * not even a FIN, until it sends too.
+ * it, either way, for `timeout` ms; the clock starts when the toxic arrives. Added on both
+ * streams, the two share one clock per connection (give both toxicity 1). What arrives afterwards
+ * is dropped (`reset` 0), or its sender gets an RST (`reset` 1, as AWS NLB answers); the other
+ * side hears nothing, not even a FIN or an RST, until it sends too.
  */
 export const idleTimeout: Toxic = {
   defaults: { timeout: 0, reset: 0 },
-  holds: forgotten,
-  start({ link }) {
-    flowOf(link.connection);
+  // A reset from either side must not cross a forgotten connection, even before anything else
+  // has tried to.
+  holds: (link) => forgottenAt(link, performance.now(), false),
+  start({ link, config }) {
+    flows.set(link.connection, {
+      last: performance.now(),
+      forgotten: false,
+      ms: config.attributes.timeout ?? 0,
+    });
   },
   pipe(chunk, { link, config, arrivedAt }) {
-    const ms = config.attributes.timeout ?? 0;
-    if (ms <= 0 || !forgottenAt(link.connection, ms, arrivedAt)) return [chunk];
+    if (!forgottenAt(link, arrivedAt, true)) return [chunk];
     if (config.attributes.reset) link.resetSource();
     return [];
   },
   async beforeEnd({ link, config, stop }) {
-    const ms = config.attributes.timeout ?? 0;
-    if (ms > 0 && forgottenAt(link.connection, ms, performance.now())) await until(stop);
+    if (!forgottenAt(link, performance.now(), true)) return;
+    // The FIN is not passed on, and its sender hears nothing back (a middlebox answering with
+    // RST resets it): the proxy holds both sockets until the toxic goes or the proxy closes, as
+    // the two ends of a real forgotten flow hold theirs.
+    if (config.attributes.reset) link.resetSource();
+    await until(stop);
   },
 };
