@@ -22,6 +22,7 @@ import {
 import { defaultParallel, matrixCommand, type MatrixFlags } from './matrix.js';
 import { PRESETS } from '../scenario/presets.js';
 import { runCommand, type RunFlags } from './run.js';
+import { tuneCommand, type TuneFlags } from './tune.js';
 
 // Broker binaries and ip, iptables live in sbin, which a non-login root shell may not have on PATH.
 {
@@ -235,6 +236,47 @@ program
   .action(async (flags: MatrixFlags) => demoCommand(flags, controller.signal));
 
 program
+  .command('tune')
+  .description(
+    'settings that notice a silent peer within a target time without false disconnects; --verify measures them',
+  )
+  .addOption(
+    new Option('--target <name>', 'the client to tune').choices([...TARGETS]).default('tcp'),
+  )
+  .option('--within <duration>', 'notice a silent peer within this, at worst, e.g. 10s (required)')
+  .option(
+    '--tolerate <duration>',
+    "a healthy peer's answer may be this late: round trip, jitter, GC and event-loop pauses on both sides",
+    '1s',
+  )
+  .option(
+    '--idle-timeout <duration>',
+    'the shortest idle timeout of a middlebox on the path (e.g. 350s behind an AWS NLB): probes must cross more often',
+  )
+  .option('--workload <spec>', 'idle, publish:<msgs/s> or subscribe:<msgs/s>', 'idle')
+  .option('--qos <0|1>', 'mqtt only: QoS of publish and subscribe')
+  .option(
+    '--verify',
+    'measure each setting: a partition it must notice in time (netns, root) and a slow path it must ride out (the fault proxy)',
+  )
+  .option('--testbed <name>', 'with --verify: where the partition runs, netns (default) or proxy')
+  .option('--json', 'print one JSON object')
+  .addHelpText(
+    'after',
+    `
+For each strategy the target's client has, the least chatty setting whose predicted window on a
+silent path ends by --within, whose timeout lets an answer be --tolerate late, and whose probes
+cross more often than 80 % of --idle-timeout. With --verify each is run through a partition and
+through a path 0.35 x --tolerate slower each way (+- 0.1 x), in parallel.
+
+Examples:
+  halfopen tune --target nats --within 10s
+  halfopen tune --target mqtt --within 30s --tolerate 2s --idle-timeout 350s
+  halfopen tune --target tcp --workload publish:10 --within 5s --verify`,
+  )
+  .action(async (flags: TuneFlags) => tuneCommand(flags, controller.signal));
+
+program
   .command('schema')
   .description('print the JSON Schema of scenario files (for editors; also scenario.schema.json)')
   .action(() => {
@@ -348,7 +390,7 @@ async function main(): Promise<number> {
   try {
     if (process.argv.length <= 2) {
       throw new BadInputError(
-        'a command is required: run, matrix, demo, schema, proxy or cleanup (see halfopen --help)',
+        'a command is required: run, matrix, demo, tune, schema, proxy or cleanup (see halfopen --help)',
       );
     }
     await program.parseAsync(process.argv);

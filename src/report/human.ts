@@ -55,7 +55,7 @@ export function describeWire(r: Result): string {
   }
 }
 
-export function formatWindow(w: [number, number] | null): string {
+export function formatWindow(w: readonly [number, number] | null): string {
   return w ? `${formatMs(w[0])} - ${formatMs(w[1])}` : 'never';
 }
 

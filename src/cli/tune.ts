@@ -1,0 +1,301 @@
+/**
+ * `halfopen tune`: the settings each of the target's strategies needs to notice a silent peer
+ * within a target time without calling a slow but healthy one dead, and, with `--verify`, the
+ * lab's measurement of each: a partition it must notice in time, and a slow path (the fault
+ * proxy's latency) it must ride out.
+ */
+import { tune, type Recommendation, type TuneRequest } from '../advise/tune.js';
+import { toleranceMs } from '../advise/predict.js';
+import { BadInputError } from '../errors.js';
+import { formatMs, parseDuration } from '../util/duration.js';
+import { formatWindow } from '../report/human.js';
+import { runExperiment, type ExperimentResult } from '../runner/experiment.js';
+import {
+  TARGETS,
+  TARGET_STRATEGIES,
+  formatStrategy,
+  parseStrategy,
+  formatWorkload,
+  parseChoice,
+  parseWorkload,
+  validateSpec,
+  type ExperimentSpec,
+  type Strategy,
+} from '../scenario/spec.js';
+import { newRunId } from '../testbeds/netns/names.js';
+import { Progress } from './progress.js';
+
+export interface TuneFlags {
+  target: string;
+  within?: string;
+  tolerate: string;
+  idleTimeout?: string;
+  workload: string;
+  qos?: string;
+  verify?: boolean;
+  testbed?: string;
+  json?: boolean;
+}
+
+/** What a measurement said about one recommendation. */
+interface Verification {
+  /** The partition: detected when, and whether in time. */
+  partition: { testbed: string; detect_ms: number | null; in_time: boolean };
+  /**
+   * The slow path: how slow, for how long, and whether it held. Null for the kernel's own timers:
+   * the fault proxy's kernel answers for the peer, and netns has no latency without netem.
+   */
+  slow_path: {
+    latency_ms: number;
+    jitter_ms: number;
+    for_ms: number;
+    false_disconnect: boolean;
+  } | null;
+  passed: boolean;
+}
+
+export function requestFromFlags(f: TuneFlags): TuneRequest {
+  const target = parseChoice(f.target, TARGETS, 'target');
+  if (f.within === undefined)
+    throw new BadInputError(
+      '--within is required: how soon a silent peer must be noticed, e.g. 10s',
+    );
+  const withinMs = parseDuration(f.within, '--within');
+  const tolerateMs = parseDuration(f.tolerate, '--tolerate');
+  if (withinMs < 500 || withinMs > 24 * 3_600_000)
+    throw new BadInputError(`--within ${f.within} must be from 500ms to 24h`);
+  if (tolerateMs < 1 || tolerateMs >= withinMs)
+    throw new BadInputError(`--tolerate ${f.tolerate} must be shorter than --within ${f.within}`);
+  const idleTimeoutMs =
+    f.idleTimeout === undefined ? null : parseDuration(f.idleTimeout, '--idle-timeout');
+  if (idleTimeoutMs !== null && idleTimeoutMs < 1000)
+    throw new BadInputError(`--idle-timeout ${f.idleTimeout} must be at least 1s`);
+  const workload = parseWorkload(f.workload);
+  let qos: 0 | 1 = 0;
+  if (f.qos !== undefined) {
+    if (target !== 'mqtt') throw new BadInputError(`--qos applies to target mqtt only`);
+    if (f.qos !== '0' && f.qos !== '1')
+      throw new BadInputError(`--qos '${f.qos}' is not supported (expected 0 or 1)`);
+    qos = f.qos === '1' ? 1 : 0;
+  }
+  // The same rules as a run of this client (a tcp server that only receives, say).
+  const strategy = parseStrategy(TARGET_STRATEGIES[target].default);
+  validateSpec(specFor({ target, workload, qos }, strategy, 'partition', 'netns', 10_000));
+  return { target, workload, qos, withinMs, tolerateMs, idleTimeoutMs };
+}
+
+function specFor(
+  req: Pick<TuneRequest, 'target' | 'workload' | 'qos'>,
+  strategy: Strategy,
+  fault: 'partition' | 'latency',
+  testbed: 'netns' | 'proxy',
+  deadlineMs: number,
+  latency?: { ms: number; jitterMs: number },
+): ExperimentSpec {
+  return {
+    testbed,
+    target: req.target,
+    strategy,
+    workload: req.workload,
+    fault,
+    healMs: null,
+    restartMs: null,
+    ...(latency ? { latency } : {}),
+    qos: req.qos,
+    deadlineMs,
+    warmupMs: 1000,
+    sysctls: {},
+  };
+}
+
+/** The slow path a recommendation must ride out: 0.35 x tolerate each way, +- 0.1 x tolerate. */
+export function slowPath(req: TuneRequest): { ms: number; jitterMs: number } {
+  return {
+    ms: Math.round(req.tolerateMs * 0.35),
+    jitterMs: Math.round(req.tolerateMs * 0.1),
+  };
+}
+
+/** Long enough for several probes to cross the slow path (3 periods, 5 s to 60 s). */
+const slowPathFor = (r: Recommendation): number =>
+  Math.min(60_000, Math.max(5000, 3 * (r.probeEveryMs ?? 0), 3 * (r.toleratesMs ?? 0)));
+
+/** Strategies only the peer's kernel answers: a proxy's kernel answers for a dead one. */
+const KERNEL_ONLY: readonly Strategy['kind'][] = ['keepalive', 'user-timeout'];
+
+async function verify(
+  req: TuneRequest,
+  recs: Recommendation[],
+  partitionBed: 'netns' | 'proxy',
+  signal: AbortSignal,
+  progress: (s: string) => void,
+): Promise<(Verification | null)[]> {
+  const runId = newRunId();
+  let index = 0;
+  let done = 0;
+  const jobs: Promise<ExperimentResult>[] = [];
+  const root = process.getuid?.() === 0;
+  const plan = recs.map((r) => {
+    if (!r.strategy) return null;
+    // The kernel's own timers cannot be checked through the proxy: its kernel answers them.
+    const bed = KERNEL_ONLY.includes(r.strategy.kind) ? 'netns' : partitionBed;
+    if (bed === 'netns' && !root) return null;
+    const slow = slowPath(req);
+    const slowFor = slowPathFor(r);
+    const run = (spec: ExperimentSpec): Promise<ExperimentResult> => {
+      const i = index++;
+      const p = runExperiment(spec, { runId, index: i, signal }).finally(() => {
+        done += 1;
+        progress(`verifying: ${done} of ${jobs.length} experiments done`);
+      });
+      jobs.push(p);
+      return p;
+    };
+    return {
+      bed,
+      slow,
+      slowFor,
+      partition: run(specFor(req, r.strategy, 'partition', bed, req.withinMs * 1.5)),
+      latency: KERNEL_ONLY.includes(r.strategy.kind)
+        ? null
+        : run(specFor(req, r.strategy, 'latency', 'proxy', slowFor, slow)),
+    };
+  });
+  progress(`verifying: ${jobs.length} experiments`);
+  await Promise.allSettled(jobs);
+  const out: (Verification | null)[] = [];
+  for (const p of plan) {
+    if (!p) {
+      out.push(null);
+      continue;
+    }
+    const part = await p.partition;
+    const lat = p.latency ? await p.latency : null;
+    const inTime =
+      part.detect_ms !== null && part.detect_ms <= req.withinMs + toleranceMs(req.withinMs);
+    const falseDisconnect = lat !== null && lat.detect_ms !== null;
+    out.push({
+      partition: { testbed: p.bed, detect_ms: part.detect_ms, in_time: inTime },
+      slow_path: lat
+        ? {
+            latency_ms: p.slow.ms,
+            jitter_ms: p.slow.jitterMs,
+            for_ms: p.slowFor,
+            false_disconnect: falseDisconnect,
+          }
+        : null,
+      passed: inTime && !falseDisconnect,
+    });
+  }
+  return out;
+}
+
+function render(
+  req: TuneRequest,
+  recs: Recommendation[],
+  checks: (Verification | null)[] | null,
+): string {
+  const lines: string[] = [];
+  const idle =
+    req.idleTimeoutMs === null
+      ? ''
+      : `; the path forgets flows idle for ${formatMs(req.idleTimeoutMs)}`;
+  lines.push(
+    `halfopen tune: ${req.target} client, workload ${formatWorkload(req.workload)}: notice a silent peer within ${formatMs(req.withinMs)}; a healthy answer may be ${formatMs(req.tolerateMs)} late${idle}`,
+  );
+  const slow = slowPath(req);
+  recs.forEach((r, i) => {
+    lines.push('');
+    if (!r.strategy) {
+      lines.push(`  ${r.kind}: no setting fits`);
+      lines.push(`    why          ${r.why}`);
+      for (const n of r.notes) lines.push(`    note         ${n}`);
+      return;
+    }
+    const spec = formatStrategy(r.strategy);
+    lines.push(`  ${spec}`);
+    lines.push(`    silent path  noticed ${formatWindow(r.window)} after the peer goes silent`);
+    lines.push(`    why          ${r.why}`);
+    if (r.probeEveryMs !== null && r.probeEveryMs > 0)
+      lines.push(
+        `    probes       every ${formatMs(r.probeEveryMs)} at most: a middlebox must keep idle flows longer than that`,
+      );
+    lines.push(`    tolerates    an answer ${formatMs(r.toleratesMs ?? 0)} late`);
+    for (const n of r.notes) lines.push(`    note         ${n}`);
+    const check = checks?.[i];
+    if (check) {
+      const p = check.partition;
+      const sp = check.slow_path;
+      const slowText = sp
+        ? `path ${sp.latency_ms} ms +- ${sp.jitter_ms} ms each way for ${formatMs(sp.for_ms)}: ${sp.false_disconnect ? 'FALSE DISCONNECT' : 'no false disconnect'}`
+        : "slow path not measured (the fault proxy's kernel answers for the peer; netns has no latency without netem)";
+      lines.push(
+        `    measured     partition (${p.testbed}): ${p.detect_ms === null ? 'not detected' : `detected at ${formatMs(p.detect_ms)}`}, ${p.in_time ? 'in time' : 'TOO LATE'}; ${slowText}`,
+      );
+    } else if (checks && process.getuid?.() !== 0 && KERNEL_ONLY.includes(r.strategy.kind)) {
+      lines.push("    measured     not here: the kernel's timers need the netns testbed (root)");
+    }
+    if (!checks) {
+      const target = req.target === 'tcp' ? '' : ` --target ${req.target}`;
+      const base = `halfopen run${target} --strategy '${spec}' --workload ${formatWorkload(req.workload)}`;
+      lines.push(
+        `    check it     ${base} --fault partition --deadline ${Math.ceil((req.withinMs * 1.5) / 1000)}s`,
+      );
+      if (!KERNEL_ONLY.includes(r.strategy.kind))
+        lines.push(
+          `                 ${base} --testbed proxy --fault latency --latency ${slow.ms}ms --jitter ${slow.jitterMs}ms --deadline ${Math.ceil(slowPathFor(r) / 1000)}s`,
+        );
+    }
+  });
+  if (checks) {
+    const measured = checks.filter((c): c is Verification => c !== null);
+    const passed = measured.filter((c) => c.passed).length;
+    lines.push('');
+    const slowOnes = measured.filter((c) => c.slow_path !== null).length;
+    lines.push(
+      `verified: ${passed} of ${measured.length} settings passed: each noticed the partition in time${slowOnes ? `, and rode out the slow path where measured (${slowOnes})` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promise<void> {
+  const req = requestFromFlags(flags);
+  const bed = parseChoice(flags.testbed ?? 'netns', ['netns', 'proxy'] as const, '--testbed');
+  if (flags.testbed !== undefined && !flags.verify)
+    throw new BadInputError('--testbed applies to --verify only');
+  const recs = tune(req);
+  let checks: (Verification | null)[] | null = null;
+  if (flags.verify) {
+    const progress = new Progress(flags.json ? false : undefined);
+    try {
+      checks = await verify(req, recs, bed, signal, progress.update);
+    } finally {
+      progress.clear();
+    }
+  }
+  if (flags.json) {
+    const out = recs.map((r, i) => ({
+      kind: r.kind,
+      strategy: r.strategy ? formatStrategy(r.strategy) : null,
+      predicted_ms: r.window,
+      probe_every_ms: r.probeEveryMs,
+      tolerates_ms: r.toleratesMs,
+      why: r.why,
+      notes: r.notes,
+      ...(checks ? { verified: checks[i] } : {}),
+    }));
+    process.stdout.write(
+      `${JSON.stringify({
+        target: req.target,
+        workload: formatWorkload(req.workload),
+        within_ms: req.withinMs,
+        tolerate_ms: req.tolerateMs,
+        idle_timeout_ms: req.idleTimeoutMs,
+        recommendations: out,
+      })}\n`,
+    );
+    return;
+  }
+  process.stdout.write(`${render(req, recs, checks)}\n`);
+}

@@ -1,0 +1,207 @@
+/**
+ * `halfopen tune`: the recommendations keep their promises by the lab's own formulas across a
+ * grid of requests, the CLI explains and refuses as a user expects, and `--verify` measures them
+ * (a partition on netns, a slow path through the fault proxy).
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { IDLE_MARGIN, tune, type TuneRequest } from '../src/advise/tune.js';
+import {
+  formatStrategy,
+  parseStrategy,
+  parseWorkload,
+  validateSpec,
+  type TargetName,
+} from '../src/scenario/spec.js';
+import { CLI, netnsSkip } from './helpers.js';
+
+const TARGETS: TargetName[] = ['tcp', 'nats', 'mqtt', 'ws', 'grpc', 'h2'];
+
+function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, 'tune', ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('tune: recommendations keep their promises', () => {
+  it('across targets, workloads, targets times, tolerances and idle timeouts', () => {
+    let checked = 0;
+    let none = 0;
+    for (const target of TARGETS)
+      for (const workload of ['idle', 'publish:10', 'subscribe:2'])
+        for (const withinMs of [2000, 10_000, 60_000, 400_000])
+          for (const tolerateMs of [200, 1000, 3000])
+            for (const idleTimeoutMs of [null, 5000, 350_000]) {
+              if (target === 'tcp' && workload.startsWith('subscribe')) continue;
+              if (tolerateMs >= withinMs) continue;
+              const req: TuneRequest = {
+                target,
+                workload: parseWorkload(workload),
+                qos: 0,
+                withinMs,
+                tolerateMs,
+                idleTimeoutMs,
+              };
+              for (const r of tune(req)) {
+                const what = `${target} ${workload} within ${withinMs} tolerate ${tolerateMs} idle ${idleTimeoutMs}: ${r.why}`;
+                if (!r.strategy) {
+                  none += 1;
+                  assert.ok(r.why.length > 20, `a reason: ${what}`);
+                  continue;
+                }
+                checked += 1;
+                assert.ok(r.window && r.window[1] <= withinMs, `noticed in time: ${what}`);
+                assert.ok(r.toleratesMs! >= tolerateMs, `tolerates a late answer: ${what}`);
+                if (idleTimeoutMs !== null && r.probeEveryMs !== null)
+                  assert.ok(
+                    r.probeEveryMs <= idleTimeoutMs * IDLE_MARGIN,
+                    `keeps the flow alive: ${what}`,
+                  );
+                // What it prints is what `halfopen run --strategy` takes for this client.
+                const text = formatStrategy(r.strategy);
+                assert.deepEqual(parseStrategy(text), r.strategy, text);
+                assert.doesNotThrow(() =>
+                  validateSpec({
+                    testbed: 'netns',
+                    target,
+                    strategy: r.strategy!,
+                    workload: req.workload,
+                    fault: 'partition',
+                    healMs: null,
+                    restartMs: null,
+                    qos: 0,
+                    deadlineMs: withinMs,
+                    warmupMs: 1000,
+                    sysctls: {},
+                  }),
+                );
+              }
+            }
+    assert.ok(checked > 300, `${checked} settings checked`);
+    assert.ok(none > 0, 'some requests cannot be met, and say why');
+  });
+
+  it('a publishing TCP client gets TCP_USER_TIMEOUT, an idle one keepalive, each says why not the other', () => {
+    const base = { target: 'tcp' as const, qos: 0 as const, withinMs: 10_000, tolerateMs: 1000 };
+    const publishing = tune({
+      ...base,
+      workload: parseWorkload('publish:10'),
+      idleTimeoutMs: null,
+    });
+    const byKind = (rs: typeof publishing, k: string) => rs.find((r) => r.kind === k)!;
+    assert.equal(byKind(publishing, 'keepalive').strategy, null);
+    assert.match(byKind(publishing, 'keepalive').why, /needs user-timeout/);
+    assert.equal(byKind(publishing, 'user-timeout').strategy?.kind, 'user-timeout');
+    const idle = tune({ ...base, workload: parseWorkload('idle'), idleTimeoutMs: null });
+    assert.equal(byKind(idle, 'user-timeout').strategy, null);
+    assert.deepEqual(
+      byKind(idle, 'keepalive').strategy,
+      parseStrategy('keepalive:idle=7s,interval=1s,count=3'),
+    );
+  });
+
+  it('MQTT counts keepalive in whole seconds: a tight target with a loose tolerance cannot be met', () => {
+    const [r] = tune({
+      target: 'mqtt',
+      workload: parseWorkload('idle'),
+      qos: 0,
+      withinMs: 3000,
+      tolerateMs: 2000,
+      idleTimeoutMs: null,
+    });
+    assert.equal(r!.strategy, null);
+    assert.match(r!.why, /PINGRESP 1s late, less than the 2s asked for/);
+  });
+});
+
+describe('halfopen tune (CLI)', () => {
+  const bad: [string, string[], RegExp][] = [
+    ['no target time', ['--target', 'nats'], /--within is required/],
+    [
+      'tolerance over the target',
+      ['--within', '2s', '--tolerate', '3s'],
+      /must be shorter than --within/,
+    ],
+    ['unknown target', ['--target', 'amqp', '--within', '5s'], /amqp/],
+    [
+      'subscribe on tcp',
+      ['--within', '5s', '--workload', 'subscribe:1'],
+      /needs a target that pushes/,
+    ],
+    ['testbed without verify', ['--within', '5s', '--testbed', 'proxy'], /--verify only/],
+    ['idle timeout too short', ['--within', '5s', '--idle-timeout', '10ms'], /at least 1s/],
+  ];
+  for (const [name, args, re] of bad)
+    it(`bad input, ${name}: one line, exit 2`, () => {
+      const r = cli(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, re);
+    });
+
+  it('explains each setting and how to check it; --json carries the same', () => {
+    const r = cli([
+      '--target',
+      'grpc',
+      '--within',
+      '10s',
+      '--tolerate',
+      '2s',
+      '--idle-timeout',
+      '350s',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /grpc:time=8s,timeout=2s,without-calls=true/);
+    assert.match(r.stdout, /too_many_pings/);
+    assert.match(r.stdout, /check it +halfopen run --target grpc --strategy/);
+    const j = cli(['--target', 'grpc', '--within', '10s', '--tolerate', '2s', '--json']);
+    const out = JSON.parse(j.stdout) as {
+      recommendations: { strategy: string; predicted_ms: number[] }[];
+    };
+    assert.equal(out.recommendations[0]!.strategy, 'grpc:time=8s,timeout=2s,without-calls=true');
+    assert.deepEqual(out.recommendations[0]!.predicted_ms, [2000, 10_000]);
+  });
+});
+
+describe('halfopen tune --verify', { skip: netnsSkip }, () => {
+  it('measures each setting: in time through a partition, no false disconnect on a slow path', async () => {
+    // Within 6 s and 1 s of tolerance: a heartbeat and keepalive for an idle TCP client, each
+    // through a partition on netns, the heartbeat also through 350 +- 100 ms each way.
+    const child = spawn(
+      process.execPath,
+      [CLI, 'tune', '--target', 'tcp', '--within', '6s', '--verify', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(code, 0, stderr);
+    const out = JSON.parse(stdout) as {
+      recommendations: {
+        strategy: string | null;
+        verified: {
+          partition: { detect_ms: number | null; in_time: boolean };
+          slow_path: { false_disconnect: boolean } | null;
+          passed: boolean;
+        } | null;
+      }[];
+    };
+    const measured = out.recommendations.filter((r) => r.strategy !== null);
+    assert.equal(measured.length, 2, stdout);
+    for (const r of measured) {
+      assert.ok(r.verified, `${r.strategy} was measured`);
+      assert.ok(r.verified.partition.in_time, `${r.strategy}: ${JSON.stringify(r.verified)}`);
+      assert.equal(r.verified.passed, true, `${r.strategy}: ${JSON.stringify(r.verified)}`);
+    }
+    const heartbeat = measured.find((r) => r.strategy!.startsWith('heartbeat'))!;
+    assert.equal(heartbeat.verified!.slow_path?.false_disconnect, false, 'rode out the slow path');
+    const keepalive = measured.find((r) => r.strategy!.startsWith('keepalive'))!;
+    assert.equal(
+      keepalive.verified!.slow_path,
+      null,
+      "the proxy's kernel would answer for the peer",
+    );
+  });
+});
