@@ -7,7 +7,7 @@
  * Formulas: predict.ts and shared/facts.md.
  */
 import type { ExperimentSpec, Strategy, TargetName, Workload } from '../scenario/spec.js';
-import { formatStrategy } from '../scenario/spec.js';
+import { formatStrategy, TCP_KEEPALIVE_MAX_S } from '../scenario/spec.js';
 import { predict, type Window } from './predict.js';
 import { userTimeoutWindowMs } from './tcp.js';
 
@@ -70,14 +70,23 @@ function periodCap(req: TuneRequest): number {
   return req.idleTimeoutMs === null ? Infinity : req.idleTimeoutMs * IDLE_MARGIN;
 }
 
+/** A setting as a family's rule makes it, before its window is checked. */
+interface Made {
+  strategy: Strategy;
+  probeEveryMs: number | null;
+  toleratesMs: number;
+  why: string;
+  notes?: string[];
+}
+
 function recommend(
   req: TuneRequest,
   kind: Strategy['kind'],
-  make: () =>
-    { strategy: Strategy; probeEveryMs: number | null; toleratesMs: number; why: string } | string,
+  make: () => Made | string,
   notes: string[] = [],
 ): Recommendation {
   const made = make();
+  if (typeof made !== 'string') notes = [...(made.notes ?? []), ...notes];
   if (typeof made === 'string')
     return {
       kind,
@@ -99,7 +108,8 @@ function recommend(
       why: `${formatStrategy(made.strategy)} would notice ${window ? `only by ${sec(window[1])}` : 'never'}: ${made.why}`,
       notes,
     };
-  return { kind, ...made, window, notes };
+  const { strategy, probeEveryMs, toleratesMs, why } = made;
+  return { kind, strategy, window, probeEveryMs, toleratesMs, why, notes };
 }
 
 /**
@@ -111,7 +121,7 @@ function pingTimeout(
   req: TuneRequest,
   build: (periodMs: number, timeoutMs: number) => Strategy,
   what: string,
-): ReturnType<Parameters<typeof recommend>[2]> {
+): Made | string {
   const timeout = ceilTo(req.tolerateMs, 100);
   const period = Math.min(floorTo(req.withinMs - timeout, 100), floorTo(periodCap(req), 100));
   if (period < 100)
@@ -128,30 +138,34 @@ function pingTimeout(
 function tcpRecommendations(req: TuneRequest): Recommendation[] {
   const publishing = req.workload.kind === 'publish';
   const gapMs = publishing ? 1000 / (req.workload as { rate: number }).rate : 0;
-  const keepalive = recommend(
-    req,
-    'keepalive',
-    () => {
-      if (publishing)
-        return 'keepalive probes only an idle socket (nothing unacknowledged): a publishing client needs user-timeout (below), or both';
-      // Three probes, spaced so that together they wait as long as a healthy ACK may take.
-      const count = 3;
+  const keepalive = recommend(req, 'keepalive', () => {
+    if (publishing)
+      return 'keepalive probes only an idle socket (nothing unacknowledged): a publishing client needs user-timeout (below), or both';
+    // At least two probes (one may be lost), spaced so that together they wait as long as a
+    // healthy ACK may take; of those, the count that leaves the longest idle time.
+    const cap = Math.min(floorTo(periodCap(req), 1000), TCP_KEEPALIVE_MAX_S * 1000);
+    let best: { count: number; interval: number; idle: number } | null = null;
+    for (let count = 2; count <= 9; count++) {
       const interval = Math.max(1000, ceilTo(req.tolerateMs / count, 1000));
-      const idle = Math.min(
-        floorTo(req.withinMs - count * interval, 1000),
-        floorTo(periodCap(req), 1000),
-      );
-      if (idle < 1000)
-        return `keepalive counts whole seconds: ${count} probes ${sec(interval)} apart leave no idle time within ${sec(req.withinMs)}`;
-      return {
-        strategy: { kind: 'keepalive', idleMs: idle, intervalMs: interval, count },
-        probeEveryMs: idle,
-        toleratesMs: count * interval,
-        why: `keepalive (whole seconds): ${count} probes ${sec(interval)} apart tolerate a ${sec(count * interval)} late ACK; idle ${sec(idle)} fills the rest: at worst ${sec(idle + count * interval)}`,
-      };
-    },
-    publishing ? [] : ['TCP_USER_TIMEOUT as well covers the moments the client has data in flight'],
-  );
+      if (interval > TCP_KEEPALIVE_MAX_S * 1000) continue;
+      const idle = Math.min(floorTo(req.withinMs - count * interval, 1000), cap);
+      if (idle >= 1000 && (!best || idle > best.idle)) best = { count, interval, idle };
+    }
+    if (!best)
+      return cap < 1000
+        ? `keepalive counts whole seconds: the path's idle timeout leaves less than 1s between probes`
+        : `keepalive counts whole seconds: 2 or more probes that wait ${sec(req.tolerateMs)} together leave no idle time within ${sec(req.withinMs)}`;
+    const { count, interval, idle } = best;
+    return {
+      strategy: { kind: 'keepalive', idleMs: idle, intervalMs: interval, count },
+      probeEveryMs: idle,
+      toleratesMs: count * interval,
+      why: `keepalive (whole seconds): ${count} probes ${sec(interval)} apart tolerate a ${sec(count * interval)} late ACK; idle ${sec(idle)} fills the rest${idle === cap ? " (capped by the path's idle timeout)" : ''}: at worst ${sec(idle + count * interval)}`,
+      notes: [
+        `for data in flight set TCP_USER_TIMEOUT to ${sec(idle + count * interval)} too: with keepalive on, Linux uses it in place of the probe count`,
+      ],
+    };
+  });
   const userTimeout = recommend(req, 'user-timeout', () => {
     if (!publishing)
       return 'TCP_USER_TIMEOUT only counts unacknowledged data: an idle client never times out (use keepalive, above)';
@@ -178,22 +192,22 @@ function natsRecommendation(req: TuneRequest): Recommendation {
     req,
     'nats',
     () => {
-      // nats.js: stale on the tick that finds maxPingOut pings unanswered, (m + 1) ticks at worst;
-      // a healthy PONG may be up to m ticks late.
-      const maxOut = 2;
-      const ping = Math.min(
-        floorTo(req.withinMs / (maxOut + 1), 100),
-        floorTo(periodCap(req), 100),
-      );
-      if (ping < 100) return `nats: ${sec(req.withinMs)} is too short to ping ${maxOut + 1} times`;
-      if (maxOut * ping < req.tolerateMs)
-        return `nats: pings every ${sec(ping)} with maxPingOut ${maxOut} call a PONG later than ${sec(maxOut * ping)} stale, less than the ${sec(req.tolerateMs)} asked for`;
-      return {
-        strategy: { kind: 'nats', pingMs: ping, maxOut, waitMs: 2000, attempts: -1 },
-        probeEveryMs: ping,
-        toleratesMs: maxOut * ping,
-        why: `nats.js: stale on the tick that finds maxPingOut ${maxOut} unanswered: (maxout + 1) x ping <= ${sec(req.withinMs)}; a PONG may be ${sec(maxOut * ping)} late`,
-      };
+      // nats.js: stale on the tick that finds maxPingOut (m) pings unanswered, (m + 1) ticks at
+      // worst; a healthy PONG may be up to m ticks late. The smallest m that tolerates enough
+      // pings least often.
+      const cap = floorTo(periodCap(req), 100);
+      for (let maxOut = 1; maxOut <= 10; maxOut++) {
+        const ping = Math.min(floorTo(req.withinMs / (maxOut + 1), 100), cap);
+        if (ping < 100) break;
+        if (maxOut * ping < req.tolerateMs) continue;
+        return {
+          strategy: { kind: 'nats', pingMs: ping, maxOut, waitMs: 2000, attempts: -1 },
+          probeEveryMs: ping,
+          toleratesMs: maxOut * ping,
+          why: `nats.js: stale on the tick that finds maxPingOut ${maxOut} unanswered: (maxout + 1) x ping <= ${sec(req.withinMs)}${ping === cap ? " (ping capped by the path's idle timeout)" : ''}; a PONG may be ${sec(maxOut * ping)} late`,
+        };
+      }
+      return `nats: no maxPingOut up to 10 lets a PONG be ${sec(req.tolerateMs)} late with pings ${cap < Infinity ? `under ${sec(cap)} ` : ''}that notice within ${sec(req.withinMs)}`;
     },
     ['attempts=-1 keeps reconnecting (the default gives up after 10 attempts, nats.node #173)'],
   );

@@ -163,7 +163,7 @@ export interface ExperimentSpec {
   sysctls: Record<string, number>;
 }
 
-const TCP_KEEPALIVE_MAX_S = 32767;
+export const TCP_KEEPALIVE_MAX_S = 32767;
 
 function keyValues(
   body: string,
