@@ -66,7 +66,7 @@ export const CLIENTS: Record<TargetName, ClientDef> = {
   grpc: {
     // The channel reconnects with grpc-js's own backoff; the lab's loop only waits for it.
     argv: (a) =>
-      node('./app/grpc.js', {
+      node('./app/grpc-entry.js', {
         ...a,
         backoff: { initialMs: 10, maxMs: 10 },
         connectTimeoutMs: 30_000,

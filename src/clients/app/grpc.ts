@@ -14,6 +14,19 @@ import { runReconnecting, type ReconnectingOptions } from '../reconnecting.js';
 import { GRPC_METHOD } from './grpc-method.js';
 import { recordSeqLines } from '../workload.js';
 
+// grpc-js's keepalive trace (turned on by grpc-entry.ts before grpc-js loads) is the only place it
+// says a ping went unanswered: a timeout, a kill and a reset all leave the channel IDLE.
+let pingUnanswered = false;
+const watchTrace = (...args: unknown[]): void => {
+  if (/Ping timeout passed without response/.test(args.map(String).join(' '))) {
+    pingUnanswered = true;
+    emit({ type: 'status', name: 'keepalive-timeout' });
+  }
+};
+grpc.setLogger({ error: watchTrace, info: watchTrace, debug: watchTrace });
+/** What ended the connection: grpc-js's keepalive if it said so, or what the library reported. */
+const why = (reported: string): string => (pingUnanswered ? 'keepalive-timeout' : reported);
+
 const cfg = childConfig<ClientArgs & Omit<ReconnectingOptions, 'workload'>>();
 const s = cfg.strategy;
 const options: grpc.ChannelOptions =
@@ -54,9 +67,10 @@ runReconnecting(cfg, (d) => {
   const watchLeave = (): void =>
     channel.watchConnectivityState(READY, Infinity, () => {
       if (!over && channel.getConnectivityState(false) !== grpc.connectivityState.SHUTDOWN)
-        d.fail('channel', stateName(channel.getConnectivityState(false)));
+        d.fail('channel', why(stateName(channel.getConnectivityState(false))));
     });
   const onReady = (): void => {
+    pingUnanswered = false;
     if (cfg.workload.kind === 'idle') {
       d.established({ send: (_seq, done) => done(), end: () => client.close() });
       watchLeave();
@@ -70,7 +84,7 @@ runReconnecting(cfg, (d) => {
     d.onFail(() => call.cancel());
     call.on('data', (msg: Buffer) => recordSeqLines(msg.toString('utf8')));
     call.on('error', (err: grpc.ServiceError) =>
-      d.fail('stream', grpc.status[err.code] ?? String(err.code)),
+      d.fail('stream', why(grpc.status[err.code] ?? String(err.code))),
     );
     call.on('end', () => d.fail('stream-end'));
     call.once('metadata', () => {
