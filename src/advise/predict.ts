@@ -399,7 +399,7 @@ function idleTimeoutPrediction(spec: ExperimentSpec): Prediction {
 }
 
 /** Strategies that rely on the peer's kernel alone: a proxy's kernel answers for the peer. */
-const KERNEL_ONLY: readonly Strategy['kind'][] = ['none', 'keepalive', 'user-timeout'];
+export const KERNEL_ONLY: readonly Strategy['kind'][] = ['none', 'keepalive', 'user-timeout'];
 
 export function predict(spec: ExperimentSpec): Prediction {
   if (spec.own && !spec.own.declared)

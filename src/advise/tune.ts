@@ -47,22 +47,34 @@ const floorTo = (ms: number, step: number): number => Math.floor(ms / step) * st
 const ceilTo = (ms: number, step: number): number => Math.ceil(ms / step) * step;
 const sec = (ms: number): string => `${+(ms / 1000).toFixed(3)}s`;
 
-/** The predicted window of a strategy on a silent path, as the runner would predict it. */
-function silentWindow(req: TuneRequest, strategy: Strategy): Window | null {
-  const spec: ExperimentSpec = {
-    testbed: 'netns',
+/** The experiment that measures a setting for this request: a partition, or a slow path. */
+export function tuneSpec(
+  req: Pick<TuneRequest, 'target' | 'workload' | 'qos'>,
+  strategy: Strategy,
+  fault: 'partition' | 'latency',
+  testbed: 'netns' | 'proxy',
+  deadlineMs: number,
+  latency?: { ms: number; jitterMs: number },
+): ExperimentSpec {
+  return {
+    testbed,
     target: req.target,
     strategy,
     workload: req.workload,
-    fault: 'partition',
+    fault,
     healMs: null,
     restartMs: null,
+    ...(latency ? { latency } : {}),
     qos: req.qos,
-    deadlineMs: req.withinMs,
+    deadlineMs,
     warmupMs: 1000,
     sysctls: {},
   };
-  return predict(spec).window;
+}
+
+/** The predicted window of a strategy on a silent path, as the runner would predict it. */
+function silentWindow(req: TuneRequest, strategy: Strategy): Window | null {
+  return predict(tuneSpec(req, strategy, 'partition', 'netns', req.withinMs)).window;
 }
 
 /** The longest probe period the path allows (Infinity without a middlebox). */

@@ -10,6 +10,7 @@ import {
   TARGETS,
   TESTBEDS,
   parseChoice,
+  parseQos,
   parseStrategy,
   parseSysctl,
   parseWorkload,
@@ -77,12 +78,7 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
     );
   const own = ownClientOf(f.clientCmd, f.detectLog, f.strategy !== undefined);
   if (own && !own.declared) strategyText = 'none';
-  let qos: 0 | 1 = 0;
-  if (f.qos !== undefined) {
-    if (f.qos !== '0' && f.qos !== '1')
-      throw new BadInputError(`--qos '${f.qos}' is not supported (expected 0 or 1)`);
-    qos = f.qos === '1' ? 1 : 0;
-  }
+  const qos = parseQos(f.qos);
   if (f.onExpiry !== undefined && f.idleTimeout === undefined)
     throw new BadInputError('--on-expiry needs --idle-timeout <duration>');
   return validateSpec({

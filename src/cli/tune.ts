@@ -5,8 +5,8 @@
  * proxy's latency) it must ride out.
  */
 import { availableParallelism } from 'node:os';
-import { tune, type Recommendation, type TuneRequest } from '../advise/tune.js';
-import { toleranceMs } from '../advise/predict.js';
+import { tune, tuneSpec, type Recommendation, type TuneRequest } from '../advise/tune.js';
+import { KERNEL_ONLY, toleranceMs } from '../advise/predict.js';
 import { BadInputError, InterruptedError, LabUnavailableError } from '../errors.js';
 import { formatMs, parseDuration } from '../util/duration.js';
 import { formatWindow } from '../report/human.js';
@@ -15,13 +15,13 @@ import {
   TARGETS,
   TARGET_STRATEGIES,
   formatStrategy,
+  parseQos,
   parseStrategy,
   formatWorkload,
   parseChoice,
   parseWorkload,
   validateSpec,
   type ExperimentSpec,
-  type Strategy,
 } from '../scenario/spec.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { Progress } from './progress.js';
@@ -76,41 +76,11 @@ export function requestFromFlags(f: TuneFlags): TuneRequest {
   if (idleTimeoutMs !== null && idleTimeoutMs < 1000)
     throw new BadInputError(`--idle-timeout ${f.idleTimeout} must be at least 1s`);
   const workload = parseWorkload(f.workload);
-  let qos: 0 | 1 = 0;
-  if (f.qos !== undefined) {
-    if (target !== 'mqtt') throw new BadInputError(`--qos applies to target mqtt only`);
-    if (f.qos !== '0' && f.qos !== '1')
-      throw new BadInputError(`--qos '${f.qos}' is not supported (expected 0 or 1)`);
-    qos = f.qos === '1' ? 1 : 0;
-  }
+  const qos = parseQos(f.qos);
   // The same rules as a run of this client (a tcp server that only receives, say).
   const strategy = parseStrategy(TARGET_STRATEGIES[target].default);
-  validateSpec(specFor({ target, workload, qos }, strategy, 'partition', 'netns', 10_000));
+  validateSpec(tuneSpec({ target, workload, qos }, strategy, 'partition', 'netns', 10_000));
   return { target, workload, qos, withinMs, tolerateMs, idleTimeoutMs };
-}
-
-function specFor(
-  req: Pick<TuneRequest, 'target' | 'workload' | 'qos'>,
-  strategy: Strategy,
-  fault: 'partition' | 'latency',
-  testbed: 'netns' | 'proxy',
-  deadlineMs: number,
-  latency?: { ms: number; jitterMs: number },
-): ExperimentSpec {
-  return {
-    testbed,
-    target: req.target,
-    strategy,
-    workload: req.workload,
-    fault,
-    healMs: null,
-    restartMs: null,
-    ...(latency ? { latency } : {}),
-    qos: req.qos,
-    deadlineMs,
-    warmupMs: 1000,
-    sysctls: {},
-  };
 }
 
 /**
@@ -127,9 +97,6 @@ const VERIFY_PARALLEL = Math.max(2, 2 * availableParallelism());
 /** Long enough for several probes to cross the slow path (3 periods, 5 s to 60 s). */
 const slowPathFor = (r: Recommendation): number =>
   Math.min(60_000, Math.max(5000, 3 * (r.probeEveryMs ?? 0), 3 * (r.toleratesMs ?? 0)));
-
-/** Strategies only the peer's kernel answers: a proxy's kernel answers for a dead one. */
-const KERNEL_ONLY: readonly Strategy['kind'][] = ['keepalive', 'user-timeout'];
 
 async function verify(
   req: TuneRequest,
@@ -154,10 +121,10 @@ async function verify(
     const slow = slowPath(req);
     const slowFor = slowPathFor(r);
     const partition =
-      specs.push(specFor(req, r.strategy, 'partition', bed, req.withinMs * 1.5)) - 1;
+      specs.push(tuneSpec(req, r.strategy, 'partition', bed, req.withinMs * 1.5)) - 1;
     const latency = kernelOnly
       ? null
-      : specs.push(specFor(req, r.strategy, 'latency', 'proxy', slowFor, slow)) - 1;
+      : specs.push(tuneSpec(req, r.strategy, 'latency', 'proxy', slowFor, slow)) - 1;
     return { bed, slow, slowFor, partition, latency };
   });
   // A few at a time, each in its own namespaces and address block, as a matrix runs them.

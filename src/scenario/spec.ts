@@ -353,6 +353,13 @@ export function formatWorkload(w: Workload): string {
   return w.kind === 'idle' ? 'idle' : `${w.kind}:${w.rate}`;
 }
 
+/** `--qos`: MQTT's quality of service, 0 (the default) or 1. */
+export function parseQos(text: string | undefined): 0 | 1 {
+  if (text === undefined || text === '0') return 0;
+  if (text === '1') return 1;
+  throw new BadInputError(`--qos '${text}' is not supported (expected 0 or 1)`);
+}
+
 export function parseChoice<T extends string>(
   text: string,
   choices: readonly T[],

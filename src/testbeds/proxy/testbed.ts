@@ -155,6 +155,14 @@ export class ProxyTestbed implements Testbed {
         mark({ type: 'fault', name, phase: 'applied' });
         return Promise.resolve();
       };
+    /** The same toxic on both streams, named `<prefix>_upstream` and `<prefix>_downstream`. */
+    const bothWays = (prefix: string, type: string, attributes: Record<string, number> = {}) =>
+      (['upstream', 'downstream'] as const).map((stream) => ({
+        name: `${prefix}_${stream}`,
+        type,
+        stream,
+        attributes,
+      }));
     switch (name) {
       case 'graceful':
         return Promise.resolve({ flow: null, apply: signal('SIGTERM') });
@@ -163,15 +171,11 @@ export class ProxyTestbed implements Testbed {
       case 'partition':
         return Promise.resolve({
           flow: null,
-          apply: toxics([
-            { name: 'partition_up', type: 'blackhole', stream: 'upstream' },
-            { name: 'partition_down', type: 'blackhole', stream: 'downstream' },
-          ]),
+          apply: toxics(bothWays('partition', 'blackhole')),
           heal: () => {
             mark({ type: 'heal', phase: 'start' });
             mark({ type: 'heal', phase: 'applied' });
-            this.proxy.removeToxic('partition_up');
-            this.proxy.removeToxic('partition_down');
+            for (const t of bothWays('partition', 'blackhole')) this.proxy.removeToxic(t.name);
             return Promise.resolve();
           },
         });
@@ -179,25 +183,14 @@ export class ProxyTestbed implements Testbed {
         // The proxy is already in the path: its upstream goes silent and stays so.
         return Promise.resolve({
           flow: null,
-          apply: toxics([
-            { name: 'dead_up', type: 'blackhole', stream: 'upstream' },
-            { name: 'dead_down', type: 'blackhole', stream: 'downstream' },
-          ]),
+          apply: toxics(bothWays('dead', 'blackhole')),
         });
       case 'latency': {
         const { ms = 0, jitterMs = 0 } = this.latency ?? {};
         const attributes = { latency: ms, jitter: jitterMs };
         return Promise.resolve({
           flow: null,
-          apply: toxics(
-            (['upstream', 'downstream'] as const).map((stream) => ({
-              name: `latency_${stream}`,
-              type: 'latency',
-              stream,
-              attributes,
-            })),
-            'all',
-          ),
+          apply: toxics(bothWays('latency', 'latency', attributes), 'all'),
         });
       }
       case 'reset':
@@ -210,15 +203,7 @@ export class ProxyTestbed implements Testbed {
         const attributes = { timeout: ms, reset: onExpiry === 'reset' ? 1 : 0 };
         return Promise.resolve({
           flow: null,
-          apply: toxics(
-            (['upstream', 'downstream'] as const).map((stream) => ({
-              name: `idle_${stream}`,
-              type: 'idle_timeout',
-              stream,
-              attributes,
-            })),
-            'all',
-          ),
+          apply: toxics(bothWays('idle', 'idle_timeout', attributes), 'all'),
         });
       }
       default:
