@@ -8,8 +8,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { TARGETS } from '../src/targets/index.js';
-import { NETNS_FAULTS } from '../src/testbeds/netns/faults/index.js';
+import { FAULT_DEFS } from '../src/faults/index.js';
+import { PROTOCOLS } from '../src/protocols/index.js';
 import { NetnsTestbed } from '../src/testbeds/netns/topology.js';
 import type { LabProcess } from '../src/testbeds/process.js';
 import type { FaultName, IdleTimeout } from '../src/scenario/spec.js';
@@ -56,26 +56,36 @@ class Probe {
 }
 
 async function withFault(
-  fault: Exclude<FaultName, 'latency'>,
+  fault: FaultName,
   body: (p: Probe, heal: () => Promise<void>, recv: () => number) => Promise<void>,
   middlebox?: IdleTimeout,
 ): Promise<void> {
   const teardowns = new Teardowns();
   const ids = labIds();
   try {
+    const impl = FAULT_DEFS[fault].testbeds.netns;
+    assert.ok(impl, `${fault} has a netns implementation`);
+    const spec = {
+      testbed: 'netns' as const,
+      target: 'tcp' as const,
+      strategy: { kind: 'none' as const },
+      workload: { kind: 'idle' as const },
+      healMs: null,
+      restartMs: null,
+      ...(middlebox ? { idleTimeout: middlebox } : {}),
+      qos: 0 as const,
+      deadlineMs: 10_000,
+      warmupMs: 0,
+      sysctls: {},
+    };
     const bed = await NetnsTestbed.create(
-      {
-        ...ids,
-        clientSysctls: {},
-        targetPort: TARGETS.tcp.port,
-        ...(middlebox ? { middlebox } : {}),
-      },
+      { ...ids, clientSysctls: {}, targetPort: PROTOCOLS.tcp.target.port, fault: impl, spec },
       teardowns,
     );
-    const port = TARGETS.tcp.port;
+    const port = PROTOCOLS.tcp.target.port;
     const target = bed.spawn(
       'server',
-      TARGETS.tcp.launch({
+      PROTOCOLS.tcp.target.launch({
         host: bed.addr.server,
         port,
         dir: '',
@@ -98,14 +108,14 @@ async function withFault(
       await tl.waitFor((e) => e.type === 'recv', 5000),
       'a message crosses before the fault',
     );
-    const ctx = {
-      bed,
-      target,
-      flow: { client: c.local, server: c.remote },
-      mark: (e: Parameters<Timeline['mark']>[0]) => void tl.mark(e),
-    };
-    await NETNS_FAULTS[fault].apply(ctx);
-    const heal = async (): Promise<void> => NETNS_FAULTS[fault].heal?.(ctx);
+    const bound = await bed.bindFault({
+      spec,
+      target: () => target,
+      mark: (e) => void tl.mark(e),
+    });
+    assert.deepEqual(bound.flow, { client: c.local, server: c.remote }, 'the fault hits the probe');
+    await bound.apply();
+    const heal = async (): Promise<void> => bound.heal?.();
     await body(probe, heal, () => tl.entries.filter((e) => e.type === 'recv').length);
   } finally {
     assert.deepEqual(await teardowns.runAll(), []);

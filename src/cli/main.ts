@@ -5,8 +5,10 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { BadInputError, exitCodeFor, InterruptedError } from '../errors.js';
+import { FAULT_DEFS, FAULT_PARAMS, faultsTaking, flagOf } from '../faults/index.js';
+import { PROTOCOLS } from '../protocols/index.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
-import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
+import { STRATEGIES } from '../strategies/index.js';
 import { cleanupCommand } from './cleanup.js';
 import { scenarioJsonSchema } from '../scenario/file.js';
 import { demoCommand } from './demo.js';
@@ -51,10 +53,21 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const faultWidth = Math.max(...FAULTS.map((f) => f.length));
-const faultHelp = FAULTS.map(
-  (f) =>
-    `  ${f.padEnd(faultWidth)}  ${f === 'latency' ? 'proxy testbed: the fault proxy delays every chunk by --latency (+- --jitter) each way' : NETNS_FAULTS[f].wire}`,
-).join('\n');
+const faultHelp = FAULTS.map((f) => `  ${f.padEnd(faultWidth)}  ${FAULT_DEFS[f].summary}`).join(
+  '\n',
+);
+
+/** Each target's strategies, as their definitions write and explain them. */
+const strategyHelp = TARGETS.map((t) => {
+  const p = PROTOCOLS[t];
+  const lines = p.strategies.map((k) => {
+    const { usage, help } = STRATEGIES[k];
+    return usage.length > 37
+      ? `  ${usage}\n${' '.repeat(41)}${help}`
+      : `  ${usage.padEnd(39)}${help}`;
+  });
+  return [`  (target ${t}; default ${p.defaultStrategy})`, ...lines].join('\n');
+}).join('\n');
 
 const program = new Command('halfopen')
   .description(
@@ -67,7 +80,7 @@ const program = new Command('halfopen')
   .showHelpAfterError(false)
   .showSuggestionAfterError(false);
 
-program
+const runCmd = program
   .command('run')
   .description('run one experiment: a client and a target, a fault on the wire, measured')
   .addOption(
@@ -97,21 +110,6 @@ program
       .join('; ')}`,
   )
   .option('--fault <name>', `what goes wrong at T0: ${FAULTS.join(', ')}`)
-  .option('--heal <duration>', 'partition only: remove the drop this long after T0, e.g. 5s')
-  .option('--latency <duration>', 'latency only: delay added each way, e.g. 200ms')
-  .option('--jitter <duration>', 'latency only: +- this much, at random per chunk')
-  .option(
-    '--idle-timeout <duration>',
-    'idle-timeout only: the middlebox forgets a flow idle this long (whole seconds on netns), e.g. 350s as an AWS NLB',
-  )
-  .option(
-    '--on-expiry <drop|reset>',
-    "idle-timeout only: a forgotten flow's next packet is dropped (Azure LB's default) or answered with RST (AWS NLB) (default: drop)",
-  )
-  .option(
-    '--restart <duration>',
-    'graceful, kill, node-loss: start the target again this long after T0, as Kubernetes restarts a pod',
-  )
   .option(
     '--deadline <duration>',
     'how long after T0 detection may take before it counts as not detected',
@@ -141,28 +139,7 @@ program
     'after',
     `
 Strategies:
-  (target tcp)
-  none                                   no detection beyond what the kernel does by default
-  keepalive:idle=2s,interval=1s,count=3  SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
-  user-timeout:3s                        TCP_USER_TIMEOUT: unacknowledged data older than this fails
-  heartbeat:interval=1s,timeout=2s       application PING every interval; no PONG within timeout fails
-  (target nats)
-  nats:ping=5s,maxout=2[,wait=2s,attempts=10]
-                                         nats.js pingInterval, maxPingOut, reconnectTimeWait,
-                                         maxReconnectAttempts (-1: forever); default nats:ping=2m,maxout=2
-  (target mqtt)
-  mqtt:keepalive=10s[,reconnect=1s]      MQTT.js keepalive (whole seconds, 0 disables) and
-                                         reconnectPeriod; default mqtt:keepalive=60s
-  (target ws; default none: ws has no heartbeat of its own)
-  ws:ping=1s,timeout=1s[,side=client]    ws README heartbeat: side=client pings and waits for the pong;
-                                         side=server: the server pings, the client gives up when a
-                                         ping is timeout overdue; side=both
-  (target grpc; default none: keepalive_time_ms unset)
-  grpc:time=10s,timeout=5s[,without-calls=false]
-                                         keepalive_time_ms, keepalive_timeout_ms,
-                                         keepalive_permit_without_calls (idle = channel, no call)
-  (target h2; default none)
-  h2:ping=1s,timeout=1s                  session.ping() every ping; no ack within timeout ends it
+${strategyHelp}
 
 Your own client (--client-cmd '<command>'):
   Run by /bin/sh in the client namespace with HALFOPEN_TARGET, HALFOPEN_HOST, HALFOPEN_PORT,
@@ -175,7 +152,7 @@ Your own client (--client-cmd '<command>'):
   is the gaps in what arrived). --strategy, if given, describes what the program does (e.g.
   user-timeout:3s) so that a window can be predicted.
 
-Faults (netns testbed):
+Faults:
 ${faultHelp}
 
 Exit codes: 0 the experiment ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
@@ -191,6 +168,13 @@ Examples:
     --client-cmd 'python3 examples/nats_publisher.py' --strategy user-timeout:3s`,
   )
   .action(async (flags: RunFlags) => runCommand(flags, controller.signal));
+
+// Each fault parameter's flags, from its definition: the faults that take it say where it applies.
+for (const param of FAULT_PARAMS) {
+  const owners = faultsTaking(param).join(', ');
+  for (const o of param.options)
+    runCmd.option(`${flagOf(o.key)} ${o.arg}`, `${owners} only: ${o.help}`);
+}
 
 const parallelHelp = `experiments at a time (default ${defaultParallel()}: two per core, since experiments mostly wait)`;
 

@@ -14,7 +14,7 @@ import { renderTable } from '../report/table.js';
 import { runMatrix, type MatrixRow } from '../runner/matrix.js';
 import { parseScenario } from '../scenario/file.js';
 import type { ExperimentSpec } from '../scenario/spec.js';
-import { TARGETS } from '../targets/index.js';
+import { PROTOCOLS } from '../protocols/index.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
 import { Progress } from './progress.js';
@@ -67,7 +67,7 @@ export async function runScenario(
   // A missing broker binary is fatal only where no embedded broker stands in (netns, or no
   // embedded broker for that protocol).
   for (const spec of scenario.specs) {
-    const def = TARGETS[spec.target];
+    const def = PROTOCOLS[spec.target].target;
     if (def.broker && (spec.testbed === 'netns' || !def.embedded))
       await brokerPreflight(def.broker);
   }

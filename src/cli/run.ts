@@ -4,9 +4,7 @@ import { entryToJson } from '../events.js';
 import { renderResult } from '../report/human.js';
 import { runExperiment, type ExperimentResult } from '../runner/experiment.js';
 import {
-  EXPIRY_ACTIONS,
   FAULTS,
-  TARGET_STRATEGIES,
   TARGETS,
   TESTBEDS,
   parseChoice,
@@ -19,6 +17,9 @@ import {
   type ExperimentSpec,
 } from '../scenario/spec.js';
 import { PRESETS } from '../scenario/presets.js';
+import { FAULT_PARAMS, flagOf } from '../faults/index.js';
+import type { FaultFields } from '../scenario/base.js';
+import { PROTOCOLS } from '../protocols/index.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { parseDuration } from '../util/duration.js';
 import { BadInputError } from '../errors.js';
@@ -32,12 +33,8 @@ export interface RunFlags {
   preset?: string;
   qos?: string;
   fault?: string;
-  heal?: string;
-  restart?: string;
-  latency?: string;
-  jitter?: string;
-  idleTimeout?: string;
-  onExpiry?: string;
+  /** Fault parameters, by their flag in camelCase (`--idle-timeout` is `idleTimeout`). */
+  [param: string]: unknown;
   deadline: string;
   warmup: string;
   sysctl: string[];
@@ -69,7 +66,7 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
       );
     ({ target: targetText, strategy: strategyText, workload: workloadText } = preset);
   }
-  const target = parseChoice(targetText ?? 'tcp', TARGETS, 'target');
+  const target = parseChoice(targetText ?? TARGETS[0]!, TARGETS, 'target');
   if (f.detectLog !== undefined && f.clientCmd === undefined)
     throw new BadInputError('--detect-log applies to --client-cmd only (your own client)');
   if (f.clientCmd !== undefined && f.preset !== undefined)
@@ -79,39 +76,38 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
   const own = ownClientOf(f.clientCmd, f.detectLog, f.strategy !== undefined);
   if (own && !own.declared) strategyText = 'none';
   const qos = parseQos(f.qos);
-  if (f.onExpiry !== undefined && f.idleTimeout === undefined)
-    throw new BadInputError('--on-expiry needs --idle-timeout <duration>');
   return validateSpec({
     testbed: parseChoice(f.testbed, TESTBEDS, 'testbed'),
     target,
     ...(own ? { own } : {}),
-    strategy: parseStrategy(strategyText ?? TARGET_STRATEGIES[target].default),
+    strategy: parseStrategy(strategyText ?? PROTOCOLS[target].defaultStrategy),
     workload: parseWorkload(workloadText ?? 'idle'),
     fault: parseChoice(f.fault, FAULTS, 'fault'),
-    healMs: f.heal === undefined ? null : parseDuration(f.heal, '--heal'),
-    restartMs: f.restart === undefined ? null : parseDuration(f.restart, '--restart'),
-    ...(f.latency !== undefined || f.jitter !== undefined
-      ? {
-          latency: {
-            ms: parseDuration(f.latency ?? '0', '--latency'),
-            jitterMs: parseDuration(f.jitter ?? '0', '--jitter'),
-          },
-        }
-      : {}),
-    ...(f.idleTimeout !== undefined || f.onExpiry !== undefined
-      ? {
-          idleTimeout: {
-            ms: parseDuration(f.idleTimeout ?? '0', '--idle-timeout'),
-            onExpiry: parseChoice(f.onExpiry ?? 'drop', EXPIRY_ACTIONS, '--on-expiry'),
-          },
-        }
-      : {}),
+    ...faultFieldsFromFlags(f),
     qos,
     deadlineMs: parseDuration(f.deadline, '--deadline'),
     warmupMs: parseDuration(f.warmup, '--warmup'),
     sysctls: f.sysctl.reduce<Record<string, number>>((acc, s) => parseSysctl(s, acc), {}),
   });
 }
+
+/** The fault parameters' flags as spec fields; each parameter's definition parses its own. */
+function faultFieldsFromFlags(f: RunFlags): FaultFields {
+  const fields: FaultFields = { healMs: null, restartMs: null };
+  for (const param of FAULT_PARAMS) {
+    const texts: Record<string, string | undefined> = {};
+    for (const o of param.options) {
+      const value = f[camelCase(o.key)];
+      texts[o.key] = typeof value === 'string' ? value : undefined;
+    }
+    Object.assign(fields, param.fill(texts, flagOf));
+  }
+  return fields;
+}
+
+/** `idle_timeout` -> `idleTimeout`, as commander names the option `--idle-timeout`. */
+export const camelCase = (key: string): string =>
+  key.replace(/_(.)/g, (_m, c: string) => c.toUpperCase());
 
 export function writeTimeline(dir: string, result: ExperimentResult): string {
   mkdirSync(dir, { recursive: true });

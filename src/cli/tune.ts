@@ -6,14 +6,15 @@
  */
 import { availableParallelism } from 'node:os';
 import { tune, tuneSpec, type Recommendation, type TuneRequest } from '../advise/tune.js';
-import { KERNEL_ONLY, toleranceMs } from '../advise/predict.js';
+import { toleranceMs } from '../advise/predict.js';
+import { PROTOCOLS } from '../protocols/index.js';
+import { isKernelOnly } from '../strategies/index.js';
 import { BadInputError, InterruptedError, LabUnavailableError } from '../errors.js';
 import { formatMs, parseDuration } from '../util/duration.js';
 import { formatWindow } from '../report/human.js';
 import { runExperiment, type ExperimentResult } from '../runner/experiment.js';
 import {
   TARGETS,
-  TARGET_STRATEGIES,
   formatStrategy,
   parseQos,
   parseStrategy,
@@ -78,7 +79,7 @@ export function requestFromFlags(f: TuneFlags): TuneRequest {
   const workload = parseWorkload(f.workload);
   const qos = parseQos(f.qos);
   // The same rules as a run of this client (a tcp server that only receives, say).
-  const strategy = parseStrategy(TARGET_STRATEGIES[target].default);
+  const strategy = parseStrategy(PROTOCOLS[target].defaultStrategy);
   validateSpec(tuneSpec({ target, workload, qos }, strategy, 'partition', 'netns', 10_000));
   return { target, workload, qos, withinMs, tolerateMs, idleTimeoutMs };
 }
@@ -115,7 +116,7 @@ async function verify(
   const plan = recs.map((r) => {
     if (!r.strategy) return null;
     // The kernel's own timers cannot be checked through the proxy: its kernel answers them.
-    const kernelOnly = KERNEL_ONLY.includes(r.strategy.kind);
+    const kernelOnly = isKernelOnly(r.strategy);
     const bed = kernelOnly ? 'netns' : partitionBed;
     if (bed === 'netns' && !root) return null;
     const slow = slowPath(req);
@@ -222,17 +223,17 @@ function render(
       lines.push(
         `    measured     partition (${p.testbed}): ${p.detect_ms === null ? 'not detected' : `detected at ${formatMs(p.detect_ms)}`}, ${p.in_time ? 'in time' : 'TOO LATE'}; ${slowText}`,
       );
-    } else if (checks && process.getuid?.() !== 0 && KERNEL_ONLY.includes(r.strategy.kind)) {
+    } else if (checks && process.getuid?.() !== 0 && isKernelOnly(r.strategy)) {
       lines.push("    measured     not here: the kernel's timers need the netns testbed (root)");
     }
     if (!checks) {
-      const target = req.target === 'tcp' ? '' : ` --target ${req.target}`;
-      const qos = req.target === 'mqtt' ? ` --qos ${req.qos}` : '';
+      const target = req.target === TARGETS[0] ? '' : ` --target ${req.target}`;
+      const qos = PROTOCOLS[req.target].qos ? ` --qos ${req.qos}` : '';
       const base = `halfopen run${target} --strategy '${spec}' --workload ${formatWorkload(req.workload)}${qos}`;
       lines.push(
         `    check it     ${base} --fault partition --deadline ${Math.ceil((req.withinMs * 1.5) / 1000)}s`,
       );
-      if (!KERNEL_ONLY.includes(r.strategy.kind))
+      if (!isKernelOnly(r.strategy))
         lines.push(
           `                 ${base} --testbed proxy --fault latency --latency ${slow.ms}ms --deadline ${Math.ceil(slowPathFor(r) / 1000)}s`,
         );

@@ -7,6 +7,7 @@ import type { Verdict } from '../advise/predict.js';
 import { formatWindow } from './human.js';
 import type { ExperimentResult } from '../runner/experiment.js';
 import type { MatrixRow } from '../runner/matrix.js';
+import { PROTOCOLS } from '../protocols/index.js';
 import { formatStrategy, formatWorkload, type ExperimentSpec } from '../scenario/spec.js';
 
 export interface Stats {
@@ -79,7 +80,7 @@ export function cellsOf(rows: readonly MatrixRow[]): Cell[] {
     const sp = row.spec;
     const strategy = strategyLabel(sp);
     const workload = formatWorkload(sp.workload);
-    const qos = sp.target === 'mqtt' ? sp.qos : null;
+    const qos = PROTOCOLS[sp.target].qos ? sp.qos : null;
     const label = faultLabel(sp);
     const key = [sp.testbed, sp.target, strategy, sp.own?.command, workload, qos, label].join('|');
     let entry = cells.get(key);

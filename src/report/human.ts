@@ -3,56 +3,23 @@
  * predicted window, loss and reconnect.
  */
 import type { ExperimentResult } from '../runner/experiment.js';
+import { FAULT_DEFS, type FaultDef, type FaultName } from '../faults/index.js';
+import type { TestbedName } from '../scenario/base.js';
 import { formatMs } from '../util/duration.js';
 
 type Result = Omit<ExperimentResult, 'timeline'>;
 
-const n = (wire: Record<string, number>, key: string): number => wire[key] ?? 0;
+/** A result's fault, by the name it carries (results are read back from files too). */
+const faultNamed = (name: string): FaultDef | undefined =>
+  Object.hasOwn(FAULT_DEFS, name) ? FAULT_DEFS[name as FaultName] : undefined;
 
 export function describeWire(r: Result): string {
-  const w = r.wire;
   const reason = r.detect_reason
     ? `; the client saw ${r.detect_reason}`
     : '; the client saw nothing';
-  if (r.testbed === 'proxy') {
-    const what: Record<string, string> = {
-      graceful: 'SIGTERM to the target; its FIN crossed the fault proxy',
-      kill: "SIGKILL to the target; its kernel's FIN crossed the fault proxy",
-      partition: 'the fault proxy blackholed the connection both ways (both sides stayed open)',
-      reset: 'the fault proxy reset the connection (RST to both sides)',
-      latency: `the fault proxy delayed every chunk by ${r.latency?.ms ?? 0} ms (+- ${r.latency?.jitter_ms ?? 0} ms) each way`,
-      'proxy-dead-upstream':
-        "the fault proxy's upstream went silent both ways; the client's side stayed healthy",
-      'idle-timeout': `the fault proxy forgot connections idle for ${formatMs(r.idle_timeout?.ms ?? 0)} and ${r.idle_timeout?.on_expiry === 'reset' ? 'reset the sender of whatever came next' : 'dropped whatever came next'}`,
-    };
-    return `${what[r.fault] ?? r.fault}${reason}`;
-  }
-  switch (r.fault) {
-    case 'graceful':
-      return `SIGTERM to the target, which closed its connections with FIN${reason}`;
-    case 'kill':
-      return `SIGKILL to the target; its kernel closed the connection${reason}`;
-    case 'partition':
-      return `router dropped ${n(w, 'partition:0')} packets client->server and ${n(w, 'partition:1')} server->client${reason}`;
-    case 'node-loss':
-      return `router dropped ${n(w, 'node-loss:0')} packets to the server and ${n(w, 'node-loss:1')} from it; the target was killed behind the drop${reason}`;
-    case 'reset':
-      return `router answered ${n(w, 'reset:0')} client packets and ${n(w, 'reset:1')} server packets with RST${reason}`;
-    case 'ip-reuse':
-      return `router dropped ${n(w, 'node-loss:0')} packets to the lost host; a fresh host took its address${reason}`;
-    case 'idle-timeout': {
-      const t = r.idle_timeout;
-      const answered = n(w, 'idle-timeout:0');
-      const idle = t ? formatMs(t.ms) : '?';
-      return t?.on_expiry === 'reset'
-        ? `the router forgot flows idle for ${idle} and answered ${answered} of their packets with RST${reason}`
-        : `the router forgot flows idle for ${idle} and dropped ${answered} of their packets${reason}`;
-    }
-    case 'proxy-dead-upstream':
-      return `the proxy in the router stayed healthy; the router dropped ${n(w, 'proxy-dead-upstream:0')} of its packets to the server and ${n(w, 'proxy-dead-upstream:1')} from it; the target was killed behind the drop${reason}`;
-    default:
-      return `fault ${r.fault}${reason}`;
-  }
+  const def = faultNamed(r.fault);
+  const impl = def?.testbeds[r.testbed as TestbedName];
+  return `${impl ? impl.describe(r) : `fault ${r.fault}`}${reason}`;
 }
 
 export function formatWindow(w: readonly [number, number] | null): string {
@@ -99,14 +66,15 @@ export function renderResult(r: Result, timelinePath: string | null): string {
     lines.push(
       `  messages     ${r.sent} accepted${r.workload.startsWith('subscribe') ? ' (published by the far side)' : ''}, ${r.lost} lost, ${r.stale_sent} accepted after the fault before detection${dup}`,
     );
-  const oneFlow = r.fault === 'reset' || (r.fault === 'idle-timeout' && r.detect_ms !== null);
+  const def = faultNamed(r.fault);
+  const oneFlow = def?.reconnectFrom === 'detection' && r.detect_ms !== null;
   if (r.heal_ms !== null || r.restart_ms !== null || oneFlow) {
     const from = oneFlow ? 'detection' : r.heal_ms !== null ? 'heal' : 'restart';
     lines.push(
       `  reconnect    ${r.reconnect_ms === null ? `nothing delivered after the ${from}` : `${formatMs(r.reconnect_ms)} from ${from} to the first delivery`}`,
     );
   }
-  if (r.fault === 'latency' && r.detect_ms !== null)
+  if (def?.peerAlive && r.detect_ms !== null)
     lines.push(
       '  false        a disconnect while the path was only slow: the timeout is too tight',
     );

@@ -9,17 +9,12 @@
  *   6. read the router's counters, stop the sending side, let the receiving side drain
  *   7. tear everything down (also on error and on abort), compute the metrics
  */
-import { CLIENTS } from '../clients/index.js';
 import type { TimelineEntry } from '../events.js';
 import { InterruptedError, LabError, LabUnavailableError } from '../errors.js';
 import { predict, verdict, type Prediction, type Verdict } from '../advise/predict.js';
-import {
-  formatStrategy,
-  formatWorkload,
-  PUSHING_TARGETS,
-  type ExperimentSpec,
-} from '../scenario/spec.js';
-import { TARGETS, type TargetDef } from '../targets/index.js';
+import { FAULT_DEFS } from '../faults/index.js';
+import { PROTOCOLS, type TargetDef } from '../protocols/index.js';
+import { formatStrategy, formatWorkload, type ExperimentSpec } from '../scenario/spec.js';
 import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
 import { ProxyTestbed } from '../testbeds/proxy/testbed.js';
 import type { BoundFault, Testbed } from '../testbeds/types.js';
@@ -170,14 +165,14 @@ async function restartTarget(
 
 /** The lab's own ws, gRPC and HTTP/2 servers are the far side of a subscribing client. */
 const pushes = (spec: ExperimentSpec): boolean =>
-  spec.workload.kind === 'subscribe' && PUSHING_TARGETS.includes(spec.target);
+  spec.workload.kind === 'subscribe' && PROTOCOLS[spec.target].pushes === 'target';
 
 /**
  * The target to start, and its version: the broker binary when installed; on the proxy testbed,
  * where nothing needs root, an embedded broker when the binary is missing.
  */
 async function resolveTarget(spec: ExperimentSpec): Promise<{ def: TargetDef; version: string }> {
-  const def = TARGETS[spec.target];
+  const def = PROTOCOLS[spec.target].target;
   if (!def.broker) return { def, version: def.version ?? def.describe };
   try {
     return { def, version: await brokerPreflight(def.broker) };
@@ -195,23 +190,24 @@ async function createTestbed(
   opts: { runId: string; index: number },
   teardowns: Teardowns,
 ): Promise<Bed> {
+  const impls = FAULT_DEFS[spec.fault].testbeds;
+  const missing = (): never => {
+    throw new LabError(`fault ${spec.fault} is not available on the ${spec.testbed} testbed`);
+  };
   switch (spec.testbed) {
     case 'netns':
       return NetnsTestbed.create(
         {
           ...opts,
           clientSysctls: spec.sysctls,
-          targetPort: TARGETS[spec.target].port,
-          proxyInPath: spec.fault === 'proxy-dead-upstream',
-          ...(spec.idleTimeout ? { middlebox: spec.idleTimeout } : {}),
+          targetPort: PROTOCOLS[spec.target].target.port,
+          fault: impls.netns ?? missing(),
+          spec,
         },
         teardowns,
       );
     case 'proxy':
-      return ProxyTestbed.create(
-        { ...opts, latency: spec.latency, idleTimeout: spec.idleTimeout },
-        teardowns,
-      );
+      return ProxyTestbed.create({ ...opts, fault: impls.proxy ?? missing() }, teardowns);
   }
 }
 
@@ -238,7 +234,8 @@ export async function runExperiment(
   let returning: Promise<void> | undefined;
   let returnFailure: Error | undefined;
   try {
-    const clientDef = CLIENTS[spec.target];
+    const protocol = PROTOCOLS[spec.target];
+    const faultDef = FAULT_DEFS[spec.fault];
     if (spec.testbed === 'netns') await netnsPreflight();
     const { def: targetDef, version: targetVersion } = await resolveTarget(spec);
     checkAbort();
@@ -252,12 +249,12 @@ export async function runExperiment(
     let target = await startTarget(bed, targetDef, spec, timeline, signal);
     checkAbort();
     const clientId = `c${opts.index}`;
-    const sink = clientDef.sinkArgv
+    const sink = protocol.sink
       ? bed.spawn(
           'server',
           [
             process.execPath,
-            ...clientDef.sinkArgv({
+            ...protocol.sink.argv({
               port: bed.targetPort,
               clientId,
               workload: spec.workload,
@@ -291,7 +288,7 @@ export async function runExperiment(
         'client',
         [
           process.execPath,
-          ...clientDef.argv({
+          ...protocol.client.argv({
             ...clientArgs,
             strategy: spec.strategy,
             workload: spec.workload,
@@ -328,7 +325,8 @@ export async function runExperiment(
       );
 
     // 4. Fault, and the path's return: a heal (partition) or the target's restart.
-    const fault = await bed.bindFault(spec.fault, {
+    const fault = await bed.bindFault({
+      spec,
       target: () => target,
       mark: (e) => void timeline.mark(e),
     });
@@ -343,9 +341,8 @@ export async function runExperiment(
     )?.t;
     // The path's return, scheduled from T0: the heal of a partition, or the target's restart.
     let comeBack: { atMs: number; run: () => Promise<void> } | null = null;
-    // reset and idle-timeout break the one flow: a new connection passes at once.
-    let reconnectFrom: MetricOptions['reconnectFrom'] =
-      spec.fault === 'reset' || spec.fault === 'idle-timeout' ? 'detection' : null;
+    // A fault that breaks the one flow: a new connection passes at once.
+    let reconnectFrom: MetricOptions['reconnectFrom'] = faultDef.reconnectFrom;
     if (spec.healMs !== null && fault.heal) {
       comeBack = { atMs: spec.healMs, run: fault.heal };
       reconnectFrom = 'heal';
@@ -412,8 +409,9 @@ export async function runExperiment(
         const why = fatal?.type === 'fatal' ? fatal.error : client.stderrTail().trim();
         throw new LabError(`the client exited during the experiment: ${why.slice(-300)}`);
       }
-      // ip-reuse takes the sink down with the lost host; otherwise its death spoils the counts.
-      if (sink?.hasExited() && spec.fault !== 'ip-reuse')
+      // A fault may take the sink down with the target's host; otherwise its death spoils the
+      // counts.
+      if (sink?.hasExited() && !faultDef.takesSink)
         throw new LabError(
           `the sink exited during the experiment: ${sink.stderrTail().trim().slice(-300)}`,
         );
@@ -458,11 +456,11 @@ export async function runExperiment(
       testbed: spec.testbed,
       target: spec.target,
       target_version: targetVersion,
-      client: spec.own ? `your command: ${spec.own.command}` : clientDef.library,
+      client: spec.own ? `your command: ${spec.own.command}` : protocol.client.library,
       strategy:
         spec.own && !spec.own.declared ? 'unknown (your program)' : formatStrategy(spec.strategy),
       workload: formatWorkload(spec.workload),
-      qos: spec.target === 'mqtt' ? spec.qos : null,
+      qos: protocol.qos ? spec.qos : null,
       fault: spec.fault,
       heal_ms: spec.healMs,
       restart_ms: spec.restartMs,

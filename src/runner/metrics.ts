@@ -12,7 +12,7 @@
  * - false_disconnects: detections before T0, while no fault was active.
  */
 import type { TimelineEntry } from '../events.js';
-import type { Workload } from '../scenario/spec.js';
+import type { Workload } from '../scenario/workload.js';
 import { msBetween } from '../util/clock.js';
 
 export interface Metrics {

@@ -10,7 +10,8 @@
  * sequence numbers below the highest delivered that never arrived.
  */
 import type { ClientEvent, TimelineEntry } from '../events.js';
-import type { ExperimentSpec, OwnClient, TargetName } from '../scenario/spec.js';
+import { PROTOCOLS } from '../protocols/index.js';
+import type { ExperimentSpec, OwnClient } from '../scenario/spec.js';
 import { formatWorkload } from '../scenario/spec.js';
 import type { LabProcess } from '../testbeds/process.js';
 import type { Testbed } from '../testbeds/types.js';
@@ -25,15 +26,6 @@ import type { Timeline } from './timeline.js';
 /** How often the watcher reads the socket table: the resolution of kernel detection. */
 export const KERNEL_POLL_MS = 10;
 
-const URLS: Record<TargetName, (host: string, port: number) => string> = {
-  tcp: (h, p) => `tcp://${h}:${p}`,
-  nats: (h, p) => `nats://${h}:${p}`,
-  mqtt: (h, p) => `mqtt://${h}:${p}`,
-  ws: (h, p) => `ws://${h}:${p}/`,
-  grpc: (h, p) => `${h}:${p}`,
-  h2: (h, p) => `http://${h}:${p}/`,
-};
-
 /** The environment your program gets (documented in the README). */
 export function ownClientEnv(
   spec: ExperimentSpec,
@@ -44,7 +36,7 @@ export function ownClientEnv(
     HALFOPEN_TARGET: spec.target,
     HALFOPEN_HOST: host,
     HALFOPEN_PORT: String(port),
-    HALFOPEN_URL: URLS[spec.target](host, port),
+    HALFOPEN_URL: PROTOCOLS[spec.target].url(host, port),
     HALFOPEN_CLIENT_ID: clientId,
     HALFOPEN_SUBJECT: subjectFor(clientId, '.'),
     HALFOPEN_TOPIC: subjectFor(clientId, '/'),

@@ -8,11 +8,12 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BadInputError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
+import { PROTOCOLS } from '../protocols/index.js';
+import { FAULT_DEFS, FAULT_PARAMS, faultsTaking, type FaultName } from '../faults/index.js';
+import type { FaultFields } from './base.js';
 import {
-  EXPIRY_ACTIONS,
   FAULTS,
   TARGETS,
-  TARGET_STRATEGIES,
   TESTBEDS,
   parseSysctl,
   parseStrategy,
@@ -27,33 +28,32 @@ const duration = z
   .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'a duration such as 500ms, 2s or 1m')
   .describe('a duration: 500ms, 2s, 1.5s, 1m, 1h');
 
+/** One schema field per fault parameter, described with the faults that take it. */
+const paramFields = Object.fromEntries(
+  FAULT_PARAMS.flatMap((param) =>
+    param.options.map((o) => [
+      o.key,
+      (o.choices ? z.enum(o.choices as [string, ...string[]]) : duration)
+        .optional()
+        .describe(`${faultsTaking(param).join(', ')}: ${o.help}`),
+    ]),
+  ),
+);
+const paramKeys = FAULT_PARAMS.flatMap((p) => p.options.map((o) => o.key));
+
 const faultEntry = z.union(
-  [
-    z.enum(FAULTS),
-    z
-      .object({
-        fault: z.enum(FAULTS),
-        heal: duration.optional().describe('partition: remove the drop this long after T0'),
-        restart: duration
-          .optional()
-          .describe('graceful, kill, node-loss: start the target again this long after T0'),
-        latency: duration.optional().describe('latency: delay added each way (proxy testbed)'),
-        jitter: duration.optional().describe('latency: +- this much, at random'),
-        idle_timeout: duration
-          .optional()
-          .describe(
-            'idle-timeout: the middlebox forgets a flow idle this long (netns: whole seconds)',
-          ),
-        on_expiry: z
-          .enum(EXPIRY_ACTIONS)
-          .optional()
-          .describe("idle-timeout: a forgotten flow's next packet is dropped (default) or reset"),
-      })
-      .strict(),
-  ],
+  [z.enum(FAULTS), z.object({ fault: z.enum(FAULTS), ...paramFields }).strict()],
   {
-    error: `expected a fault (${FAULTS.join(', ')}) or { fault, heal, restart, latency, jitter, idle_timeout, on_expiry }`,
+    error: `expected a fault (${FAULTS.join(', ')}) or { fault, ${paramKeys.join(', ')} }`,
   },
+);
+
+/** Parameters a scenario may give once for every fault that takes them (`heal: 5s`). */
+const scenarioWide = Object.fromEntries(
+  FAULT_PARAMS.filter((p) => p.scenarioWide).map((p) => [
+    p.options[0].key,
+    duration.optional().describe(`${faultsTaking(p).join(', ')} faults: ${p.options[0].help}`),
+  ]),
 );
 
 export const scenarioSchema = z
@@ -107,8 +107,7 @@ export const scenarioSchema = z
     repetitions: z.number().int().min(1).max(100).default(1),
     deadline: duration.default('30s').describe('how long after T0 detection may take'),
     warmup: duration.default('1s'),
-    heal: duration.optional().describe('partition faults: heal this long after T0'),
-    restart: duration.optional().describe('graceful, kill, node-loss: restart after this long'),
+    ...scenarioWide,
     sysctls: z
       .record(z.string(), z.number().int())
       .default({})
@@ -203,42 +202,30 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
     (acc, [k, v]) => at(`${source}: sysctls.${k}`, () => parseSysctl(`${k}=${v}`, acc)),
     {},
   );
+  const wide = f as unknown as Record<string, string | undefined>;
   const faults = f.faults.map((entry, i) => {
-    const e = typeof entry === 'string' ? { fault: entry } : entry;
-    const heal = e.heal ?? (e.fault === 'partition' ? f.heal : undefined);
-    const restart =
-      'restart' in e && e.restart !== undefined
-        ? e.restart
-        : ['graceful', 'kill', 'node-loss'].includes(e.fault)
-          ? f.restart
-          : undefined;
-    const latency =
-      'latency' in e || 'jitter' in e
-        ? {
-            latency: {
-              ms: ms(('latency' in e && e.latency) || '0', `faults[${i}].latency`),
-              jitterMs: ms(('jitter' in e && e.jitter) || '0', `faults[${i}].jitter`),
-            },
-          }
-        : {};
-    if ('on_expiry' in e && e.on_expiry !== undefined && !('idle_timeout' in e && e.idle_timeout))
-      throw new BadInputError(`${source}: faults[${i}].on_expiry: needs idle_timeout too`);
-    const idle =
-      'idle_timeout' in e || 'on_expiry' in e
-        ? {
-            idleTimeout: {
-              ms: ms(('idle_timeout' in e && e.idle_timeout) || '0', `faults[${i}].idle_timeout`),
-              onExpiry: ('on_expiry' in e && e.on_expiry) || 'drop',
-            },
-          }
-        : {};
-    return {
-      fault: e.fault,
-      healMs: heal === undefined ? null : ms(heal, `faults[${i}].heal`),
-      restartMs: restart === undefined ? null : ms(restart, `faults[${i}].restart`),
-      ...latency,
-      ...idle,
+    const e = (typeof entry === 'string' ? { fault: entry } : entry) as Record<string, string> & {
+      fault: FaultName;
     };
+    const def = FAULT_DEFS[e.fault];
+    const fields: FaultFields = { healMs: null, restartMs: null };
+    for (const param of FAULT_PARAMS) {
+      const texts: Record<string, string | undefined> = {};
+      for (const o of param.options) texts[o.key] = e[o.key];
+      // A scenario-wide value applies to the faults that take the parameter.
+      const first = param.options[0].key;
+      if (texts[first] === undefined && param.scenarioWide && def.params.includes(param))
+        texts[first] = wide[first];
+      Object.assign(
+        fields,
+        at(`${source}: faults[${i}]`, () =>
+          param.fill(texts, (key) =>
+            e[key] === undefined && key === first ? first : `faults[${i}].${key}`,
+          ),
+        ),
+      );
+    }
+    return { fault: e.fault, ...fields };
   });
   const specs: ExperimentSpec[] = [];
   f.clients.forEach((client, c) => {
@@ -247,7 +234,7 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
         `${source}: clients[${c}].detect_log: applies to a client with a command only`,
       );
     const own = ownClientOf(client.command, client.detect_log, client.strategies !== undefined);
-    const fallback = own ? 'none' : TARGET_STRATEGIES[client.target].default;
+    const fallback = own ? 'none' : PROTOCOLS[client.target].defaultStrategy;
     const strategies = (client.strategies ?? [fallback]).map((s, i) =>
       at(`${source}: clients[${c}].strategies[${i}]`, () => parseStrategy(s)),
     );

@@ -3,7 +3,8 @@
  * namespaces) or proxy (no root; loopback through the userland fault proxy).
  */
 import type { Endpoint, LabEvent } from '../events.js';
-import type { FaultName, TestbedName } from '../scenario/spec.js';
+import type { WireView } from '../faults/index.js';
+import type { FaultSpec, TestbedName } from '../scenario/base.js';
 import type { LabProcess } from './process.js';
 
 /** A fault bound to one experiment's testbed and processes. */
@@ -16,6 +17,15 @@ export interface BoundFault {
   heal?: () => Promise<void>;
   /** Undoes what would keep a restarted target unreachable. */
   beforeRestart?: () => Promise<void>;
+  /** What crossed the wire, from the result's counters. */
+  describe(view: WireView): string;
+}
+
+/** The processes and the timeline a bound fault acts on. */
+export interface LiveExperiment {
+  spec: FaultSpec;
+  target: () => LabProcess;
+  mark: (e: LabEvent) => void;
 }
 
 export interface Testbed {
@@ -40,8 +50,6 @@ export interface Testbed {
   readCounters(): Promise<Map<string, number>>;
   /** Refuses (true) or admits (false) the client's new connections to the target. */
   gate(closed: boolean): Promise<void>;
-  bindFault(
-    name: FaultName,
-    live: { target: () => LabProcess; mark: (e: LabEvent) => void },
-  ): Promise<BoundFault>;
+  /** The experiment's fault, bound to this testbed (which was built for it). */
+  bindFault(live: LiveExperiment): Promise<BoundFault>;
 }

@@ -1,4 +1,5 @@
-import type { Strategy, Workload } from '../../scenario/spec.js';
+import type { Workload } from '../../scenario/workload.js';
+import type { Strategy } from '../../strategies/index.js';
 
 /** What the lab's WebSocket, gRPC and HTTP/2 servers are started with. */
 export interface AppTargetConfig {

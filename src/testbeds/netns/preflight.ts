@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { LabUnavailableError } from '../../errors.js';
-import type { BrokerBinary } from '../../targets/index.js';
+import type { BrokerBinary } from '../../protocols/index.js';
 import { run } from './exec.js';
 
 const NO_NETNS_HINT =

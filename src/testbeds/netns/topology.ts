@@ -8,11 +8,11 @@
  * router namespace with the peer moved straight into its namespace, so no interface, route or
  * rule ever exists in the root namespace.
  */
-import type { Endpoint, LabEvent } from '../../events.js';
-import type { FaultName, IdleTimeout } from '../../scenario/spec.js';
+import type { Endpoint } from '../../events.js';
+import type { FaultImpl, NetnsFaultContext, RouterControl } from '../../faults/types.js';
+import type { FaultSpec } from '../../scenario/base.js';
 import { PrivateDir } from '../private-dir.js';
-import type { BoundFault, Testbed } from '../types.js';
-import { NETNS_FAULTS, type FaultContext } from './faults/index.js';
+import type { BoundFault, LiveExperiment, Testbed } from '../types.js';
 import { LabError } from '../../errors.js';
 import { within } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
@@ -28,14 +28,10 @@ export interface NetnsOptions {
   clientSysctls: Record<string, number>;
   /** The target protocol's port (each experiment has its own addresses, so no clash). */
   targetPort: number;
-  /** Put a proxy in the router namespace between client and server (proxy-dead-upstream). */
-  proxyInPath?: boolean;
-  /** Make the router a stateful middlebox that forgets idle flows (idle-timeout). */
-  middlebox?: IdleTimeout;
+  /** The experiment's fault: what it builds into the testbed, and how it is applied. */
+  fault: FaultImpl<NetnsFaultContext>;
+  spec: FaultSpec;
 }
-
-/** The rule tag of the middlebox's answer to a forgotten flow's packets (for counters). */
-export const MIDDLEBOX_TAG = 'idle-timeout';
 
 /** A rule set the router holds, by tag, so it can be removed and its counters read. */
 interface RouterRules {
@@ -69,10 +65,32 @@ export class NetnsTestbed implements Testbed {
 
   readonly targetPort: number;
 
+  /** Where the client dials: the server, unless the fault put something in between. */
+  private dialHost: string | null = null;
+
   clientDial(): { host: string; port: number } {
-    const host = this.opts.proxyInPath ? this.addr.routerClientSide : this.addr.server;
-    return { host, port: this.targetPort };
+    return { host: this.dialHost ?? this.addr.server, port: this.targetPort };
   }
+
+  /** The router, as far as a fault may touch it. */
+  private routerControl(): RouterControl {
+    return {
+      addr: this.addr,
+      targetPort: this.opts.targetPort,
+      addRules: (tag, lines) => this.addRules(tag, lines),
+      removeRules: (tag) => this.removeRules(tag),
+      sysctl: (key, value) => this.sysctl(this.ns.router, key, value),
+      exec: (argv, opts) => run(['ip', 'netns', 'exec', this.ns.router, ...argv], opts),
+      spawn: (argv, what) => this.spawn('router', argv, what),
+      replaceServerHost: () => this.replaceServerHost(),
+    };
+  }
+
+  get router(): RouterControl {
+    return (this.routerView ??= this.routerControl());
+  }
+
+  private routerView: RouterControl | undefined;
 
   /** The restart gate: the router answers the client's SYNs to the target with RST. */
   async gate(closed: boolean): Promise<void> {
@@ -82,20 +100,16 @@ export class NetnsTestbed implements Testbed {
     ]);
   }
 
-  async bindFault(
-    name: FaultName,
-    live: { target: () => LabProcess; mark: (e: LabEvent) => void },
-  ): Promise<BoundFault> {
-    if (name === 'latency') throw new LabError('fault latency needs the proxy testbed');
-    const fault = NETNS_FAULTS[name];
+  async bindFault(live: LiveExperiment): Promise<BoundFault> {
+    const fault = this.opts.fault;
     const flow = await this.establishedFlow(this.targetPort);
     if (fault.needsFlow && !flow)
       throw new LabError(
-        `the client has no established connection to ${this.addr.server}:${this.targetPort} to apply ${name} to`,
+        `the client has no established connection to ${this.addr.server}:${this.targetPort} to apply the fault to`,
       );
-    const bed = this as NetnsTestbed;
-    const ctx: FaultContext = {
-      bed,
+    const ctx: NetnsFaultContext = {
+      spec: live.spec,
+      router: this.router,
       get target() {
         return live.target();
       },
@@ -110,6 +124,7 @@ export class NetnsTestbed implements Testbed {
       apply: () => fault.apply(ctx),
       ...(fault.heal ? { heal: () => fault.heal!(ctx) } : {}),
       ...(fault.beforeRestart ? { beforeRestart: () => fault.beforeRestart!(ctx) } : {}),
+      describe: (view) => fault.describe(view),
     };
   }
 
@@ -164,88 +179,16 @@ export class NetnsTestbed implements Testbed {
 
   private async build(): Promise<void> {
     const { client, router, server } = this.ns;
-    // Before anything exists: a missing conntrack tool is one line naming its package.
-    if (this.opts.middlebox) await run(['conntrack', '--version']);
+    // Before anything exists: a missing tool is one line naming its package.
+    await this.opts.fault.preflight?.();
     for (const ns of [client, router, server]) await this.addNamespace(ns);
     await this.sysctl(router, 'net.ipv4.ip_forward', 1);
     for (const [k, v] of Object.entries(this.opts.clientSysctls))
       await this.sysctl(client, `net.ipv4.${k}`, v);
     await this.link('c0', this.addr.routerClientSide, client, this.addr.client);
     await this.link('s0', this.addr.routerServerSide, server, this.addr.server);
-    if (this.opts.proxyInPath) await this.startPathProxy();
-    if (this.opts.middlebox) await this.trackFlows(this.opts.middlebox);
-  }
-
-  /**
-   * The router tracks every flow from the first SYN (the rule below turns its conntrack on) and
-   * never picks one up mid-stream, so a packet of a flow it has forgotten is INVALID. Until the
-   * fault, entries live the kernel's default (5 days); see `setFlowTimeout`.
-   */
-  private async trackFlows(box: IdleTimeout): Promise<void> {
-    const answer = box.onExpiry === 'reset' ? 'REJECT --reject-with tcp-reset' : 'DROP';
-    await this.addRules(MIDDLEBOX_TAG, [
-      `FORWARD -p tcp -m conntrack --ctstate INVALID -j ${answer}`,
-    ]);
-    await this.sysctl(this.ns.router, 'net.netfilter.nf_conntrack_tcp_loose', 0);
-  }
-
-  /** idle-timeout: the idle timeout the testbed was built with. */
-  idleTimeoutMs(): number {
-    if (!this.opts.middlebox) throw new LabError('this testbed was built without a middlebox');
-    return this.opts.middlebox.ms;
-  }
-
-  /**
-   * Established flows (new ones, and every entry the router holds now) are forgotten after
-   * `seconds` without a packet.
-   */
-  async setFlowTimeout(seconds: number): Promise<void> {
-    const r = this.ns.router;
-    await this.sysctl(r, 'net.netfilter.nf_conntrack_tcp_timeout_established', seconds);
-    // Every flow from the client's address (conntrack 1.4.7 cannot update without a filter). It
-    // exits 1 when none matched (a client between connections): nothing to shorten then.
-    const { stdout, stderr } = await run(
-      [
-        'ip',
-        'netns',
-        'exec',
-        r,
-        'conntrack',
-        '-U',
-        '-p',
-        'tcp',
-        '-s',
-        this.addr.client,
-        '--timeout',
-        String(seconds),
-      ],
-      { allowFail: true },
-    );
-    if (!/\d+ flow entries have been updated/.test(`${stdout}${stderr}`))
-      throw new LabError(`conntrack could not shorten the flow timeout: ${stderr.trim()}`);
-  }
-
-  /** The proxy in the path: listens on the router's client side, forwards to the server. */
-  private async startPathProxy(): Promise<void> {
-    const config = {
-      listen: `${this.addr.routerClientSide}:${this.targetPort}`,
-      upstream: `${this.addr.server}:${this.targetPort}`,
-    };
-    const entry = new URL('../../proxy/forward.js', import.meta.url).pathname;
-    const proc = this.spawn(
-      'router',
-      [process.execPath, entry, JSON.stringify(config)],
-      'path proxy',
-    );
-    let ready = false;
-    const line = new Promise<void>((resolve) =>
-      proc.stdout.once('data', () => {
-        ready = true;
-        resolve();
-      }),
-    );
-    await within(Promise.race([line, proc.exited]), 10_000);
-    if (!ready) throw new LabError(`the path proxy did not start: ${proc.stderrTail().trim()}`);
+    const dial = await this.opts.fault.prepare?.(this.router, this.opts.spec);
+    if (dial) this.dialHost = dial.host;
   }
 
   private async sysctl(ns: string, key: string, value: number): Promise<void> {

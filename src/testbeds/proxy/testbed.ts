@@ -1,24 +1,21 @@
 /**
  * The proxy testbed: the lab without root, on loopback. The target listens on 127.0.0.1 at a
  * free port; the client reaches it through the userland fault proxy, and every fault on the path
- * is a toxic:
- *   graceful -> SIGTERM to the target (its FIN crosses the proxy), kill -> SIGKILL,
- *   partition -> blackhole both ways (heal removes it), reset -> reset_peer on the connection.
+ * is a toxic (or a signal to the target), as the fault's definition says (src/faults/).
  * The proxy's kernel ACKs the client's data, so TCP keepalive and TCP_USER_TIMEOUT see a healthy
  * peer through a blackhole: that is what a proxy in the path does, and results say so.
  */
 import net from 'node:net';
-import type { LabEvent } from '../../events.js';
 import { LabError } from '../../errors.js';
 import { within } from '../../util/clock.js';
 import { ProxyServer, type Proxy } from '../../proxy/proxy.js';
-import type { FaultName, IdleTimeout } from '../../scenario/spec.js';
+import type { FaultImpl, ProxyControl, ProxyFaultContext } from '../../faults/types.js';
 import type { Teardowns } from '../../util/teardown.js';
 import { spawnLab } from '../netns/exec.js';
 import { dirPrefix } from '../netns/names.js';
 import { PrivateDir } from '../private-dir.js';
 import type { LabProcess } from '../process.js';
-import type { BoundFault, Testbed } from '../types.js';
+import type { BoundFault, LiveExperiment, Testbed } from '../types.js';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -46,23 +43,19 @@ export class ProxyTestbed implements Testbed {
     this.dir = new PrivateDir(prefix, teardowns);
   }
 
-  /** The latency fault's delay, when the experiment has one. */
-  private latency: { ms: number; jitterMs: number } | undefined;
-  /** The idle-timeout fault's timeout and expiry, when the experiment has one. */
-  private idleTimeout: IdleTimeout | undefined;
+  /** The experiment's fault, as the fault proxy puts it on the path. */
+  private fault!: FaultImpl<ProxyFaultContext>;
 
   static async create(
     opts: {
       runId: string;
       index: number;
-      latency?: { ms: number; jitterMs: number };
-      idleTimeout?: IdleTimeout;
+      fault: FaultImpl<ProxyFaultContext>;
     },
     teardowns: Teardowns,
   ): Promise<ProxyTestbed> {
     const bed = new ProxyTestbed(teardowns, await freePort(), dirPrefix(opts.runId, opts.index));
-    bed.latency = opts.latency;
-    bed.idleTimeout = opts.idleTimeout;
+    bed.fault = opts.fault;
     teardowns.defer('close the fault proxy', () => bed.proxies.closeAll());
     bed.proxy = await bed.proxies.create({
       name: 'target',
@@ -123,91 +116,38 @@ export class ProxyTestbed implements Testbed {
     else await this.proxy.enable();
   }
 
-  bindFault(
-    name: FaultName,
-    live: { target: () => LabProcess; mark: (e: LabEvent) => void },
-  ): Promise<BoundFault> {
-    const { mark } = live;
-    const signal = (sig: NodeJS.Signals) => async (): Promise<void> => {
-      mark({ type: 'fault', name, phase: 'start' });
-      live.target().kill(sig);
-      mark({ type: 'target_signal', signal: sig });
-      if (sig === 'SIGKILL') await live.target().exited;
-      mark({ type: 'fault', name, phase: 'applied' });
-    };
-    // Faults hit the connections open at T0 only (the client's reconnects pass, as on netns);
-    // a slow path and a middlebox's policy hit every connection, new ones too.
-    const toxics =
-      (
-        list: { name: string; type: string; stream: string; attributes?: Record<string, number> }[],
-        scope: 'open' | 'all' = 'open',
-      ) =>
-      (): Promise<void> => {
-        const connections = scope === 'open' ? [...this.proxy.connections.keys()] : undefined;
-        mark({ type: 'fault', name, phase: 'start' });
+  bindFault(live: LiveExperiment): Promise<BoundFault> {
+    const fault = this.fault;
+    const proxy = this.proxy;
+    const control: ProxyControl = {
+      addToxics(list, scope) {
+        const connections = scope === 'open' ? [...proxy.connections.keys()] : undefined;
         for (const t of list)
-          this.proxy.addToxic({
+          proxy.addToxic({
             attributes: {},
             ...t,
             toxicity: 1,
             ...(connections ? { connections } : {}),
           });
-        mark({ type: 'fault', name, phase: 'applied' });
-        return Promise.resolve();
-      };
-    /** The same toxic on both streams, named `<prefix>_upstream` and `<prefix>_downstream`. */
-    const bothWays = (prefix: string, type: string, attributes: Record<string, number> = {}) =>
-      (['upstream', 'downstream'] as const).map((stream) => ({
-        name: `${prefix}_${stream}`,
-        type,
-        stream,
-        attributes,
-      }));
-    switch (name) {
-      case 'graceful':
-        return Promise.resolve({ flow: null, apply: signal('SIGTERM') });
-      case 'kill':
-        return Promise.resolve({ flow: null, apply: signal('SIGKILL') });
-      case 'partition':
-        return Promise.resolve({
-          flow: null,
-          apply: toxics(bothWays('partition', 'blackhole')),
-          heal: () => {
-            mark({ type: 'heal', phase: 'start' });
-            mark({ type: 'heal', phase: 'applied' });
-            for (const t of bothWays('partition', 'blackhole')) this.proxy.removeToxic(t.name);
-            return Promise.resolve();
-          },
-        });
-      case 'proxy-dead-upstream':
-        // The proxy is already in the path: its upstream goes silent and stays so.
-        return Promise.resolve({
-          flow: null,
-          apply: toxics(bothWays('dead', 'blackhole')),
-        });
-      case 'latency': {
-        const { ms = 0, jitterMs = 0 } = this.latency ?? {};
-        const attributes = { latency: ms, jitter: jitterMs };
-        return Promise.resolve({
-          flow: null,
-          apply: toxics(bothWays('latency', 'latency', attributes), 'all'),
-        });
-      }
-      case 'reset':
-        return Promise.resolve({
-          flow: null,
-          apply: toxics([{ name: 'reset', type: 'reset_peer', stream: 'downstream' }]),
-        });
-      case 'idle-timeout': {
-        const { ms = 0, onExpiry = 'drop' } = this.idleTimeout ?? {};
-        const attributes = { timeout: ms, reset: onExpiry === 'reset' ? 1 : 0 };
-        return Promise.resolve({
-          flow: null,
-          apply: toxics(bothWays('idle', 'idle_timeout', attributes), 'all'),
-        });
-      }
-      default:
-        throw new LabError(`fault ${name} is not available on the proxy testbed`);
-    }
+      },
+      removeToxics(names) {
+        for (const name of names) proxy.removeToxic(name);
+      },
+    };
+    const ctx: ProxyFaultContext = {
+      spec: live.spec,
+      proxy: control,
+      get target() {
+        return live.target();
+      },
+      mark: live.mark,
+    };
+    return Promise.resolve({
+      flow: null,
+      apply: () => fault.apply(ctx),
+      ...(fault.heal ? { heal: () => fault.heal!(ctx) } : {}),
+      ...(fault.beforeRestart ? { beforeRestart: () => fault.beforeRestart!(ctx) } : {}),
+      describe: (view) => fault.describe(view),
+    });
   }
 }

@@ -1,0 +1,49 @@
+/**
+ * The faults, one file each, registered here. A fault's name is a key of this map; the CLI,
+ * scenario files, testbeds, predictions and reports all ask its definition.
+ */
+import type { TestbedName } from '../scenario/base.js';
+import { graceful } from './graceful.js';
+import { idleTimeout } from './idle-timeout.js';
+import { ipReuse } from './ip-reuse.js';
+import { kill } from './kill.js';
+import { latency } from './latency.js';
+import { nodeLoss } from './node-loss.js';
+import type { FaultParam } from './params.js';
+import { partition } from './partition.js';
+import { proxyDeadUpstream } from './proxy-dead-upstream.js';
+import { reset } from './reset.js';
+import type { FaultDef } from './types.js';
+
+export const FAULT_DEFS = {
+  graceful,
+  kill,
+  'node-loss': nodeLoss,
+  partition,
+  reset,
+  'ip-reuse': ipReuse,
+  'proxy-dead-upstream': proxyDeadUpstream,
+  latency,
+  'idle-timeout': idleTimeout,
+} as const satisfies Record<string, FaultDef>;
+
+export type FaultName = keyof typeof FAULT_DEFS;
+export const FAULTS = Object.keys(FAULT_DEFS) as FaultName[];
+
+export const faultDef = (name: FaultName): FaultDef => FAULT_DEFS[name];
+
+/** The faults a testbed can put on the path. */
+export const faultsOn = (testbed: TestbedName): FaultName[] =>
+  FAULTS.filter((f) => FAULT_DEFS[f].testbeds[testbed] !== undefined);
+
+/** The faults that take a parameter. */
+export const faultsTaking = (param: FaultParam): FaultName[] =>
+  FAULTS.filter((f) => (FAULT_DEFS[f].params).includes(param));
+
+/** Every parameter some fault takes, each once, in registry order. */
+export const FAULT_PARAMS: readonly FaultParam[] = [
+  ...new Set(FAULTS.flatMap((f) => FAULT_DEFS[f].params)),
+];
+
+export type { FaultDef, FaultImpl, RouterControl, ProxyControl, WireView } from './types.js';
+export { flagOf, type FaultParam } from './params.js';

@@ -1,0 +1,36 @@
+/**
+ * The server's node vanishes (powered off, unreachable; a force-deleted pod on a dead node): the
+ * router drops everything to and from it, then the target dies behind the drop.
+ */
+import { freshHostPrediction, REUSE_ALLOWANCE_MS, silentPathPrediction } from '../advise/paths.js';
+import { RESTART } from './params.js';
+import { count, loseNode } from './shared.js';
+import type { FaultDef } from './types.js';
+
+export const nodeLoss: FaultDef = {
+  summary:
+    'router drops everything to and from the server, then the target is killed behind the drop: nothing ever arrives',
+  params: [RESTART],
+  testbeds: {
+    netns: {
+      async apply(ctx) {
+        await loseNode(ctx, 'node-loss');
+        ctx.mark({ type: 'fault', name: 'node-loss', phase: 'applied' });
+      },
+      // The replacement comes back where the old one was (a Service's address, a StatefulSet pod).
+      async beforeRestart(ctx) {
+        await ctx.router.removeRules('node-loss');
+      },
+      describe: ({ wire }) =>
+        `router dropped ${count(wire, 'node-loss:0')} packets to the server and ${count(wire, 'node-loss:1')} from it; the target was killed behind the drop`,
+    },
+  },
+  reconnectFrom: null,
+  takesSink: false,
+  peerAlive: false,
+  // A replacement at the same address answers the old connection with RST.
+  predict: (spec) =>
+    spec.restartMs === null
+      ? silentPathPrediction(spec)
+      : freshHostPrediction(spec, spec.restartMs + REUSE_ALLOWANCE_MS),
+};

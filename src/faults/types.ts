@@ -1,0 +1,133 @@
+/**
+ * What a fault is: the parameters it takes, how each testbed puts it on the wire, whether the
+ * path comes back, where reconnect is measured from, its predicted window, and the sentence that
+ * says what crossed the wire. One file per fault implements this; the registry is index.ts.
+ *
+ * Contract for `apply`: mark `{type:'fault', phase:'start'}` immediately before the action that
+ * makes the fault real (that instant is T0), and `applied` once it is in force. `heal` marks
+ * `heal` `start`, and `applied` immediately before the call that opens the path, so a delivery
+ * after the heal can never be stamped before it.
+ */
+import type { Prediction } from '../advise/window.js';
+import type { Endpoint, LabEvent } from '../events.js';
+import type { FaultSpec, TestbedName } from '../scenario/base.js';
+import type { LabProcess } from '../testbeds/process.js';
+import type { FaultParam } from './params.js';
+
+/** What every testbed gives a fault while it runs. */
+export interface FaultContext {
+  readonly spec: FaultSpec;
+  /** The target process now (a restart replaces it). */
+  readonly target: LabProcess;
+  /** Records a lab event on the timeline, stamped now. */
+  mark(event: LabEvent): void;
+}
+
+/** The netns testbed's addresses, as faults write rules about them. */
+export interface RouterAddresses {
+  client: string;
+  routerClientSide: string;
+  routerServerSide: string;
+  server: string;
+}
+
+/**
+ * The router namespace, as far as a fault may touch it: tagged iptables rules (removed at
+ * teardown; their packet counters are the wire's record), sysctls and tools run inside it, a
+ * process inside it, and the one topology change a fault may ask for.
+ */
+export interface RouterControl {
+  readonly addr: RouterAddresses;
+  readonly targetPort: number;
+  /** `-A` rule bodies for the filter table, installed atomically under `tag`. */
+  addRules(tag: string, lines: string[]): Promise<void>;
+  /** Removes a tag's rules, keeping their counters. */
+  removeRules(tag: string): Promise<void>;
+  sysctl(key: string, value: number): Promise<void>;
+  /** Runs a tool inside the router namespace. */
+  exec(
+    argv: readonly string[],
+    opts?: { allowFail?: boolean },
+  ): Promise<{ stdout: string; stderr: string }>;
+  /** Starts a process inside the router namespace; stopped at teardown. */
+  spawn(argv: readonly string[], what: string): LabProcess;
+  /** The server's host is gone for good; a fresh one with its address (nothing running) replaces it. */
+  replaceServerHost(): Promise<void>;
+}
+
+export interface NetnsFaultContext extends FaultContext {
+  readonly router: RouterControl;
+  /** The client's established connection (as its kernel lists it, or a stand-in without one). */
+  readonly flow: { client: Endpoint; server: Endpoint };
+}
+
+export interface ToxicSpec {
+  name: string;
+  type: string;
+  stream: 'upstream' | 'downstream';
+  attributes?: Record<string, number>;
+}
+
+/** The fault proxy in the client's path, as far as a fault may touch it. */
+export interface ProxyControl {
+  /** Toxics on the connections open now (`open`), or on every connection, new ones too (`all`). */
+  addToxics(list: readonly ToxicSpec[], scope: 'open' | 'all'): void;
+  removeToxics(names: readonly string[]): void;
+}
+
+export interface ProxyFaultContext extends FaultContext {
+  readonly proxy: ProxyControl;
+}
+
+/** Counters and settings a result carries, for the sentence that says what crossed the wire. */
+export interface WireView {
+  wire: Record<string, number>;
+  latency: { ms: number; jitter_ms: number } | null;
+  idle_timeout: { ms: number; on_expiry: 'drop' | 'reset' } | null;
+}
+
+/** How one testbed puts a fault on the wire. */
+export interface FaultImpl<C extends FaultContext> {
+  /** Checks, before anything is created, that this machine has what the fault needs. */
+  preflight?(): Promise<void>;
+  /**
+   * Builds what the fault needs into the testbed before the target starts (a middlebox, a proxy
+   * in the path). Returns where the client dials instead of the target, if that changes.
+   */
+  prepare?(router: RouterControl, spec: FaultSpec): Promise<{ host: string } | null>;
+  /** The fault acts on the client's connection itself (`ctx.flow` must be the real one). */
+  needsFlow?: boolean;
+  apply(ctx: C): Promise<void>;
+  heal?(ctx: C): Promise<void>;
+  /** Undoes what would keep a restarted target unreachable (node-loss: the router's drop). */
+  beforeRestart?(ctx: C): Promise<void>;
+  /** What crossed the wire, from the result's counters (the client's part is added after). */
+  describe(view: WireView): string;
+}
+
+export interface FaultDef {
+  /** The real-world cause and what it does on the wire, one line for --help. */
+  readonly summary: string;
+  readonly params: readonly FaultParam[];
+  /** How each testbed implements it; a testbed without an entry cannot run it. */
+  readonly testbeds: {
+    readonly netns?: FaultImpl<NetnsFaultContext>;
+    readonly proxy?: FaultImpl<ProxyFaultContext>;
+  };
+  /**
+   * Where reconnect is measured from when no heal or restart brings the path back: `detection`
+   * when the fault breaks only the one flow (a new connection passes at once), else null.
+   */
+  readonly reconnectFrom: 'detection' | null;
+  /** The fault takes the sink down with the target's host (so the sink's exit is expected). */
+  readonly takesSink: boolean;
+  /** The path and the peer stay alive (only slower): any detection is a false disconnect. */
+  readonly peerAlive: boolean;
+  /** Checks that need more than one field (whole seconds on netns, ...). */
+  validate?(spec: FaultSpec): void;
+  /** The window its formula gives for this client, and why. */
+  predict(spec: FaultSpec): Prediction;
+}
+
+export type TestbedImpls = FaultDef['testbeds'];
+export type { TestbedName };

@@ -1,0 +1,32 @@
+/** No detection beyond what the kernel does by default. */
+import { retransmission } from '../advise/window.js';
+import { noOptions } from './parse.js';
+import type { StrategyDef } from './types.js';
+
+export interface NoneStrategy {
+  kind: 'none';
+}
+
+export const none: StrategyDef<NoneStrategy> = {
+  kind: 'none',
+  usage: 'none',
+  help: 'no detection beyond what the kernel does by default',
+  kernel: { sockopts: () => ({}) },
+  parse(body, what) {
+    noOptions(body, what, 'none');
+    return { kind: 'none' };
+  },
+  format: () => 'none',
+  probeEveryMs: () => null,
+  keepaliveProbe: () => null,
+  serverPingMs: () => null,
+  silentPath: (_s, c) =>
+    c.workload.kind === 'publish'
+      ? retransmission(c)
+      : {
+          window: null,
+          why: 'idle socket without keepalive or heartbeat: nothing is ever sent, so nothing times out',
+        },
+  tune: null,
+  tuneNotes: [],
+};

@@ -1,0 +1,45 @@
+/**
+ * What a strategy kind is: how it is written, what it puts on the wire, the window its formula
+ * gives on a silent path, and how `tune` searches its settings. One file per kind implements
+ * this; every hook is required, so a new kind that forgets one does not compile.
+ */
+import type { PathContext, Prediction } from '../advise/window.js';
+import type { Workload } from '../scenario/workload.js';
+import type { Made, TuneAsk } from './tune-kit.js';
+
+/** TCP socket options a kernel-level strategy stands for (any program can set them). */
+export interface SocketOptions {
+  keepalive?: { idleMs: number; intervalMs: number; count: number };
+  userTimeoutMs?: number;
+}
+
+export interface StrategyDef<S extends { kind: string }> {
+  readonly kind: S['kind'];
+  /** How it is written, with example values: `keepalive:idle=2s,interval=1s,count=3`. */
+  readonly usage: string;
+  /** What it does, for --help: one or two short lines. */
+  readonly help: string;
+  /**
+   * Set for TCP-level strategies any program can have, whatever it speaks on top. They rely on
+   * the peer's kernel alone, so a proxy's kernel answers for a dead peer.
+   */
+  readonly kernel: { sockopts(s: S): SocketOptions } | null;
+  /** `body` is the text after `kind:` ('' when none); `what` names it in errors. */
+  parse(body: string, what: string): S;
+  format(s: S): string;
+  /** How often, at most, the client puts an application-level probe on the wire (null: never). */
+  probeEveryMs(s: S, w: Workload): number | null;
+  /** Kernel keepalive probes on an idle socket (null: none). */
+  keepaliveProbe(s: S): { idleMs: number; intervalMs: number } | null;
+  /** How often the server pings the client because of this setting (null: it does not). */
+  serverPingMs(s: S): number | null;
+  /** The window in which the client notices when no packet reaches it after T0. */
+  silentPath(s: S, c: PathContext): Prediction;
+  /**
+   * The least chatty setting of this kind that notices a silent peer within `ask.withinMs` and
+   * lets a healthy answer be `ask.tolerateMs` late, or why none does; null: `tune` skips the kind.
+   */
+  tune: ((ask: TuneAsk) => Made<S> | string) | null;
+  /** What a user of a tuned setting must also know. */
+  readonly tuneNotes: readonly string[];
+}

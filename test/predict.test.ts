@@ -1,0 +1,487 @@
+/**
+ * The predicted windows, pinned number by number: every fault x strategy x workload x testbed,
+ * idle timeouts, restarts, your own client, sysctls, and the verdict's boundaries. Each expected
+ * window is written as its formula with the settings put in (predict.ts, shared/facts.md), so a
+ * change that widens or shifts one shows here, and says which term moved. Pure: no processes.
+ */
+import { faultsOn } from '../src/faults/index.js';
+import { PROTOCOLS } from '../src/protocols/index.js';
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import {
+  IMMEDIATE_MS,
+  REUSE_ALLOWANCE_MS,
+  predict,
+  silentPathPrediction,
+  toleranceMs,
+  verdict,
+  type Verdict,
+  type Window,
+} from '../src/advise/predict.js';
+import {
+  JIFFY_MAX_MS,
+  PTO_MAX_MS,
+  RETRANS_STAMP_MAX_MS,
+  RTO_TICK_MS,
+  nextRetransmissionBoundMs,
+  retransmissionTimeoutMs,
+  retransmissionWindowMs,
+  userTimeoutWindowMs,
+} from '../src/advise/tcp.js';
+import {
+  FAULTS,
+  TARGETS,
+  TESTBEDS,
+  parseStrategy,
+  parseWorkload,
+  validateSpec,
+  type ExperimentSpec,
+  type ExpiryAction,
+  type FaultName,
+  type IdleTimeout,
+  type OwnClient,
+  type TargetName,
+  type TestbedName,
+} from '../src/scenario/spec.js';
+
+interface Case {
+  testbed?: TestbedName;
+  target?: TargetName;
+  strategy?: string;
+  workload?: string;
+  fault?: FaultName;
+  healMs?: number | null;
+  restartMs?: number | null;
+  qos?: 0 | 1;
+  deadlineMs?: number;
+  warmupMs?: number;
+  sysctls?: Record<string, number>;
+  latency?: { ms: number; jitterMs: number };
+  idleTimeout?: IdleTimeout;
+  own?: OwnClient;
+}
+
+/**
+ * An experiment the CLI would accept (validateSpec): by default none, idle, partition on netns,
+ * against the target whose client speaks the strategy (tcp for the kernel's and heartbeat).
+ */
+function spec(c: Case): ExperimentSpec {
+  const strategy = parseStrategy(c.strategy ?? 'none');
+  const fault = c.fault ?? 'partition';
+  const speaks = TARGETS.find((t) => t === strategy.kind);
+  return validateSpec({
+    testbed: c.testbed ?? 'netns',
+    target: c.target ?? speaks ?? 'tcp',
+    own: c.own,
+    strategy,
+    workload: parseWorkload(c.workload ?? 'idle'),
+    fault,
+    healMs: c.healMs ?? null,
+    restartMs: c.restartMs ?? null,
+    qos: c.qos ?? 0,
+    deadlineMs: c.deadlineMs ?? 10_000,
+    warmupMs: c.warmupMs ?? 1000,
+    sysctls: c.sysctls ?? {},
+    latency: fault === 'latency' ? (c.latency ?? { ms: 100, jitterMs: 0 }) : undefined,
+    idleTimeout: c.idleTimeout,
+  });
+}
+const windowOf = (c: Case): Window | null => predict(spec(c)).window;
+
+// The constants the windows are made of, pinned by the first test below.
+const IMMEDIATE = 250; // IMMEDIATE_MS: a FIN or RST crosses at once
+const UP = 1500; // REUSE_ALLOWANCE_MS: a fresh host is up within this after T0
+const GAP = 1000 / 10; // publish:10 sends every 100 ms
+const R15: Window = [924_600, 210 * 2 ** 10 + 6 * 120_000]; // retransmissionWindowMs(15)
+const R5: Window = [12_600, 210 * 2 ** 6]; // retransmissionWindowMs(5)
+const RETRANS: Window = [R15[0], R15[1] + GAP]; // unacked data, first sent within GAP of T0
+const UT_SLACK = 420 + 10; // RETRANS_STAMP_MAX_MS + JIFFY_MAX_MS
+const DATA_RST = 2 * UP + 200; // nextRetransmissionBoundMs(UP): a retransmission meets the new host
+const MSG_RST: Window = [0, GAP]; // reset while publishing: the next message draws the RST
+const KERNEL_ONLY = ['none', 'keepalive', 'user-timeout'];
+
+const KA = 'keepalive:idle=4s,interval=1s,count=3';
+const UT = 'user-timeout:3s';
+const HB = 'heartbeat:interval=1s,timeout=2s';
+const NATS = 'nats:ping=5s,maxout=2';
+const RETRIES5 = { tcp_retries2: 5 };
+
+/** The matrix's strategies; settings picked so that a formula that swaps two terms shows. */
+const STRATEGIES = {
+  none: { strategy: 'none', target: 'ws' }, // ws: a client without probes that can subscribe
+  keepalive: { strategy: KA },
+  'user-timeout': { strategy: UT },
+  heartbeat: { strategy: HB },
+  nats: { strategy: NATS },
+  mqtt: { strategy: 'mqtt:keepalive=2s' },
+  'mqtt qos 1': { strategy: 'mqtt:keepalive=2s', qos: 1 },
+  'mqtt keepalive 0': { strategy: 'mqtt:keepalive=0s' },
+  'ws client': { strategy: 'ws:ping=1s,timeout=3s,side=client' },
+  'ws server': { strategy: 'ws:ping=1s,timeout=3s,side=server' },
+  'ws both': { strategy: 'ws:ping=1s,timeout=3s,side=both' },
+  grpc: { strategy: 'grpc:time=2s,timeout=1s' },
+  'grpc without calls': { strategy: 'grpc:time=2s,timeout=1s,without-calls=true' },
+  h2: { strategy: 'h2:ping=3s,timeout=1s' },
+} satisfies Record<string, Case>;
+type Id = keyof typeof STRATEGIES;
+
+/** Windows for idle, publish:10 and subscribe:5 (the last left out for tcp-only strategies). */
+type Expect = readonly (Window | null)[];
+const WORKLOADS = ['idle', 'publish:10', 'subscribe:5'];
+const same = (w: Window | null, n = 3): Expect => Array<Window | null>(n).fill(w);
+const pings = (p: number): Expect => [[0, p], MSG_RST, [0, p]];
+
+/** No packet reaches the client after T0: only its own timers can tell. */
+const SILENT: Record<Id, Expect> = {
+  none: [null, RETRANS, null], // idle: nothing is sent, nothing times out
+  keepalive: [[3 * 1000, 4000 + 3 * 1000], RETRANS], // (count x intvl, idle + count x intvl]
+  'user-timeout': [null, [3000, 3000 + UT_SLACK + GAP]], // counts unacknowledged data only
+  heartbeat: same([2000, 1000 + 2000], 2), // (timeout, interval + timeout]
+  nats: same([2 * 5000, 3 * 5000]), // (maxout x ping, (maxout + 1) x ping]
+  mqtt: same([0.5 * 2000, 1.5 * 2000]), // 1.5 K after the last PINGRESP, within K before T0
+  'mqtt qos 1': [
+    [1000, 3000],
+    [1.5 * 2000 - GAP, 1.5 * 2000],
+    [1000, 3000],
+  ], // PUBACKs too
+  'mqtt keepalive 0': [null, RETRANS, null],
+  'ws client': same([3000, 1000 + 3000]), // (timeout, ping + timeout], whichever side pings
+  'ws server': same([3000, 1000 + 3000]),
+  'ws both': same([3000, 1000 + 3000]),
+  grpc: [null, [1000, 2000 + 1000], [1000, 2000 + 1000]], // pings only during a call
+  'grpc without calls': same([1000, 2000 + 1000]),
+  h2: same([1000, 3000 + 1000]),
+};
+
+/** The path answers the next packet with RST: a message within GAP, a probe or a ping. */
+const RESET: Record<Id, Expect> = {
+  none: [null, MSG_RST, null], // idle: nothing sent draws one
+  keepalive: [[0, 4000], MSG_RST], // the next probe, within idle
+  'user-timeout': [null, MSG_RST],
+  heartbeat: [[0, 1000], MSG_RST],
+  nats: pings(5000),
+  mqtt: pings(2000),
+  'mqtt qos 1': pings(2000),
+  'mqtt keepalive 0': [null, MSG_RST, null],
+  'ws client': pings(1000),
+  'ws server': [[3000, 4000], MSG_RST, [3000, 4000]], // only listens: its timer decides
+  'ws both': pings(1000),
+  grpc: [null, MSG_RST, [0, 2000]],
+  'grpc without calls': pings(2000),
+  h2: pings(3000),
+};
+
+/**
+ * A fresh host at the server's address within UP: the earlier of the client's own timer
+ * (SILENT) and the RST that the first retransmission after UP (by DATA_RST), a ping sent later
+ * (within its period) or the next keepalive probe (UP + max(idle, interval)) draws. Never before
+ * UP - REUSE_ALLOWANCE_MS = 0.
+ */
+const REUSE: Record<Id, Expect> = {
+  none: [null, [0, DATA_RST], null],
+  keepalive: [
+    [0, UP + Math.max(4000, 1000)],
+    [0, DATA_RST],
+  ],
+  'user-timeout': [null, [0, DATA_RST]], // before its own 3.53 s
+  heartbeat: same([0, 3000], 2), // its own 3 s before DATA_RST (3.2 s)
+  nats: [
+    [0, Math.max(5000, DATA_RST)],
+    [0, DATA_RST],
+    [0, Math.max(5000, DATA_RST)],
+  ],
+  mqtt: same([0, 3000]),
+  'mqtt qos 1': same([0, 3000]),
+  'mqtt keepalive 0': [null, [0, DATA_RST], null],
+  'ws client': same([0, DATA_RST]),
+  'ws server': [
+    [3000, 4000],
+    [0, DATA_RST],
+    [3000, 4000],
+  ],
+  'ws both': same([0, DATA_RST]),
+  grpc: [null, [0, 3000], [0, 3000]],
+  'grpc without calls': same([0, 3000]),
+  h2: same([0, DATA_RST]),
+};
+
+/** What each fault makes of a strategy's windows. */
+function expected(id: Id, w: number, testbed: TestbedName, fault: FaultName): Window | null {
+  const kernelOnly = KERNEL_ONLY.includes(parseStrategy(STRATEGIES[id].strategy).kind);
+  switch (fault) {
+    case 'graceful':
+    case 'kill':
+      return [0, IMMEDIATE];
+    case 'latency':
+      return null; // the peer is alive: any detection is a false disconnect
+    case 'node-loss':
+      return SILENT[id][w]!;
+    case 'partition':
+      // The proxy's own kernel ACKs data and keepalive probes through the blackhole.
+      return testbed === 'proxy' && kernelOnly ? null : SILENT[id][w]!;
+    case 'proxy-dead-upstream':
+      return kernelOnly ? null : SILENT[id][w]!;
+    case 'reset':
+      // Pinned as is on the proxy testbed too, although its reset_peer toxic RSTs at T0.
+      return RESET[id][w]!;
+    case 'ip-reuse':
+      return REUSE[id][w]!;
+    case 'idle-timeout':
+      throw new Error('idle-timeout has its own table');
+  }
+}
+
+describe('predict: every fault x strategy x workload x testbed', () => {
+  it('the constants the windows are made of', () => {
+    assert.equal(IMMEDIATE_MS, IMMEDIATE);
+    assert.equal(REUSE_ALLOWANCE_MS, UP);
+    assert.deepEqual(retransmissionWindowMs(15), R15);
+    assert.equal(RETRANS_STAMP_MAX_MS + JIFFY_MAX_MS, UT_SLACK);
+    assert.equal(nextRetransmissionBoundMs(REUSE_ALLOWANCE_MS), DATA_RST);
+  });
+  for (const [id, c] of Object.entries(STRATEGIES) as [Id, Case][]) {
+    const workloads = WORKLOADS.slice(0, SILENT[id].length);
+    describe(id, () => {
+      for (const fault of FAULTS.filter((f) => f !== 'idle-timeout'))
+        it(fault, () => {
+          for (const testbed of TESTBEDS.filter((t) => faultsOn(t).includes(fault)))
+            workloads.forEach((workload, w) => {
+              const p = predict(spec({ ...c, testbed, fault, workload }));
+              assert.deepEqual(p.window, expected(id, w, testbed, fault), `${testbed} ${workload}`);
+              assert.equal(p.unknown, undefined);
+            });
+        });
+      it('silentPathPrediction', () => {
+        const s = parseStrategy(c.strategy!);
+        workloads.forEach((workload, w) => {
+          const p = silentPathPrediction(s, parseWorkload(workload), {}, c.qos);
+          assert.deepEqual(p.window, SILENT[id][w], workload);
+        });
+      });
+    });
+  }
+  it('silentPathPrediction: qos defaults to 0; sysctls reach the retransmission formula', () => {
+    const publish = parseWorkload('publish:10');
+    const mqtt = silentPathPrediction(parseStrategy('mqtt:keepalive=2s'), publish, {});
+    assert.deepEqual(mqtt.window, [1000, 3000]);
+    const none = silentPathPrediction(parseStrategy('none'), publish, RETRIES5);
+    assert.deepEqual(none.window, [R5[0], R5[1] + GAP]);
+  });
+  it('a heal does not change the partition window', () => {
+    assert.deepEqual(windowOf({ strategy: HB, healMs: 5000 }), windowOf({ strategy: HB }));
+  });
+});
+
+describe('node-loss with a restart: the replacement answers RST; r = restart + UP', () => {
+  const cases: [Case, Window | null][] = [
+    // r = 3.5 s: a ping's next retransmission after r, by 2r + 200 ms, beats (10 s, 15 s].
+    [{ strategy: NATS, restartMs: 2000 }, [2000, 2 * (2000 + UP) + 200]],
+    // r = 21.5 s: its own timer first.
+    [{ strategy: NATS, restartMs: 20_000, deadlineMs: 30_000 }, [2 * 5000, 3 * 5000]],
+    // The next keepalive probe after r, by r + max(idle, interval) = 6.5 s, before 7 s.
+    [{ strategy: KA, restartMs: 1000 }, [1000, 1000 + UP + 4000]],
+    [{ workload: 'publish:10', restartMs: 2000 }, [2000, 2 * (2000 + UP) + 200]],
+    // Its own 3.53 s comes before 7.2 s.
+    [{ strategy: UT, workload: 'publish:10', restartMs: 2000 }, [2000, 3000 + UT_SLACK + GAP]],
+    [
+      { workload: 'publish:10', restartMs: 20_000, deadlineMs: 30_000, sysctls: RETRIES5 },
+      [R5[0], R5[1] + GAP],
+    ],
+    // Nothing sent, nothing to draw the RST.
+    [{ restartMs: 2000 }, null],
+    [{ strategy: 'ws:ping=1s,timeout=3s,side=server', restartMs: 2000 }, [3000, 1000 + 3000]],
+    [{ fault: 'kill', restartMs: 2000 }, [0, IMMEDIATE]],
+  ];
+  for (const [c, want] of cases)
+    it(JSON.stringify(c), () => assert.deepEqual(windowOf({ fault: 'node-loss', ...c }), want));
+});
+
+describe('idle-timeout: the window for a fault at T0, moved by when the flow is forgotten', () => {
+  const N = 2000;
+  const proxied: Case = { testbed: 'proxy', idleTimeout: { ms: 1500, onExpiry: 'drop' } };
+  const HB10 = 'heartbeat:interval=10s,timeout=1s';
+  // A period within toleranceMs(N) of N is unknown; a millisecond more is a window.
+  const edge = Math.floor(N + toleranceMs(N));
+  // nats-server's first ping comes 2-2.4 s after it accepted (200 ms allowed for the handshake);
+  // with a 1 s warmup that is o after T0, within N: it restarts the middlebox's clock.
+  const o: Window = [2000 - 1000 - 200, 2400 - 1000];
+  const cases: [ExpiryAction, Case, Window | null | 'unknown'][] = [
+    // Nothing crosses, nothing is ever sent: never.
+    ['drop', {}, null],
+    ['reset', {}, null],
+    ['drop', { strategy: 'grpc:time=2s,timeout=1s' }, null], // idle: no call, no ping
+    // A packet every 0.1 s or 1 s, under N, keeps the flow.
+    ['drop', { workload: 'publish:10' }, null],
+    ['drop', { strategy: HB }, null],
+    ['drop', { strategy: `heartbeat:interval=${edge}ms,timeout=2s` }, 'unknown'],
+    // One source of period G >= N fixes the phase: the fault-at-T0 window, moved by N.
+    [
+      'drop',
+      { strategy: `heartbeat:interval=${edge + 1}ms,timeout=2s` },
+      [N + 2000, N + edge + 1 + 2000],
+    ],
+    ['drop', { strategy: HB10 }, [N + 1000, N + 10_000 + 1000]],
+    ['reset', { strategy: HB10 }, [N, N + 10_000]], // the next ping draws the RST
+    ['drop', { strategy: KA }, [N + 3 * 1000, N + 4000 + 3 * 1000]],
+    ['reset', { strategy: KA }, [N, N + 4000]],
+    ['drop', { workload: 'publish:0.25' }, [N + R15[0], N + R15[1] + 4000]],
+    ['reset', { workload: 'publish:0.25' }, [N, N + 4000]],
+    ['drop', { workload: 'publish:0.25', sysctls: RETRIES5 }, [N + R5[0], N + R5[1] + 4000]],
+    ['drop', { strategy: UT, workload: 'publish:0.25' }, [N + 3000, N + 3000 + UT_SLACK + 4000]],
+    ['drop', { strategy: 'mqtt:keepalive=4s' }, [N + 0.5 * 4000, N + 1.5 * 4000]],
+    ['reset', { strategy: 'mqtt:keepalive=4s' }, [N, N + 4000]],
+    // side=server: the server's pings are the one source.
+    ['drop', { strategy: 'ws:ping=4s,timeout=3s,side=server' }, [N + 3000, N + 4000 + 3000]],
+    // The proxy's kernel answers probes and data: only the toxic's RST to a message tells.
+    ['drop', { testbed: 'proxy', strategy: KA }, null],
+    ['reset', { testbed: 'proxy', strategy: KA }, null],
+    ['drop', { testbed: 'proxy', workload: 'publish:0.25' }, null],
+    ['reset', { testbed: 'proxy', workload: 'publish:0.25' }, [N, N + 4000]],
+    // An application ping is forwarded: a window, here for N = 1.5 s.
+    ['drop', { ...proxied, strategy: 'h2:ping=4s,timeout=1s' }, [1500 + 1000, 1500 + 4000 + 1000]],
+    // Several sources, load rho = sum(N / period) < 1: a gap of N by N + (k + 1) N / (1 - rho).
+    [
+      'drop',
+      { strategy: HB10, workload: 'publish:0.1' },
+      [N + 1000, N + (3 * N) / (1 - 0.4) + 11_000],
+    ],
+    // rho >= 1: 4 s pings from each side (2N / 4 s), or 3 s pings and 4 s messages.
+    ['drop', { strategy: 'ws:ping=4s,timeout=3s,side=both' }, 'unknown'],
+    ['drop', { strategy: 'nats:ping=3s,maxout=2', workload: 'publish:0.25' }, 'unknown'],
+    // nats-server's first ping moves the window by o; before T0 (warmup 3 s) it changes nothing.
+    ['drop', { strategy: NATS }, [N + o[0] + 2 * 5000, N + o[1] + 3 * 5000]],
+    ['drop', { strategy: NATS, warmupMs: 3000 }, [N + 2 * 5000, N + 3 * 5000]],
+    ['reset', { strategy: NATS }, [N + o[0], N + o[1] + 5000]],
+    // Two sources (8 s pings and messages, rho = 0.5) and the one-off ping: N + 4N / (1 - rho).
+    [
+      'drop',
+      { strategy: 'nats:ping=8s,maxout=2', workload: 'publish:0.125' },
+      [N + o[0] + 2 * 8000, N + (4 * N) / 0.5 + 3 * 8000],
+    ],
+    // A run past 120 s counts nats-server's 2-minute ping as a second source: about 27.3 s.
+    [
+      'drop',
+      { strategy: NATS, warmupMs: 3000, deadlineMs: 200_000 },
+      [N + 2 * 5000, N + (3 * N) / (1 - (N / 5000 + N / 120_000)) + 3 * 5000],
+    ],
+  ];
+  for (const [onExpiry, c, want] of cases)
+    it(`${onExpiry} ${JSON.stringify(c)}`, () => {
+      const idleTimeout = { ms: N, onExpiry, ...c.idleTimeout };
+      const p = predict(spec({ ...c, idleTimeout, fault: 'idle-timeout' }));
+      if (want === 'unknown') assert.deepEqual([p.window, p.unknown], [null, true]);
+      else assert.deepEqual([p.window, p.unknown], [want, undefined]);
+    });
+  it('nats-server constants', () => {
+    assert.deepEqual(PROTOCOLS.nats.serverPings, { firstMs: [2000, 2400], everyMs: 120_000 });
+  });
+});
+
+describe('your own client, sysctls, and what `why` says', () => {
+  const own = (declared: boolean): OwnClient => ({ command: 'client', detectLog: null, declared });
+  it('undeclared: no prediction, whatever the fault', () => {
+    for (const testbed of TESTBEDS)
+      for (const fault of faultsOn(testbed)) {
+        const idleTimeout: IdleTimeout | undefined =
+          fault === 'idle-timeout' ? { ms: 2000, onExpiry: 'drop' } : undefined;
+        const p = predict(spec({ testbed, fault, idleTimeout, own: own(false) }));
+        assert.deepEqual([p.window, p.unknown], [null, true], `${testbed} ${fault}`);
+        assert.match(p.why, /--strategy/);
+      }
+  });
+  it('declared: predicted from the strategy it names, like the built-in client', () => {
+    const nats = { target: 'nats' as const, own: own(true) };
+    assert.deepEqual(windowOf({ ...nats, strategy: KA, workload: 'subscribe:5' }), [3000, 7000]);
+    const ut = { ...nats, strategy: UT, workload: 'publish:10' };
+    assert.deepEqual(windowOf(ut), [3000, 3000 + UT_SLACK + GAP]);
+    assert.equal(windowOf({ ...ut, testbed: 'proxy' }), null);
+    const reset = { strategy: NATS, fault: 'reset' as const };
+    assert.deepEqual(windowOf({ ...reset, own: own(true) }), windowOf(reset));
+  });
+  it('tcp_retries2=5: 12.6 s of backoff for unacknowledged data; timers unchanged', () => {
+    const sysctls = RETRIES5;
+    const publish = { workload: 'publish:10', sysctls };
+    const retries5: Window = [R5[0], R5[1] + GAP];
+    assert.deepEqual(windowOf(publish), retries5);
+    assert.deepEqual(windowOf({ ...publish, strategy: KA }), retries5);
+    assert.deepEqual(windowOf({ ...publish, strategy: 'mqtt:keepalive=0s' }), retries5);
+    assert.deepEqual(windowOf({ ...publish, strategy: UT }), [3000, 3000 + UT_SLACK + GAP]);
+    assert.deepEqual(windowOf({ ...publish, fault: 'ip-reuse' }), [0, DATA_RST]);
+    assert.deepEqual(windowOf({ strategy: KA, sysctls }), [3000, 7000]);
+  });
+  it('why names the numbers', () => {
+    const has = (c: Case, ...parts: string[]): void => {
+      const why = predict(spec(c)).why;
+      for (const part of parts) assert.ok(why.includes(part), `${part} not in: ${why}`);
+    };
+    has({ strategy: HB }, 'interval 1s', 'timeout 2s', '(2s, 3s]');
+    has({ strategy: KA }, 'idle 4s', 'count 3', '(3s, 7s]');
+    has({ strategy: UT, workload: 'publish:10' }, 'TCP_USER_TIMEOUT 3s', 'within 0.1s');
+    has({ workload: 'publish:10', sysctls: RETRIES5 }, 'tcp_retries2=5', '12.6s');
+    has({ strategy: NATS }, 'maxPingOut 2', '(10s, 15s]');
+    has({ strategy: 'mqtt:keepalive=2s' }, '1.5 x keepalive 2s = 3s', '(1s, 3s]');
+    has({ strategy: 'grpc:time=2s,timeout=1s' }, 'keepalive_permit_without_calls');
+    has({ strategy: HB, fault: 'ip-reuse' }, 'within 1.5s');
+    has({ workload: 'publish:10', fault: 'reset' }, 'within 0.1s');
+    const idle: Case = { fault: 'idle-timeout', idleTimeout: { ms: 2000, onExpiry: 'drop' } };
+    has({ ...idle, strategy: NATS }, 'shifted by 2.8s to 3.4s', '2s-2.4s');
+    has({ ...idle, strategy: 'heartbeat:interval=2s,timeout=1s' }, 'within tolerance', 'every 2s');
+    has({ testbed: 'proxy', fault: 'latency' }, 'false disconnect');
+  });
+});
+
+describe('verdict: a measurement against its window, with toleranceMs at each bound', () => {
+  const W: Window = [3000, 5000];
+  const early = W[0] - toleranceMs(W[0]); // the earliest detection still inside
+  const late = W[1] + toleranceMs(W[1]); // the latest
+  const cases: [string, number | null, Window | null, number | undefined, boolean, Verdict][] = [
+    ['in the middle', 4000, W, undefined, false, 'inside'],
+    ['at the lower edge of the tolerance', early, W, undefined, false, 'inside'],
+    ['just before it', early - 1, W, undefined, false, 'early'],
+    ['at the upper edge of the tolerance', late, W, undefined, false, 'inside'],
+    ['just after it', late + 1, W, undefined, false, 'late'],
+    ['at once, in an immediate window', 0, [0, IMMEDIATE], undefined, false, 'inside'],
+    ['a detection is judged by the window, not the deadline', 4000, W, 2000, false, 'inside'],
+    ['not detected, no deadline given', null, W, undefined, false, 'not detected'],
+    ['not detected, the window opens at the deadline', null, W, W[0], false, 'not detected'],
+    ['not detected, the deadline inside the window', null, W, 4000, false, 'not detected'],
+    ['the window opens after the deadline', null, W, W[0] - 1, false, 'beyond deadline'],
+    ['never predicted, never detected', null, null, 10_000, false, 'not detected (as predicted)'],
+    ['never predicted, detected', 10, null, 10_000, false, 'detected (predicted never)'],
+    ['unknown, whatever the window says', 4000, W, 10_000, true, 'measured (no prediction)'],
+    ['unknown, nothing detected', null, null, 10_000, true, 'measured (no prediction)'],
+  ];
+  for (const [name, detect, window, deadline, unknown, want] of cases)
+    it(name, () => assert.equal(verdict(detect, window, deadline, unknown), want));
+});
+
+describe('tcp.ts: the kernel timings the windows rest on', () => {
+  it('PTO and RTO round up to a 10 ms tick; the first retransmission comes within 420 ms', () => {
+    assert.deepEqual([PTO_MAX_MS, RTO_TICK_MS, JIFFY_MAX_MS], [200 + 10, 200 + 10, 10]);
+    assert.equal(RETRANS_STAMP_MAX_MS, PTO_MAX_MS + RTO_TICK_MS);
+  });
+  it('retransmissionTimeoutMs below the linear threshold and with another RTO_MIN', () => {
+    assert.equal(retransmissionTimeoutMs(1), (2 ** 2 - 1) * 200);
+    assert.equal(retransmissionTimeoutMs(3), (2 ** 4 - 1) * 200);
+    // RTO_MIN 100 ms: doubling for floor(log2(1200)) = 10 steps, then 120 s each.
+    assert.equal(retransmissionTimeoutMs(15, 100), (2 ** 11 - 1) * 100 + 5 * 120_000);
+  });
+  it('retransmissionWindowMs: the first RTO firing (210 ms x 2^k) past 420 ms + timeout', () => {
+    // facts: tcp_retries2=3 gave up after 6.6 s and 5 after 13.1 s here: inside each.
+    assert.deepEqual(retransmissionWindowMs(3), [3000, 210 * 2 ** 5]);
+    assert.deepEqual(retransmissionWindowMs(5), R5);
+    assert.deepEqual(retransmissionWindowMs(15), R15);
+  });
+  it('nextRetransmissionBoundMs: 2 x instant + RTO_MIN bounds the next of 200 x (2^k - 1)', () => {
+    assert.equal(nextRetransmissionBoundMs(0), 200);
+    assert.equal(nextRetransmissionBoundMs(1500), 3200);
+    const sends = Array.from({ length: 12 }, (_, k) => 200 * (2 ** k - 1));
+    for (const at of [0, 199, 200, 201, 1000, 1500, 6199, 50_000]) {
+      const next = sends.find((t) => t > at)!;
+      assert.ok(next <= nextRetransmissionBoundMs(at), `${at}: next ${next}`);
+    }
+  });
+  it('userTimeoutWindowMs: (u, u + 420 ms + one tick]; facts: 3 s fired at 3.22 s', () => {
+    assert.deepEqual(userTimeoutWindowMs(3000), [3000, 3000 + 420 + 10]);
+  });
+});
