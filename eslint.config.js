@@ -34,8 +34,13 @@ export default tseslint.config(
     },
   },
   {
-    // advise/ is pure: formulas only, no I/O and no processes.
-    files: ['src/advise/**/*.ts', 'src/scenario/**/*.ts', 'src/report/**/*.ts'],
+    // advise/, scenario/, report/ and the strategy definitions are pure: no I/O, no processes.
+    files: [
+      'src/advise/**/*.ts',
+      'src/scenario/**/*.ts',
+      'src/report/**/*.ts',
+      'src/strategies/**/*.ts',
+    ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -38,7 +38,7 @@ export const faultsOn = (testbed: TestbedName): FaultName[] =>
 
 /** The faults that take a parameter. */
 export const faultsTaking = (param: FaultParam): FaultName[] =>
-  FAULTS.filter((f) => (FAULT_DEFS[f].params).includes(param));
+  FAULTS.filter((f) => FAULT_DEFS[f].params.includes(param));
 
 /** Every parameter some fault takes, each once, in registry order. */
 export const FAULT_PARAMS: readonly FaultParam[] = [

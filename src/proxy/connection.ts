@@ -4,7 +4,7 @@
  * RST on either side resets the other; when both sockets are gone, the connection is.
  */
 import type { Socket } from 'node:net';
-import { Link } from './link.js';
+import { Link, type LinkOwner } from './link.js';
 import type { ToxicConfig } from './toxics/index.js';
 
 /**
@@ -17,7 +17,10 @@ function rst(s: Socket): void {
   else s.resetAndDestroy();
 }
 
-export class Connection {
+export class Connection implements LinkOwner {
+  /** Toxics' state for this connection, by key (ToxicStub.state). */
+  private readonly toxicState = new Map<string, unknown>();
+
   private readonly controller = new AbortController();
   /** Aborts when the connection is gone. */
   readonly closed = this.controller.signal;
@@ -49,6 +52,11 @@ export class Connection {
     }
     this.upstreamLink.start();
     this.downstreamLink.start();
+  }
+
+  state<T>(key: string, make: () => T): T {
+    if (!this.toxicState.has(key)) this.toxicState.set(key, make());
+    return this.toxicState.get(key) as T;
   }
 
   sync(toxics: readonly ToxicConfig[]): void {

@@ -6,9 +6,20 @@
  * stops the reading once 1 MiB waits: backpressure, as a dead path would give.
  */
 import type { Socket } from 'node:net';
-import type { Connection } from './connection.js';
 import { TOXICS, type Stream, type ToxicConfig } from './toxics/index.js';
-import { until } from './toxics/types.js';
+import { until, type ToxicStub } from './toxics/types.js';
+
+/** The connection a link belongs to, as far as the link and its toxics act on it. */
+export interface LinkOwner {
+  readonly id: number;
+  /** Aborts when the connection is gone. */
+  readonly closed: AbortSignal;
+  close(): void;
+  reset(): void;
+  resetOne(side: Socket): void;
+  /** Per-connection state by key (see ToxicStub.state). */
+  state<T>(key: string, make: () => T): T;
+}
 
 const HIGH_WATER = 1 << 20;
 const LOW_WATER = 1 << 19;
@@ -33,7 +44,7 @@ export class Link {
 
   constructor(
     readonly stream: Stream,
-    readonly connection: Connection,
+    readonly connection: LinkOwner,
     private readonly source: Socket,
     private readonly dest: Socket,
   ) {}
@@ -61,7 +72,7 @@ export class Link {
         stop: AbortSignal.any([controller.signal, this.connection.closed]),
       };
       this.active.set(name, a);
-      if (a.enabled) TOXICS[config.type]?.start?.({ link: this, config, stop: a.stop });
+      if (a.enabled) TOXICS[config.type]?.start?.({ stub: this.stub(name), config, stop: a.stop });
     }
   }
 
@@ -81,8 +92,22 @@ export class Link {
   async released(): Promise<void> {
     for (const a of [...this.active.values()]) {
       const holds = TOXICS[a.config.type]?.holds;
-      if (a.enabled && (typeof holds === 'function' ? holds(this) : holds)) await until(a.stop);
+      if (a.enabled && (typeof holds === 'function' ? holds(this.stub(a.config.name)) : holds))
+        await until(a.stop);
     }
+  }
+
+  /** What the toxic named `name` sees of this link and its connection. */
+  private stub(name: string): ToxicStub {
+    return {
+      write: (buf) => this.write(buf),
+      passed: () => this.passed(name),
+      count: (n) => this.count(name, n),
+      close: () => this.connection.close(),
+      reset: () => this.connection.reset(),
+      resetSource: () => this.resetSource(),
+      state: (key, make) => this.connection.state(key, make),
+    };
   }
 
   /** Resets the socket this direction reads from (an RST to the sender of what arrived). */
@@ -162,7 +187,7 @@ export class Link {
         for (const p of pieces)
           out.push(
             ...(await pipe(p, {
-              link: this,
+              stub: this.stub(a.config.name),
               config: a.config,
               stop: a.stop,
               arrivedAt: item.arrivedAt,
@@ -179,7 +204,8 @@ export class Link {
     // The source closed its side: pass the FIN on, after any toxic that delays it.
     for (const a of [...this.active.values()]) {
       const beforeEnd = a.enabled ? TOXICS[a.config.type]?.beforeEnd : undefined;
-      if (beforeEnd) await beforeEnd({ link: this, config: a.config, stop: a.stop });
+      if (beforeEnd)
+        await beforeEnd({ stub: this.stub(a.config.name), config: a.config, stop: a.stop });
     }
     this.dest.end();
   }

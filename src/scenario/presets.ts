@@ -12,7 +12,7 @@ export interface Preset {
 export const PRESETS: Record<string, Preset> = {
   /**
    * The seed: a Go publisher (nats.go) on Kubernetes publishing one message a second, with
-   * PingInterval 5 s and MaxPingsOutstanding 2 (facts.md). nats.go's own defaults fill the rest:
+   * PingInterval 5 s and MaxPingsOutstanding 2 (NATS in docs/facts.md). nats.go's own defaults fill the rest:
    * ReconnectWait 2 s, MaxReconnect 60. Here the same settings drive nats.js, whose ping timer
    * has the same rule (stale on the tick after maxout pings went unanswered).
    */

@@ -1,6 +1,4 @@
-import type { Connection } from '../connection.js';
-import type { Link } from '../link.js';
-import { until, type Toxic } from './types.js';
+import { until, type Toxic, type ToxicStub } from './types.js';
 
 interface Flow {
   /** When anything last crossed, either way (performance.now()). */
@@ -10,15 +8,16 @@ interface Flow {
   ms: number;
 }
 
-/** Each connection's idle clock, shared by the toxic on both of its links. */
-const flows = new WeakMap<Connection, Flow>();
+/** The connection's idle clock, shared by the toxic on both of its links (absent: not started). */
+const flowOf = (stub: ToxicStub): { flow: Flow | null } =>
+  stub.state<{ flow: Flow | null }>('idle_timeout', () => ({ flow: null }));
 
 /**
  * Is the connection forgotten at `at`? A middlebox that forgot a flow stays so; otherwise
  * `touch` (something crosses at `at`) restarts the clock.
  */
-function forgottenAt(link: Link, at: number, touch: boolean): boolean {
-  const flow = flows.get(link.connection);
+function forgottenAt(stub: ToxicStub, at: number, touch: boolean): boolean {
+  const { flow } = flowOf(stub);
   if (!flow || flow.ms <= 0) return false;
   if (!flow.forgotten && at - flow.last >= flow.ms) flow.forgotten = true;
   if (!flow.forgotten && touch) flow.last = Math.max(flow.last, at);
@@ -36,25 +35,25 @@ export const idleTimeout: Toxic = {
   defaults: { timeout: 0, reset: 0 },
   // A reset from either side must not cross a forgotten connection, even before anything else
   // has tried to.
-  holds: (link) => forgottenAt(link, performance.now(), false),
-  start({ link, config }) {
-    flows.set(link.connection, {
+  holds: (stub) => forgottenAt(stub, performance.now(), false),
+  start({ stub, config }) {
+    flowOf(stub).flow = {
       last: performance.now(),
       forgotten: false,
       ms: config.attributes.timeout ?? 0,
-    });
+    };
   },
-  pipe(chunk, { link, config, arrivedAt }) {
-    if (!forgottenAt(link, arrivedAt, true)) return [chunk];
-    if (config.attributes.reset) link.resetSource();
+  pipe(chunk, { stub, config, arrivedAt }) {
+    if (!forgottenAt(stub, arrivedAt, true)) return [chunk];
+    if (config.attributes.reset) stub.resetSource();
     return [];
   },
-  async beforeEnd({ link, config, stop }) {
-    if (!forgottenAt(link, performance.now(), true)) return;
+  async beforeEnd({ stub, config, stop }) {
+    if (!forgottenAt(stub, performance.now(), true)) return;
     // The FIN is not passed on, and its sender hears nothing back (a middlebox answering with
     // RST resets it): the proxy holds both sockets until the toxic goes or the proxy closes, as
     // the two ends of a real forgotten flow hold theirs.
-    if (config.attributes.reset) link.resetSource();
+    if (config.attributes.reset) stub.resetSource();
     await until(stop);
   },
 };

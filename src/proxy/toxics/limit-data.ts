@@ -3,17 +3,17 @@ import type { Toxic } from './types.js';
 /** limit_data: after `bytes` bytes have passed in this direction, the connection is closed. */
 export const limitData: Toxic = {
   defaults: { bytes: 0 },
-  pipe(chunk, { config, link }) {
+  pipe(chunk, { config, stub }) {
     const limit = config.attributes.bytes ?? 0;
-    const left = limit - link.passed(config.name);
+    const left = limit - stub.passed();
     if (left <= 0) {
-      link.connection.close();
+      stub.close();
       return [];
     }
-    link.count(config.name, Math.min(left, chunk.length));
+    stub.count(Math.min(left, chunk.length));
     if (chunk.length >= left) {
       // After the pump has written this last piece.
-      setImmediate(() => link.connection.close());
+      setImmediate(() => stub.close());
       return [chunk.subarray(0, left)];
     }
     return [chunk];

@@ -6,8 +6,8 @@ import type { Toxic } from './types.js';
  */
 export const resetPeer: Toxic = {
   defaults: { timeout: 0 },
-  start({ link, config, stop }) {
-    const timer = setTimeout(() => link.connection.reset(), config.attributes.timeout ?? 0);
+  start({ stub, config, stop }) {
+    const timer = setTimeout(() => stub.reset(), config.attributes.timeout ?? 0);
     stop.addEventListener('abort', () => clearTimeout(timer), { once: true });
   },
 };

@@ -6,10 +6,10 @@ import { until, type Toxic } from './types.js';
  */
 export const timeout: Toxic = {
   defaults: { timeout: 0 },
-  start({ link, config, stop }) {
+  start({ stub, config, stop }) {
     const ms = config.attributes.timeout ?? 0;
     if (ms <= 0) return;
-    const timer = setTimeout(() => link.connection.close(), ms);
+    const timer = setTimeout(() => stub.close(), ms);
     stop.addEventListener('abort', () => clearTimeout(timer), { once: true });
   },
   holds: true,

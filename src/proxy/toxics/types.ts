@@ -7,7 +7,6 @@
  *   that act on the connection itself: reset_peer, timeout);
  * - `beforeEnd`, when present, runs when the source ends, before the end is passed on.
  */
-import type { Link } from '../link.js';
 
 export type Stream = 'upstream' | 'downstream';
 
@@ -23,8 +22,31 @@ export interface ToxicConfig {
   connections?: number[];
 }
 
+/**
+ * What a toxic may do to the link it sits on and its connection: the small surface it sees, in
+ * place of the link itself. State it keeps per connection lives here too, not in a global map.
+ */
+export interface ToxicStub {
+  /** Writes on toward the destination, waiting while its buffer is full. */
+  write(buf: Buffer): Promise<void>;
+  /** Bytes this toxic has let through on this link, and adding to them (limit_data). */
+  passed(): number;
+  count(n: number): void;
+  /** Closes the connection with FIN both ways. */
+  close(): void;
+  /** Resets both sides of the connection (RST). */
+  reset(): void;
+  /** Resets the socket this direction reads from: an RST to the sender of what arrived. */
+  resetSource(): void;
+  /**
+   * The connection's state for `key`, made by `make` on first use and shared by every link of
+   * the connection (idle_timeout's one clock for both streams). Gone with the connection.
+   */
+  state<T>(key: string, make: () => T): T;
+}
+
 export interface ToxicContext {
-  link: Link;
+  stub: ToxicStub;
   config: ToxicConfig;
   /** Aborts when the toxic is removed from this connection or the connection closes. */
   stop: AbortSignal;
@@ -39,7 +61,7 @@ export interface Toxic {
    * Holds the path shut while on: nothing, not even a close or a reset, crosses it. A function
    * decides per link, for a toxic that shuts the path only from some moment (idle_timeout).
    */
-  readonly holds?: boolean | ((link: Link) => boolean);
+  readonly holds?: boolean | ((stub: ToxicStub) => boolean);
   pipe?: (chunk: Buffer, ctx: ToxicContext) => Promise<Buffer[]> | Buffer[];
   start?: (ctx: Omit<ToxicContext, 'arrivedAt'>) => void;
   beforeEnd?: (ctx: Omit<ToxicContext, 'arrivedAt'>) => Promise<void>;
