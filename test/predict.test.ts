@@ -222,8 +222,8 @@ function expected(id: Id, w: number, testbed: TestbedName, fault: FaultName): Wi
     case 'proxy-dead-upstream':
       return kernelOnly ? null : SILENT[id][w]!;
     case 'reset':
-      // Pinned as is on the proxy testbed too, although its reset_peer toxic RSTs at T0.
-      return RESET[id][w]!;
+      // The proxy's reset_peer toxic resets both sides at T0, whatever the client sends.
+      return testbed === 'proxy' ? [0, 250] : RESET[id][w]!;
     case 'ip-reuse':
       return REUSE[id][w]!;
     case 'idle-timeout':

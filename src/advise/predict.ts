@@ -33,7 +33,9 @@ export function predict(spec: ExperimentSpec): Prediction {
       unknown: true,
       why: "your program's own settings are not known: describe them with --strategy (e.g. user-timeout:3s) for a predicted window",
     };
-  return FAULT_DEFS[spec.fault].predict(spec);
+  const def = FAULT_DEFS[spec.fault];
+  // A testbed that makes the fault its own way may predict it its own way.
+  return def.testbeds[spec.testbed]?.predict?.(spec) ?? def.predict(spec);
 }
 
 export type Verdict =

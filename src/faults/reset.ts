@@ -2,7 +2,7 @@
  * A middlebox forgets the flow and answers it with RST: the router rejects the established
  * connection's packets (both directions) with a TCP reset. New connections pass.
  */
-import { nextPacketPrediction } from '../advise/paths.js';
+import { immediate, nextPacketPrediction } from '../advise/paths.js';
 import { addToxics, count } from './shared.js';
 import type { FaultDef } from './types.js';
 
@@ -29,6 +29,8 @@ export const reset: FaultDef = {
       apply: (ctx) =>
         addToxics(ctx, 'reset', [{ name: 'reset', type: 'reset_peer', stream: 'downstream' }]),
       describe: () => 'the fault proxy reset the connection (RST to both sides)',
+      // reset_peer resets both sides the moment it arrives, whatever the client sends.
+      predict: () => immediate('the fault proxy sends RST to both sides at once'),
     },
   },
   reconnectFrom: 'detection',

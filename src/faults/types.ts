@@ -103,6 +103,8 @@ export interface FaultImpl<C extends FaultContext> {
   beforeRestart?(ctx: C): Promise<void>;
   /** What crossed the wire, from the result's counters (the client's part is added after). */
   describe(view: WireView): string;
+  /** The window on this testbed, where its way of making the fault differs from the fault's. */
+  predict?(spec: FaultSpec): Prediction;
 }
 
 export interface FaultDef {
