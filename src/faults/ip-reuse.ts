@@ -14,7 +14,9 @@ export const ipReuse: FaultDef = {
     netns: {
       async apply(ctx) {
         await loseNode(ctx, 'ip-reuse');
-        await ctx.router.replaceServerHost();
+        // The lost host is gone for good, and a fresh one takes its address.
+        await ctx.router.removeServerHost();
+        await ctx.router.addServerHost();
         await ctx.router.removeRules('node-loss');
         ctx.mark({ type: 'fresh_host_up' });
         ctx.mark({ type: 'fault', name: 'ip-reuse', phase: 'applied' });

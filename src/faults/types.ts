@@ -51,8 +51,10 @@ export interface RouterControl {
   ): Promise<{ stdout: string; stderr: string }>;
   /** Starts a process inside the router namespace; stopped at teardown. */
   spawn(argv: readonly string[], what: string): LabProcess;
-  /** The server's host is gone for good; a fresh one with its address (nothing running) replaces it. */
-  replaceServerHost(): Promise<void>;
+  /** The server's host goes for good: its processes, its link, its namespace. */
+  removeServerHost(): Promise<void>;
+  /** A fresh host takes the server's name and address, with nothing running on it. */
+  addServerHost(): Promise<void>;
 }
 
 export interface NetnsFaultContext extends FaultContext {

@@ -82,7 +82,8 @@ export class NetnsTestbed implements Testbed {
       sysctl: (key, value) => this.sysctl(this.ns.router, key, value),
       exec: (argv, opts) => run(['ip', 'netns', 'exec', this.ns.router, ...argv], opts),
       spawn: (argv, what) => this.spawn('router', argv, what),
-      replaceServerHost: () => this.replaceServerHost(),
+      removeServerHost: () => this.removeServerHost(),
+      addServerHost: () => this.addServerHost(),
     };
   }
 
@@ -301,16 +302,20 @@ export class NetnsTestbed implements Testbed {
   }
 
   /**
-   * ip-reuse: the lost host is gone for good and a fresh one takes its address, with nothing
-   * listening. The old server namespace is deleted (its sockets die with it, silently, since the
-   * path is dropped), and a new one with the same name, address and router link replaces it.
+   * The server's host is gone for good: its processes die, its link and namespace go (its sockets
+   * die with it, silently when the path is dropped). The namespace's teardown stays registered.
    */
-  async replaceServerHost(): Promise<void> {
+  async removeServerHost(): Promise<void> {
     const { server, router } = this.ns;
     await killNamespaceProcesses(server);
     // Deleting the router's end destroys the pair at once; then the host itself goes.
     await run(['ip', '-n', router, 'link', 'del', 's0'], { allowFail: true });
     await run(['ip', 'netns', 'del', server]);
+  }
+
+  /** A fresh host with the server's name, address and router link, nothing running on it. */
+  async addServerHost(): Promise<void> {
+    const { server } = this.ns;
     await run(['ip', 'netns', 'add', server]);
     await run(['ip', '-n', server, 'link', 'set', 'lo', 'up']);
     await this.link('s0', this.addr.routerServerSide, server, this.addr.server);
