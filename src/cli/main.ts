@@ -53,18 +53,35 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const faultWidth = Math.max(...FAULTS.map((f) => f.length));
-const faultHelp = FAULTS.map((f) => `  ${f.padEnd(faultWidth)}  ${FAULT_DEFS[f].summary}`).join(
-  '\n',
-);
+/** Words of `text` in lines of at most `width`, every line after the first indented by `indent`. */
+function wrap(text: string, indent: number, width = 100): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
+const faultHelp = FAULTS.map((f) => {
+  const def = FAULT_DEFS[f];
+  const where = TESTBEDS.filter((t) => def.testbeds[t] !== undefined).join(', ');
+  return `  ${f.padEnd(faultWidth)}  ${wrap(`${def.summary} [${where}]`, faultWidth + 4)}`;
+}).join('\n');
 
 /** Each target's strategies, as their definitions write and explain them. */
 const strategyHelp = TARGETS.map((t) => {
   const p = PROTOCOLS[t];
   const lines = p.strategies.map((k) => {
     const { usage, help } = STRATEGIES[k];
+    const text = wrap(help, 41);
     return usage.length > 37
-      ? `  ${usage}\n${' '.repeat(41)}${help}`
-      : `  ${usage.padEnd(39)}${help}`;
+      ? `  ${usage}\n${' '.repeat(41)}${text}`
+      : `  ${usage.padEnd(39)}${text}`;
   });
   return [`  (target ${t}; default ${p.defaultStrategy})`, ...lines].join('\n');
 }).join('\n');
@@ -84,9 +101,7 @@ const runCmd = program
   .command('run')
   .description('run one experiment: a client and a target, a fault on the wire, measured')
   .addOption(
-    new Option('--testbed <name>', 'where to run')
-      .choices([...TESTBEDS, 'proxy', 'k8s'])
-      .default('netns'),
+    new Option('--testbed <name>', 'where to run').choices([...TESTBEDS, 'k8s']).default('netns'),
   )
   .addOption(
     new Option(
@@ -152,7 +167,7 @@ Your own client (--client-cmd '<command>'):
   is the gaps in what arrived). --strategy, if given, describes what the program does (e.g.
   user-timeout:3s) so that a window can be predicted.
 
-Faults:
+Faults [the testbeds that have them]:
 ${faultHelp}
 
 Exit codes: 0 the experiment ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
