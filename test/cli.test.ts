@@ -3,108 +3,57 @@
  * nothing left behind after Ctrl-C or after SIGKILL plus `halfopen cleanup`.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { listLabNamespaces } from '../src/testbeds/netns/cleanup.js';
-import { CLI, netnsSkip, withoutBinary } from './helpers.js';
+import {
+  asNobody,
+  assertOneLine,
+  dirsOf,
+  gone,
+  namespacesOf,
+  netnsSkip,
+  pidsIn,
+  runCli,
+  startCli,
+} from './helpers.js';
 
+/** Where the runs below write their output (--out), read by the tests. */
 const work = mkdtempSync(join(tmpdir(), 'halfopen-cli-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: work,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/**
- * The same, without blocking this process: the netns tests below run three at a time, and a
- * synchronous spawn would stall the others' polling and signal handling for the whole run.
- */
-function cliAsync(
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: work, timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Lab namespaces owned by a given pid. */
-async function namespacesOf(pid: number): Promise<string[]> {
-  return (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${pid}-`));
-}
-
-/** Lab temp directories (broker configs) owned by a given pid. */
-function dirsOf(pid: number): string[] {
-  return readdirSync(tmpdir()).filter((n) => n.startsWith(`halfopen-${pid}-`));
-}
-
-/** True once a pid is gone or a zombie (exited, waiting for init to reap it); polls up to 2 s. */
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 40; i++) {
-    try {
-      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
 /**
  * Starts `halfopen run` with a long partition and resolves once its testbed is built and the
- * target and client run inside it: the child, its three namespaces, and the pids inside them.
+ * target and client run inside it: the run, its three namespaces, and the pids inside them.
  */
-async function startPartitionRun(
-  outName: string,
-  target: 'tcp' | 'nats' | 'mqtt',
-): Promise<{ child: ReturnType<typeof spawn>; namespaces: string[]; pids: string[] }> {
-  const args = ['run', '--target', target, '--fault', 'partition', '--deadline', '60s'];
-  args.push('--out', join(work, outName));
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: work,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startPartitionRun(outName: string, target: 'tcp' | 'nats' | 'mqtt') {
+  const run = startCli([
+    'run',
+    '--target',
+    target,
+    '--fault',
+    'partition',
+    '--deadline',
+    '60s',
+    '--out',
+    join(work, outName),
+  ]);
   // target and client (and, for a broker, the sink)
   const expected = target === 'tcp' ? 2 : 3;
-  // Poll rather than sleep: on a loaded 2-core machine (four test files at once) the broker, the
-  // sink and the client can take several seconds to start after the namespaces exist. 30 s is far
-  // more than they ever need; the run's own deadline is 60 s.
-  let namespaces: string[] = [];
-  let pids: string[] = [];
-  for (let i = 0; i < 300; i++) {
-    namespaces = await namespacesOf(child.pid!);
-    pids = namespaces.flatMap((ns) =>
-      spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
-        .stdout.trim()
-        .split('\n')
-        .filter(Boolean),
-    );
-    if (namespaces.length === 3 && pids.length >= expected) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const running = child.exitCode === null && child.signalCode === null;
-  if (running && (namespaces.length !== 3 || pids.length < expected)) {
-    // Stop the run before failing, so that it does not outlive the test and its work directory.
-    const exited = new Promise((r) => child.on('exit', r));
-    child.kill('SIGINT');
-    await exited;
-  }
-  assert.equal(namespaces.length, 3, 'the run built its testbed');
-  assert.ok(pids.length >= expected, `${expected} processes run inside the namespaces`);
-  return { child, namespaces, pids };
+  // On a loaded 2-core machine (four test files at once) the broker, the sink and the client can
+  // take several seconds to start after the namespaces exist. 30 s is far more than they ever
+  // need; the run's own deadline is 60 s.
+  const { namespaces, pids } = await run.waitFor(
+    async () => {
+      const namespaces = await namespacesOf(run.pid);
+      const pids = pidsIn(namespaces);
+      return namespaces.length === 3 && pids.length >= expected && { namespaces, pids };
+    },
+    30_000,
+    `the run built its 3 namespaces and ${expected} processes run inside them`,
+  );
+  return { run, namespaces, pids };
 }
 
 describe('bad input: one line, exit 2, nothing created', () => {
@@ -189,42 +138,25 @@ describe('bad input: one line, exit 2, nothing created', () => {
     ],
   ];
   for (const [name, args, re] of cases) {
-    it(name, () => {
-      const before = readdirSync(work);
-      const r = cli(args);
-      assert.equal(r.code, 2, `exit code for ${name}: ${r.stderr}`);
-      const lines = r.stderr.trim().split('\n');
-      assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-      assert.match(lines[0]!, re);
-      assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
-      assert.deepEqual(readdirSync(work), before, 'no files created');
+    it(name, async () => {
+      const r = await runCli(args);
+      assertOneLine(r, 2, re);
+      assert.deepEqual(r.created, [], 'no files created');
+      assert.deepEqual(dirsOf(r.pid), [], 'no lab directories created');
     });
   }
 
-  // As an unprivileged user (when this machine has one that can read the build).
-  const asNobody =
-    process.getuid?.() === 0 &&
-    spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', CLI]).status === 0;
   it(
     'without root: one line naming the proxy testbed, exit 1',
     { skip: !asNobody && 'needs root and runuser' },
-    () => {
-      const r = spawnSync(
-        'runuser',
-        ['-u', 'nobody', '--', process.execPath, CLI, 'run', '--fault', 'kill'],
-        {
-          cwd: '/',
-          encoding: 'utf8',
-        },
-      );
-      assert.equal(r.status, 1, r.stderr);
-      assert.equal(r.stderr.trim().split('\n').length, 1);
-      assert.match(r.stderr, /needs root.*--testbed proxy/);
+    async () => {
+      const r = await runCli(['run', '--fault', 'kill'], { user: 'nobody' });
+      assertOneLine(r, 1, /needs root.*--testbed proxy/);
     },
   );
 
-  it('--help explains strategies and faults', () => {
-    const r = cli(['run', '--help']);
+  it('--help explains strategies and faults', async () => {
+    const r = await runCli(['run', '--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /keepalive:idle=2s,interval=1s,count=3/);
     assert.match(r.stdout, /ip-reuse/);
@@ -234,7 +166,7 @@ describe('bad input: one line, exit 2, nothing created', () => {
 describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }, () => {
   it('--json prints one object with the measurements; the timeline is kept', async () => {
     const out = join(work, 'json-run');
-    const r = await cliAsync([
+    const r = await runCli([
       'run',
       '--fault',
       'kill',
@@ -245,7 +177,7 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
       out,
     ]);
     assert.equal(r.code, 0, r.stderr);
-    const result = JSON.parse(r.stdout) as Record<string, unknown>;
+    const result = r.json();
     for (const key of [
       'detect_ms',
       'predicted_ms',
@@ -266,7 +198,7 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
   });
 
   it('the human summary tells the wire, the detection against the window, loss', async () => {
-    const r = await cliAsync([
+    const r = await runCli([
       'run',
       '--fault',
       'partition',
@@ -284,53 +216,49 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
   });
 
   it('Ctrl-C (SIGINT) mid-run: exit 130, no namespaces or processes left', async () => {
-    const { child, pids } = await startPartitionRun('sigint', 'tcp');
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.kill('SIGINT');
-    assert.equal(await exited, 130, stderr);
-    assert.match(stderr, /interrupted/);
-    assert.deepEqual(await namespacesOf(child.pid!), []);
-    for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
+    const { run, pids } = await startPartitionRun('sigint', 'tcp');
+    run.signal('SIGINT');
+    const r = await run.exited;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /interrupted/);
+    assert.deepEqual(await namespacesOf(run.pid), []);
+    for (const pid of pids) assert.ok(await gone(pid), `process ${pid} is gone`);
   });
 
   for (const target of ['nats', 'mqtt'] as const) {
     it(`Ctrl-C mid-run with ${target}: the broker, the sink and the config dir go too`, async () => {
-      const { child, pids } = await startPartitionRun(`sigint-${target}`, target);
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      child.kill('SIGINT');
-      assert.equal(await exited, 130);
-      assert.deepEqual(await namespacesOf(child.pid!), []);
-      assert.deepEqual(dirsOf(child.pid!), [], 'config directory removed');
-      for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
+      const { run, pids } = await startPartitionRun(`sigint-${target}`, target);
+      run.signal('SIGINT');
+      assert.equal((await run.exited).code, 130);
+      assert.deepEqual(await namespacesOf(run.pid), []);
+      assert.deepEqual(dirsOf(run.pid), [], 'config directory removed');
+      for (const pid of pids) assert.ok(await gone(pid), `process ${pid} is gone`);
     });
   }
 
   it('SIGKILL mid-run (nats), then `halfopen cleanup`: nothing left', async () => {
-    const { child, namespaces: left, pids } = await startPartitionRun('sigkill', 'nats');
-    const exited = new Promise((r) => child.on('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-    assert.equal((await namespacesOf(child.pid!)).length, 3, 'a killed run leaves its namespaces');
-    const dirs = dirsOf(child.pid!);
+    const { run, namespaces: left, pids } = await startPartitionRun('sigkill', 'nats');
+    run.signal('SIGKILL');
+    await run.exited;
+    assert.equal((await namespacesOf(run.pid)).length, 3, 'a killed run leaves its namespaces');
+    const dirs = dirsOf(run.pid);
     assert.equal(dirs.length, 1, 'a killed run leaves its broker config directory');
-    const r = await cliAsync(['cleanup', '--json']);
+    const r = await runCli(['cleanup', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as { removed: string[]; removedDirs: string[] };
+    const report = r.json<{ removed: string[]; removedDirs: string[] }>();
     for (const ns of left) assert.ok(report.removed.includes(ns), `cleanup removed ${ns}`);
     assert.deepEqual(
       report.removedDirs,
       dirs.map((d) => join(tmpdir(), d)),
     );
-    assert.deepEqual(await namespacesOf(child.pid!), []);
-    assert.deepEqual(dirsOf(child.pid!), []);
-    for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
+    assert.deepEqual(await namespacesOf(run.pid), []);
+    assert.deepEqual(dirsOf(run.pid), []);
+    for (const pid of pids) assert.ok(await gone(pid), `process ${pid} is gone`);
   });
 
   it('--json for a broker: client library and version, library events, duplicates', async () => {
     const out = join(work, 'json-mqtt');
-    const r = await cliAsync([
+    const r = await runCli([
       'run',
       '--target',
       'mqtt',
@@ -349,14 +277,14 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
       out,
     ]);
     assert.equal(r.code, 0, r.stderr);
-    const result = JSON.parse(r.stdout) as {
+    const result = r.json<{
       client: string;
       target_version: string;
       events: { at_ms: number; name: string }[];
       duplicates: number;
       reconnect_ms: number | null;
       qos: number;
-    };
+    }>();
     assert.match(result.client, /^mqtt \(MQTT\.js\) \d+\.\d+\.\d+$/);
     assert.match(result.target_version, /^mosquitto \d+\.\d+\.\d+$/);
     assert.ok('duplicates' in result, 'duplicates is reported');
@@ -369,15 +297,11 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
 
   // A machine without nats-server: hide it in a private mount namespace for one run.
   it('a missing broker binary: one line saying how to install it, nothing created', async () => {
-    const r = withoutBinary(
-      'nats-server',
-      [CLI, 'run', '--target', 'nats', '--fault', 'kill'],
-      work,
-    );
-    assert.equal(r.status, 1, r.stderr);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /'nats-server' is not installed: apt-get install -y nats-server/);
-    // unshare and bash exec into node: the run's pid is the one spawnSync started.
+    const r = await runCli(['run', '--target', 'nats', '--fault', 'kill'], {
+      without: 'nats-server',
+    });
+    assertOneLine(r, 1, /'nats-server' is not installed: apt-get install -y nats-server/);
+    // unshare and bash exec into node: the run's pid is the one the fixture started.
     assert.deepEqual(dirsOf(r.pid), [], 'no config directory');
     assert.deepEqual(await namespacesOf(r.pid), [], 'no namespaces');
   });

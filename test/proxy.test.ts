@@ -7,14 +7,13 @@
  * the rest of the suite stays within.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { serveApi } from '../src/proxy/api.js';
 import { ProxyServer } from '../src/proxy/proxy.js';
-import { CLI } from './helpers.js';
+import { runCli, startCli } from './helpers.js';
 
 /** An echo server on loopback; resolves with its port. */
 async function echoServer(): Promise<{ port: number; server: net.Server }> {
@@ -358,18 +357,14 @@ describe('load and integrity', () => {
 });
 
 describe('halfopen proxy serve', () => {
-  it('serves the API without root until Ctrl-C; a bad --api is one line', async (t) => {
-    const child = spawn(
-      process.execPath,
-      [CLI, 'proxy', 'serve', '--api', '127.0.0.1:0', '--json'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+  it('serves the API without root until Ctrl-C; the shell subcommands drive it', async (t) => {
+    const serve = startCli(['proxy', 'serve', '--api', '127.0.0.1:0', '--json']);
     // A failed assertion must not leave the server running (and this file waiting for it).
-    t.after(() => child.kill('SIGKILL'));
-    const line = await new Promise<string>((resolve) =>
-      child.stdout.once('data', (d: Buffer) => resolve(d.toString())),
+    t.after(() => serve.signal('SIGKILL'));
+    const line = await serve.waitFor(
+      () => serve.stdout.includes('\n') && serve.stdout,
+      10_000,
+      'the API address on stdout',
     );
     const { api } = JSON.parse(line) as { api: string };
     const toxiproxy = new Toxiproxy(api);
@@ -381,32 +376,31 @@ describe('halfopen proxy serve', () => {
     assert.ok(portOf(p.listen) > 0);
     // The shell subcommands talk to the same API.
     const address = api.replace('http://', '');
-    const sh = (...args: string[]) =>
-      spawnSync(process.execPath, [CLI, 'proxy', ...args, '--api', address], { encoding: 'utf8' });
+    const sh = (...args: string[]) => runCli(['proxy', ...args, '--api', address]);
     // A heal far beyond the test, so a slow machine cannot see it heal before `remove`.
-    let r = sh('toxic', 'x', 'blackhole', '--stream', 'upstream', '--attr', 'heal=600000');
-    assert.equal(r.status, 0, r.stderr);
+    let r = await sh('toxic', 'x', 'blackhole', '--stream', 'upstream', '--attr', 'heal=600000');
+    assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'added toxic blackhole_upstream to x');
-    r = sh('list', '--json');
-    const listed = JSON.parse(r.stdout) as Record<string, { toxics: { type: string }[] }>;
+    r = await sh('list', '--json');
+    const listed = r.json<Record<string, { toxics: { type: string }[] }>>();
     assert.deepEqual(
       listed.x!.toxics.map((t) => t.type),
       ['blackhole'],
     );
-    r = sh('toxic', 'x', 'meteor');
-    assert.equal(r.status, 2);
+    r = await sh('toxic', 'x', 'meteor');
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /^halfopen: proxy API: unknown toxic type 'meteor'/);
-    r = sh('remove', 'x', 'blackhole_upstream');
-    assert.equal(r.status, 0, r.stderr);
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.kill('SIGINT');
-    assert.equal(await exited, 130);
+    r = await sh('remove', 'x', 'blackhole_upstream');
+    assert.equal(r.code, 0, r.stderr);
+    serve.signal('SIGINT');
+    assert.equal((await serve.exited).code, 130);
     const refused = client(portOf(p.listen));
     assert.ok(await until(() => refused.state.error === 'ECONNREFUSED', 2000), 'proxies closed');
-    const bad = spawnSync(process.execPath, [CLI, 'proxy', 'serve', '--api', 'nope'], {
-      encoding: 'utf8',
-    });
-    assert.equal(bad.status, 2);
-    assert.equal(bad.stderr.trim(), "halfopen: --api 'nope' is not host:port");
+  });
+
+  it('a bad --api: one line, exit 2', async () => {
+    const r = await runCli(['proxy', 'serve', '--api', 'nope']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim(), "halfopen: --api 'nope' is not host:port");
   });
 });
