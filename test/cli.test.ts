@@ -1,14 +1,20 @@
 /**
  * The CLI as a user runs it: a real child process, exit codes, one-line errors, JSON output, and
- * nothing left behind after Ctrl-C or after SIGKILL plus `halfopen cleanup`.
+ * nothing left behind after Ctrl-C or after SIGKILL plus `halfopen cleanup`. Bad input is checked
+ * in-process where the process adds nothing (the flag-to-spec function the CLI calls first); a
+ * few cases go through the real CLI for the whole path: one line, no stack trace, exit 2,
+ * nothing created.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { parseParallel } from '../src/cli/matrix.js';
+import { specFromFlags, type RunFlags } from '../src/cli/run.js';
 import {
   asNobody,
+  assertBadInput,
   assertOneLine,
   dirsOf,
   gone,
@@ -16,6 +22,7 @@ import {
   netnsSkip,
   pidsIn,
   runCli,
+  runFlags,
   startCli,
 } from './helpers.js';
 
@@ -56,85 +63,87 @@ async function startPartitionRun(outName: string, target: 'tcp' | 'nats' | 'mqtt
   return { run, namespaces, pids };
 }
 
-describe('bad input: one line, exit 2, nothing created', () => {
-  const cases: [string, string[], RegExp][] = [
-    ['unknown fault', ['run', '--fault', 'meteor'], /fault 'meteor' is unknown/],
-    ['missing fault', ['run'], /--fault is required/],
-    [
-      'bad strategy',
-      ['run', '--fault', 'partition', '--strategy', 'keepalive:idle=2s'],
-      /missing 'interval='/,
-    ],
-    ['bad duration', ['run', '--fault', 'partition', '--deadline', 'soon'], /not a duration/],
-    ['heal on kill', ['run', '--fault', 'kill', '--heal', '2s'], /partition fault only/],
-    ['bad sysctl', ['run', '--fault', 'partition', '--sysctl', 'ip_forward=1'], /not allowed/],
-    ['unknown option', ['run', '--fault', 'partition', '--colour'], /unknown option/],
-    ['unknown command', ['explode'], /unknown command/],
-    ['no command', [], /a command is required/],
-    ['demo parallel', ['demo', '--parallel', '0'], /--parallel '0' must be an integer/],
-    ['warmup too long', ['run', '--fault', 'kill', '--warmup', '1h'], /at most 10m/],
-    ['qos out of range', ['run', '--target', 'mqtt', '--fault', 'kill', '--qos', '2'], /--qos '2'/],
-    ['qos on nats', ['run', '--target', 'nats', '--fault', 'kill', '--qos', '1'], /mqtt only/],
-    [
-      'restart on partition',
-      ['run', '--fault', 'partition', '--restart', '2s'],
-      /--restart applies/,
-    ],
+describe('bad input, in-process: one line naming the problem (the CLI exits 2 with it)', () => {
+  const cases: [string, Partial<RunFlags>, RegExp][] = [
+    ['unknown fault', { fault: 'meteor' }, /fault 'meteor' is unknown/],
+    ['missing fault', {}, /--fault is required/],
+    ['bad duration', { fault: 'partition', deadline: 'soon' }, /not a duration/],
+    ['heal on kill', { fault: 'kill', heal: '2s' }, /partition fault only/],
+    ['bad sysctl', { fault: 'partition', sysctl: ['ip_forward=1'] }, /not allowed/],
+    ['warmup too long', { fault: 'kill', warmup: '1h' }, /at most 10m/],
+    ['qos out of range', { target: 'mqtt', fault: 'kill', qos: '2' }, /--qos '2'/],
+    ['qos on nats', { target: 'nats', fault: 'kill', qos: '1' }, /mqtt only/],
+    ['restart on partition', { fault: 'partition', restart: '2s' }, /--restart applies/],
     [
       'nats strategy on tcp',
-      ['run', '--fault', 'kill', '--strategy', 'nats:ping=1s,maxout=2'],
+      { fault: 'kill', strategy: 'nats:ping=1s,maxout=2' },
       /does not apply to target tcp/,
     ],
     [
       'tcp strategy on mqtt',
-      ['run', '--target', 'mqtt', '--fault', 'kill', '--strategy', 'user-timeout:3s'],
+      { target: 'mqtt', fault: 'kill', strategy: 'user-timeout:3s' },
       /does not apply to target mqtt \(expected mqtt/,
     ],
-    [
-      'subscribe on tcp',
-      ['run', '--fault', 'kill', '--workload', 'subscribe:5'],
-      /needs a target that pushes/,
-    ],
+    ['subscribe on tcp', { fault: 'kill', workload: 'subscribe:5' }, /needs a target that pushes/],
     [
       'mqtt keepalive not whole seconds',
-      ['run', '--target', 'mqtt', '--fault', 'kill', '--strategy', 'mqtt:keepalive=1500ms'],
+      { target: 'mqtt', fault: 'kill', strategy: 'mqtt:keepalive=1500ms' },
       /whole seconds/,
     ],
-    ['unknown preset', ['run', '--preset', 'sedd', '--fault', 'kill'], /preset 'sedd' is unknown/],
+    ['unknown preset', { preset: 'sedd', fault: 'kill' }, /preset 'sedd' is unknown/],
     [
       'preset and target',
-      ['run', '--preset', 'seed', '--target', 'mqtt', '--fault', 'kill'],
+      { preset: 'seed', target: 'mqtt', fault: 'kill' },
       /do not also give --target/,
     ],
-    [
-      'idle-timeout without its timeout',
-      ['run', '--fault', 'idle-timeout'],
-      /needs --idle-timeout/,
-    ],
+    ['idle-timeout without its timeout', { fault: 'idle-timeout' }, /needs --idle-timeout/],
     [
       'idle timeout not whole seconds on netns',
-      ['run', '--fault', 'idle-timeout', '--idle-timeout', '1500ms'],
+      { fault: 'idle-timeout', idleTimeout: '1500ms' },
       /whole seconds/,
     ],
     [
       'on-expiry unknown',
-      ['run', '--fault', 'idle-timeout', '--idle-timeout', '2s', '--on-expiry', 'rst'],
+      { fault: 'idle-timeout', idleTimeout: '2s', onExpiry: 'rst' },
       /--on-expiry 'rst' is unknown \(expected one of: drop, reset\)/,
     ],
     [
       'on-expiry without the timeout',
-      ['run', '--fault', 'idle-timeout', '--on-expiry', 'reset'],
+      { fault: 'idle-timeout', onExpiry: 'reset' },
       /--on-expiry needs --idle-timeout/,
     ],
     [
       'idle timeout on another fault',
-      ['run', '--fault', 'partition', '--idle-timeout', '2s'],
+      { fault: 'partition', idleTimeout: '2s' },
       /apply to the idle-timeout fault only/,
     ],
     [
       'k8s testbed not built yet',
-      ['run', '--fault', 'partition', '--testbed', 'k8s'],
+      { fault: 'partition', testbed: 'k8s' },
       /testbed 'k8s' is not built yet/,
+    ],
+  ];
+  for (const [name, flags, re] of cases)
+    it(name, async () => {
+      await assertBadInput(() => specFromFlags(runFlags(flags)), re, name);
+    });
+
+  it('demo parallel', async () => {
+    await assertBadInput(() => parseParallel('0'), /--parallel '0' must be an integer/);
+  });
+});
+
+describe('bad input through the real CLI: one line, no stack trace, exit 2, nothing created', () => {
+  const cases: [string, string[], RegExp][] = [
+    // commander's own checks, and the missing command, exist only in the process
+    ['unknown option', ['run', '--fault', 'partition', '--colour'], /unknown option/],
+    ['unknown command', ['explode'], /unknown command/],
+    ['no command', [], /a command is required/],
+    // a spec error, from the flags to the exit code
+    [
+      'bad strategy',
+      ['run', '--fault', 'partition', '--strategy', 'keepalive:idle=2s'],
+      /missing 'interval='/,
     ],
   ];
   for (const [name, args, re] of cases) {

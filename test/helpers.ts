@@ -18,6 +18,9 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunFlags } from '../src/cli/run.js';
+import type { TuneFlags } from '../src/cli/tune.js';
+import { BadInputError } from '../src/errors.js';
 import { runExperiment, type ExperimentResult } from '../src/runner/experiment.js';
 import {
   ownClientOf,
@@ -76,7 +79,7 @@ export async function waitFor<T>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Specs
+// Specs and flags
 
 /** An experiment's fields, with the strategy and workload as a user writes them. */
 export type SpecOptions = Partial<Omit<ExperimentSpec, 'strategy' | 'workload'>> & {
@@ -113,6 +116,47 @@ export function specOf(o: SpecOptions = {}): ExperimentSpec {
     sysctls: {},
     ...rest,
   });
+}
+
+/** `halfopen run`'s flags with the CLI's defaults (src/cli/main.ts) under `f`. */
+export const runFlags = (f: Partial<RunFlags>): RunFlags => ({
+  testbed: 'netns',
+  deadline: '30s',
+  warmup: '1s',
+  sysctl: [],
+  ...f,
+});
+
+/** `halfopen tune`'s flags with the CLI's defaults (src/cli/main.ts) under `f`. */
+export const tuneFlags = (f: Partial<TuneFlags>): TuneFlags => ({
+  target: 'tcp',
+  tolerate: '1s',
+  workload: 'idle',
+  ...f,
+});
+
+/**
+ * Bad input checked in-process: `fn` throws (or rejects with) a BadInputError, which the CLI
+ * prints as one line and exits 2 with, whose message matches `re`. Returns the message.
+ */
+export async function assertBadInput(
+  fn: () => unknown,
+  re: RegExp,
+  what = re.source,
+): Promise<string> {
+  let message = '';
+  await assert.rejects(
+    () => Promise.resolve().then(fn),
+    (e: unknown) => {
+      assert.ok(e instanceof BadInputError, `${what}: a BadInputError, got ${String(e)}`);
+      assert.match(e.message, re, what);
+      assert.ok(!e.message.includes('\n'), `${what}: one line: ${e.message}`);
+      message = e.message;
+      return true;
+    },
+    what,
+  );
+  return message;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /**
- * Scenario files and matrix runs as a user meets them: mistakes in a file get one line and create
- * nothing; a real matrix writes its timelines, summary.json and a report that a headless browser
- * renders offline; Ctrl-C mid-matrix leaves nothing behind.
+ * Scenario files and matrix runs as a user meets them: mistakes in a file get one line naming the
+ * file and field (checked in-process, and once through the CLI, which creates nothing); a real
+ * matrix writes its timelines, summary.json and a report that a headless browser renders
+ * offline; Ctrl-C mid-matrix leaves nothing behind.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -10,9 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
+import { readScenario } from '../src/cli/matrix.js';
 import { parseScenario, scenarioJsonSchema } from '../src/scenario/file.js';
 import { formatStrategy } from '../src/scenario/spec.js';
 import {
+  assertBadInput,
   assertOneLine,
   dirsOf,
   namespacesOf,
@@ -203,17 +206,23 @@ describe('scenario files', () => {
   ];
   for (const [name, file, text, re] of cases) {
     it(`a mistake gets one line naming the field: ${name}`, async () => {
-      const r = await runCli(['matrix', file], { files: { [file]: text } });
-      assertOneLine(r, 2, re);
-      assert.ok(r.stderr.includes(file), 'names the file');
-      assert.deepEqual(r.created, [], 'creates nothing');
+      const message = await assertBadInput(() => parseScenario(text, file), re, name);
+      assert.ok(message.includes(file), `names the file: ${message}`);
     });
   }
 
   it('a missing file: one line', async () => {
-    const r = await runCli(['matrix', join(work, 'nope.yaml')]);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /cannot read scenario file .*nope\.yaml \(ENOENT\)/);
+    await assertBadInput(
+      () => readScenario(join(work, 'nope.yaml')),
+      /cannot read scenario file .*nope\.yaml \(ENOENT\)/,
+    );
+  });
+
+  it('through the CLI: one line naming the file and field, exit 2, nothing created', async () => {
+    const r = await runCli(['matrix', 'a.yaml'], { files: { 'a.yaml': `${good}colour: red\n` } });
+    assertOneLine(r, 2, /a\.yaml: colour: "red": not a field here/);
+    assert.deepEqual(r.created, [], 'creates nothing');
+    assert.deepEqual(dirsOf(r.pid), [], 'no lab directories');
   });
 });
 

@@ -10,7 +10,9 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { specFromFlags } from '../src/cli/run.js';
 import {
+  assertBadInput,
   assertOneLine,
   describeResult,
   dirsOf,
@@ -18,6 +20,7 @@ import {
   namespacesOf,
   netnsSkip,
   runCli,
+  runFlags,
   specOf,
 } from './helpers.js';
 
@@ -201,19 +204,19 @@ describe('your own client on the proxy testbed', { concurrency: 2 }, () => {
 });
 
 describe('your own client: bad input and failures', () => {
-  it('--detect-log without --client-cmd, a bad regex, --preset with it: one line, exit 2', async () => {
-    for (const [args, re] of [
-      [['--detect-log', 'x'], /--detect-log applies to --client-cmd only/],
-      [
-        ['--client-cmd', 'true', '--detect-log', '('],
-        /--detect-log '\(' is not a regular expression/,
-      ],
-      [['--client-cmd', 'true', '--preset', 'seed'], /describe yours with --strategy/],
-      [['--client-cmd', '  '], /--client-cmd is empty/],
-      [['--client-cmd', 'true', '--strategy', 'mqtt:keepalive=1s'], /does not apply to target tcp/],
+  it('--detect-log without --client-cmd, a bad regex, --preset with it: one line (exit 2)', async () => {
+    for (const [flags, re] of [
+      [{ detectLog: 'x' }, /--detect-log applies to --client-cmd only/],
+      [{ clientCmd: 'true', detectLog: '(' }, /--detect-log '\(' is not a regular expression/],
+      [{ clientCmd: 'true', preset: 'seed' }, /describe yours with --strategy/],
+      [{ clientCmd: '  ' }, /--client-cmd is empty/],
+      [{ clientCmd: 'true', strategy: 'mqtt:keepalive=1s' }, /does not apply to target tcp/],
     ] as const) {
-      const r = await runCli(['run', '--fault', 'reset', ...args]);
-      assertOneLine(r, 2, re);
+      await assertBadInput(
+        () => specFromFlags(runFlags({ fault: 'reset', ...flags })),
+        re,
+        JSON.stringify(flags),
+      );
     }
   });
 

@@ -5,7 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { asNobody, assertOneLine, runCli } from './helpers.js';
+import { specFromFlags } from '../src/cli/run.js';
+import { asNobody, assertBadInput, runCli, runFlags } from './helpers.js';
 
 const root = process.getuid?.() === 0;
 
@@ -138,19 +139,17 @@ describe(
       assert.equal(tight.verdict, 'detected (predicted never)', JSON.stringify(tight));
       assert.equal(tight.detect_reason, 'heartbeat-timeout');
     });
-
-    it('faults the proxy cannot make: one line naming the netns testbed', async () => {
-      const r = await runCli(['run', '--testbed', 'proxy', '--fault', 'node-loss', '--json'], {
-        ...(asNobody ? { user: 'nobody' } : {}),
-      });
-      assertOneLine(
-        r,
-        2,
-        /^halfopen: fault node-loss is not available on the proxy testbed .* needs --testbed netns/,
-      );
-    });
   },
 );
+
+describe('the proxy testbed: bad input', () => {
+  it('faults the proxy cannot make: one line naming the netns testbed (exit 2)', async () => {
+    await assertBadInput(
+      () => specFromFlags(runFlags({ testbed: 'proxy', fault: 'node-loss' })),
+      /^fault node-loss is not available on the proxy testbed .* needs --testbed netns/,
+    );
+  });
+});
 
 describe(
   'the proxy testbed without mosquitto',

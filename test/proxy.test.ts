@@ -11,9 +11,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Toxiproxy } from 'toxiproxy-node-client';
+import { proxyServeCommand } from '../src/cli/proxy.js';
 import { serveApi } from '../src/proxy/api.js';
 import { ProxyServer } from '../src/proxy/proxy.js';
-import { runCli, startCli } from './helpers.js';
+import { assertBadInput, runCli, startCli } from './helpers.js';
 
 /** An echo server on loopback; resolves with its port. */
 async function echoServer(): Promise<{ port: number; server: net.Server }> {
@@ -398,9 +399,10 @@ describe('halfopen proxy serve', () => {
     assert.ok(await until(() => refused.state.error === 'ECONNREFUSED', 2000), 'proxies closed');
   });
 
-  it('a bad --api: one line, exit 2', async () => {
-    const r = await runCli(['proxy', 'serve', '--api', 'nope']);
-    assert.equal(r.code, 2);
-    assert.equal(r.stderr.trim(), "halfopen: --api 'nope' is not host:port");
+  it('a bad --api: one line (exit 2)', async () => {
+    await assertBadInput(
+      () => proxyServeCommand({ api: 'nope' }, new AbortController().signal),
+      /^--api 'nope' is not host:port$/,
+    );
   });
 });

@@ -6,13 +6,14 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { IDLE_MARGIN, tune, type TuneRequest } from '../src/advise/tune.js';
+import { tuneCommand, type TuneFlags } from '../src/cli/tune.js';
 import {
   formatStrategy,
   parseStrategy,
   parseWorkload,
   type TargetName,
 } from '../src/scenario/spec.js';
-import { netnsSkip, runCli, specOf } from './helpers.js';
+import { assertBadInput, netnsSkip, runCli, specOf, tuneFlags } from './helpers.js';
 
 const TARGETS: TargetName[] = ['tcp', 'nats', 'mqtt', 'ws', 'grpc', 'h2'];
 
@@ -151,28 +152,26 @@ describe('tune: recommendations keep their promises', () => {
 });
 
 describe('halfopen tune (CLI)', () => {
-  const bad: [string, string[], RegExp][] = [
-    ['no target time', ['--target', 'nats'], /--within is required/],
+  // In-process: the command's own checks, before it computes or measures anything.
+  const bad: [string, Partial<TuneFlags>, RegExp][] = [
+    ['no target time', { target: 'nats' }, /--within is required/],
     [
       'tolerance over the target',
-      ['--within', '2s', '--tolerate', '3s'],
+      { within: '2s', tolerate: '3s' },
       /must be shorter than --within/,
     ],
-    ['unknown target', ['--target', 'amqp', '--within', '5s'], /amqp/],
-    [
-      'subscribe on tcp',
-      ['--within', '5s', '--workload', 'subscribe:1'],
-      /needs a target that pushes/,
-    ],
-    ['testbed without verify', ['--within', '5s', '--testbed', 'proxy'], /--verify only/],
-    ['idle timeout too short', ['--within', '5s', '--idle-timeout', '10ms'], /at least 1s/],
+    ['unknown target', { target: 'amqp', within: '5s' }, /amqp/],
+    ['subscribe on tcp', { within: '5s', workload: 'subscribe:1' }, /needs a target that pushes/],
+    ['testbed without verify', { within: '5s', testbed: 'proxy' }, /--verify only/],
+    ['idle timeout too short', { within: '5s', idleTimeout: '10ms' }, /at least 1s/],
   ];
-  for (const [name, args, re] of bad)
+  for (const [name, flags, re] of bad)
     it(`bad input, ${name}: one line, exit 2`, async () => {
-      const r = await cli(args);
-      assert.equal(r.code, 2, r.stderr);
-      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-      assert.match(r.stderr, re);
+      await assertBadInput(
+        () => tuneCommand(tuneFlags(flags), new AbortController().signal),
+        re,
+        name,
+      );
     });
 
   it('explains each setting and how to check it; --json carries the same', async () => {
