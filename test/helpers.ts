@@ -78,6 +78,25 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Checks that `check` holds for `forMs`, polling: it fails as soon as `check` returns false (or
+ * throws an assertion of its own). For what must not happen (nothing crosses a blackhole, no FIN
+ * arrives), where the window is the claim.
+ */
+export async function assertStays(
+  check: () => boolean | void,
+  forMs: number,
+  what: string,
+  everyMs = 20,
+): Promise<void> {
+  const until = performance.now() + forMs;
+  for (;;) {
+    assert.notEqual(check(), false, what);
+    if (performance.now() >= until) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Specs and flags
 
