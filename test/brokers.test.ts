@@ -10,7 +10,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { ExperimentResult } from '../src/runner/experiment.js';
-import { brokerSpec, crossing, describeResult, measure, netnsSkip } from './helpers.js';
+import { crossing, describeResult, measure, netnsSkip, specOf } from './helpers.js';
 
 /** Short intervals so each experiment takes seconds. */
 const SHORT: Record<'nats' | 'mqtt', { strategy: string; silent: [number, number] }> = {
@@ -43,7 +43,7 @@ for (const target of ['nats', 'mqtt'] as const) {
   describe(`${target} on a real broker`, { skip: netnsSkip, concurrency: 4 }, () => {
     it(`graceful, restarted after 1 s: detected at once, reconnects to the new broker`, async () => {
       const r = await measure(
-        brokerSpec(target, strategy, 'publish:10', 'graceful', { restartMs: 1000 }),
+        specOf({ target, strategy, workload: 'publish:10', fault: 'graceful', restartMs: 1000 }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.deepEqual(r.predicted_ms, [0, 250]);
@@ -58,7 +58,7 @@ for (const target of ['nats', 'mqtt'] as const) {
 
     it(`kill, restarted after 1.5 s: detected at once; what the library buffered meanwhile`, async () => {
       const r = await measure(
-        brokerSpec(target, strategy, 'publish:10', 'kill', { restartMs: 1500 }),
+        specOf({ target, strategy, workload: 'publish:10', fault: 'kill', restartMs: 1500 }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.ok(r.reconnect_ms !== null, describeResult(r));
@@ -76,7 +76,7 @@ for (const target of ['nats', 'mqtt'] as const) {
 
     it(`node-loss, replaced after 3 s: detected inside ${silent.join('-')} ms, then reconnects`, async () => {
       const r = await measure(
-        brokerSpec(target, strategy, 'publish:10', 'node-loss', { restartMs: 3000 }),
+        specOf({ target, strategy, workload: 'publish:10', fault: 'node-loss', restartMs: 3000 }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.deepEqual(r.predicted_ms, silent);
@@ -86,7 +86,7 @@ for (const target of ['nats', 'mqtt'] as const) {
 
     it('partition with heal, publishing 20/s: stale_sent is rate x detection, and the sink shows that gap', async () => {
       const r = await measure(
-        brokerSpec(target, strategy, 'publish:20', 'partition', { healMs: 3000 }),
+        specOf({ target, strategy, workload: 'publish:20', fault: 'partition', healMs: 3000 }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.ok(r.detect_ms !== null);
@@ -109,7 +109,7 @@ for (const target of ['nats', 'mqtt'] as const) {
     });
 
     it('reset: the next message draws the RST; reconnects at once', async () => {
-      const r = await measure(brokerSpec(target, strategy, 'publish:10', 'reset'));
+      const r = await measure(specOf({ target, strategy, workload: 'publish:10', fault: 'reset' }));
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.ok((r.wire['reset:0'] ?? 0) >= 1, 'the router answered the client with RST');
       assert.ok(r.reconnect_ms !== null, describeResult(r));
@@ -119,7 +119,9 @@ for (const target of ['nats', 'mqtt'] as const) {
       // Pings far slower than the fresh host's arrival (0.1-0.4 s measured, over 1 s under load):
       // the RST must come first, not the silent window (4-6 s for nats, 2-6 s for mqtt).
       const slow = target === 'nats' ? 'nats:ping=2s,maxout=2,wait=250ms' : 'mqtt:keepalive=4s';
-      const r = await measure(brokerSpec(target, slow, 'publish:10', 'ip-reuse'));
+      const r = await measure(
+        specOf({ target, strategy: slow, workload: 'publish:10', fault: 'ip-reuse' }),
+      );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.match(String(r.detect_reason), /ECONNRESET|disconnect|offline|close/);
     });
@@ -127,7 +129,9 @@ for (const target of ['nats', 'mqtt'] as const) {
     it('idle, node-loss replaced after 0.5 s: the replacement answers with RST, the client reconnects', async () => {
       // Pings every 2 s: the silent window would be much later; the replacement's RST comes first.
       const slow = target === 'nats' ? 'nats:ping=2s,maxout=2,wait=250ms' : 'mqtt:keepalive=2s';
-      const r = await measure(brokerSpec(target, slow, 'idle', 'node-loss', { restartMs: 500 }));
+      const r = await measure(
+        specOf({ target, strategy: slow, workload: 'idle', fault: 'node-loss', restartMs: 500 }),
+      );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.ok(
         r.detect_ms !== null && r.detect_ms >= 450,
@@ -138,7 +142,14 @@ for (const target of ['nats', 'mqtt'] as const) {
 
     it('a deadline that falls during the restart ends the run cleanly with a result', async () => {
       const r = await measure(
-        brokerSpec(target, strategy, 'publish:10', 'kill', { restartMs: 1900, deadlineMs: 2000 }),
+        specOf({
+          target,
+          strategy,
+          workload: 'publish:10',
+          fault: 'kill',
+          restartMs: 1900,
+          deadlineMs: 2000,
+        }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.equal(r.restart_ms, 1900);
@@ -146,7 +157,7 @@ for (const target of ['nats', 'mqtt'] as const) {
 
     it('subscribe, partition with heal: the far side publishes; the client misses its gap and receives again', async () => {
       const r = await measure(
-        brokerSpec(target, strategy, 'subscribe:10', 'partition', { healMs: 3000 }),
+        specOf({ target, strategy, workload: 'subscribe:10', fault: 'partition', healMs: 3000 }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.deepEqual(r.predicted_ms, silent);
@@ -162,7 +173,11 @@ for (const target of ['nats', 'mqtt'] as const) {
 describe('MQTT QoS 1 and settings a user picks', { skip: netnsSkip, concurrency: 4 }, () => {
   it('QoS 1, partition with heal: nothing is acknowledged into the partition, nothing is lost', async () => {
     const r = await measure(
-      brokerSpec('mqtt', 'mqtt:keepalive=1s,reconnect=250ms', 'publish:20', 'partition', {
+      specOf({
+        target: 'mqtt',
+        strategy: 'mqtt:keepalive=1s,reconnect=250ms',
+        workload: 'publish:20',
+        fault: 'partition',
         qos: 1,
         healMs: 3000,
       }),
@@ -185,7 +200,13 @@ describe('MQTT QoS 1 and settings a user picks', { skip: netnsSkip, concurrency:
 
   it('nats ping=2s maxout=1, node-loss: inside (2 s, 4 s]', async () => {
     const r = await measure(
-      brokerSpec('nats', 'nats:ping=2s,maxout=1', 'publish:5', 'node-loss', { deadlineMs: 8000 }),
+      specOf({
+        target: 'nats',
+        strategy: 'nats:ping=2s,maxout=1',
+        workload: 'publish:5',
+        fault: 'node-loss',
+        deadlineMs: 8000,
+      }),
     );
     assert.deepEqual(r.predicted_ms, [2000, 4000]);
     assert.equal(r.verdict, 'inside', describeResult(r));
@@ -194,7 +215,13 @@ describe('MQTT QoS 1 and settings a user picks', { skip: netnsSkip, concurrency:
 
   it('mqtt keepalive=3s, idle, partition: inside (1.5 s, 4.5 s]', async () => {
     const r = await measure(
-      brokerSpec('mqtt', 'mqtt:keepalive=3s', 'idle', 'partition', { deadlineMs: 8000 }),
+      specOf({
+        target: 'mqtt',
+        strategy: 'mqtt:keepalive=3s',
+        workload: 'idle',
+        fault: 'partition',
+        deadlineMs: 8000,
+      }),
     );
     assert.deepEqual(r.predicted_ms, [1500, 4500]);
     assert.equal(r.verdict, 'inside', describeResult(r));
@@ -202,7 +229,11 @@ describe('MQTT QoS 1 and settings a user picks', { skip: netnsSkip, concurrency:
 
   it('the seed preset, partition: stale in (10 s, 15 s], a message a second lost meanwhile', async () => {
     const r = await measure(
-      brokerSpec('nats', 'nats:ping=5s,maxout=2,wait=2s,attempts=60', 'publish:1', 'partition', {
+      specOf({
+        target: 'nats',
+        strategy: 'nats:ping=5s,maxout=2,wait=2s,attempts=60',
+        workload: 'publish:1',
+        fault: 'partition',
         deadlineMs: 17_000,
       }),
     );

@@ -1,230 +1,171 @@
 /**
  * The CLI as a user runs it: a real child process, exit codes, one-line errors, JSON output, and
- * nothing left behind after Ctrl-C or after SIGKILL plus `halfopen cleanup`.
+ * nothing left behind after Ctrl-C or after SIGKILL plus `halfopen cleanup`. Bad input is checked
+ * in-process where the process adds nothing (the flag-to-spec function the CLI calls first); a
+ * few cases go through the real CLI for the whole path: one line, no stack trace, exit 2,
+ * nothing created.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { listLabNamespaces } from '../src/testbeds/netns/cleanup.js';
-import { CLI, netnsSkip, withoutBinary } from './helpers.js';
+import { parseParallel } from '../src/cli/matrix.js';
+import { specFromFlags, type RunFlags } from '../src/cli/run.js';
+import {
+  asNobody,
+  assertBadInput,
+  assertOneLine,
+  dirsOf,
+  gone,
+  namespacesOf,
+  netnsSkip,
+  pidsIn,
+  runCli,
+  runFlags,
+  startCli,
+} from './helpers.js';
 
+/** Where the runs below write their output (--out), read by the tests. */
 const work = mkdtempSync(join(tmpdir(), 'halfopen-cli-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: work,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/**
- * The same, without blocking this process: the netns tests below run three at a time, and a
- * synchronous spawn would stall the others' polling and signal handling for the whole run.
- */
-function cliAsync(
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: work, timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Lab namespaces owned by a given pid. */
-async function namespacesOf(pid: number): Promise<string[]> {
-  return (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${pid}-`));
-}
-
-/** Lab temp directories (broker configs) owned by a given pid. */
-function dirsOf(pid: number): string[] {
-  return readdirSync(tmpdir()).filter((n) => n.startsWith(`halfopen-${pid}-`));
-}
-
-/** True once a pid is gone or a zombie (exited, waiting for init to reap it); polls up to 2 s. */
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 40; i++) {
-    try {
-      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
 /**
  * Starts `halfopen run` with a long partition and resolves once its testbed is built and the
- * target and client run inside it: the child, its three namespaces, and the pids inside them.
+ * target and client run inside it: the run, its three namespaces, and the pids inside them.
  */
-async function startPartitionRun(
-  outName: string,
-  target: 'tcp' | 'nats' | 'mqtt',
-): Promise<{ child: ReturnType<typeof spawn>; namespaces: string[]; pids: string[] }> {
-  const args = ['run', '--target', target, '--fault', 'partition', '--deadline', '60s'];
-  args.push('--out', join(work, outName));
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: work,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startPartitionRun(outName: string, target: 'tcp' | 'nats' | 'mqtt') {
+  const run = startCli([
+    'run',
+    '--target',
+    target,
+    '--fault',
+    'partition',
+    '--deadline',
+    '60s',
+    '--out',
+    join(work, outName),
+  ]);
   // target and client (and, for a broker, the sink)
   const expected = target === 'tcp' ? 2 : 3;
-  // Poll rather than sleep: on a loaded 2-core machine (four test files at once) the broker, the
-  // sink and the client can take several seconds to start after the namespaces exist. 30 s is far
-  // more than they ever need; the run's own deadline is 60 s.
-  let namespaces: string[] = [];
-  let pids: string[] = [];
-  for (let i = 0; i < 300; i++) {
-    namespaces = await namespacesOf(child.pid!);
-    pids = namespaces.flatMap((ns) =>
-      spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
-        .stdout.trim()
-        .split('\n')
-        .filter(Boolean),
-    );
-    if (namespaces.length === 3 && pids.length >= expected) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const running = child.exitCode === null && child.signalCode === null;
-  if (running && (namespaces.length !== 3 || pids.length < expected)) {
-    // Stop the run before failing, so that it does not outlive the test and its work directory.
-    const exited = new Promise((r) => child.on('exit', r));
-    child.kill('SIGINT');
-    await exited;
-  }
-  assert.equal(namespaces.length, 3, 'the run built its testbed');
-  assert.ok(pids.length >= expected, `${expected} processes run inside the namespaces`);
-  return { child, namespaces, pids };
+  // On a loaded 2-core machine (four test files at once) the broker, the sink and the client can
+  // take several seconds to start after the namespaces exist. 30 s is far more than they ever
+  // need; the run's own deadline is 60 s.
+  const { namespaces, pids } = await run.waitFor(
+    async () => {
+      const namespaces = await namespacesOf(run.pid);
+      const pids = pidsIn(namespaces);
+      return namespaces.length === 3 && pids.length >= expected && { namespaces, pids };
+    },
+    30_000,
+    `the run built its 3 namespaces and ${expected} processes run inside them`,
+  );
+  return { run, namespaces, pids };
 }
 
-describe('bad input: one line, exit 2, nothing created', () => {
+describe('bad input, in-process: one line naming the problem (the CLI exits 2 with it)', () => {
+  const cases: [string, Partial<RunFlags>, RegExp][] = [
+    ['unknown fault', { fault: 'meteor' }, /fault 'meteor' is unknown/],
+    ['missing fault', {}, /--fault is required/],
+    ['bad duration', { fault: 'partition', deadline: 'soon' }, /not a duration/],
+    ['heal on kill', { fault: 'kill', heal: '2s' }, /partition fault only/],
+    ['bad sysctl', { fault: 'partition', sysctl: ['ip_forward=1'] }, /not allowed/],
+    ['warmup too long', { fault: 'kill', warmup: '1h' }, /at most 10m/],
+    ['qos out of range', { target: 'mqtt', fault: 'kill', qos: '2' }, /--qos '2'/],
+    ['qos on nats', { target: 'nats', fault: 'kill', qos: '1' }, /mqtt only/],
+    ['restart on partition', { fault: 'partition', restart: '2s' }, /--restart applies/],
+    [
+      'nats strategy on tcp',
+      { fault: 'kill', strategy: 'nats:ping=1s,maxout=2' },
+      /does not apply to target tcp/,
+    ],
+    [
+      'tcp strategy on mqtt',
+      { target: 'mqtt', fault: 'kill', strategy: 'user-timeout:3s' },
+      /does not apply to target mqtt \(expected mqtt/,
+    ],
+    ['subscribe on tcp', { fault: 'kill', workload: 'subscribe:5' }, /needs a target that pushes/],
+    [
+      'mqtt keepalive not whole seconds',
+      { target: 'mqtt', fault: 'kill', strategy: 'mqtt:keepalive=1500ms' },
+      /whole seconds/,
+    ],
+    ['unknown preset', { preset: 'sedd', fault: 'kill' }, /preset 'sedd' is unknown/],
+    [
+      'preset and target',
+      { preset: 'seed', target: 'mqtt', fault: 'kill' },
+      /do not also give --target/,
+    ],
+    ['idle-timeout without its timeout', { fault: 'idle-timeout' }, /needs --idle-timeout/],
+    [
+      'idle timeout not whole seconds on netns',
+      { fault: 'idle-timeout', idleTimeout: '1500ms' },
+      /whole seconds/,
+    ],
+    [
+      'on-expiry unknown',
+      { fault: 'idle-timeout', idleTimeout: '2s', onExpiry: 'rst' },
+      /--on-expiry 'rst' is unknown \(expected one of: drop, reset\)/,
+    ],
+    [
+      'on-expiry without the timeout',
+      { fault: 'idle-timeout', onExpiry: 'reset' },
+      /--on-expiry needs --idle-timeout/,
+    ],
+    [
+      'idle timeout on another fault',
+      { fault: 'partition', idleTimeout: '2s' },
+      /apply to the idle-timeout fault only/,
+    ],
+    [
+      'k8s testbed not built yet',
+      { fault: 'partition', testbed: 'k8s' },
+      /testbed 'k8s' is not built yet/,
+    ],
+  ];
+  for (const [name, flags, re] of cases)
+    it(name, async () => {
+      await assertBadInput(() => specFromFlags(runFlags(flags)), re, name);
+    });
+
+  it('demo parallel', async () => {
+    await assertBadInput(() => parseParallel('0'), /--parallel '0' must be an integer/);
+  });
+});
+
+describe('bad input through the real CLI: one line, no stack trace, exit 2, nothing created', () => {
   const cases: [string, string[], RegExp][] = [
-    ['unknown fault', ['run', '--fault', 'meteor'], /fault 'meteor' is unknown/],
-    ['missing fault', ['run'], /--fault is required/],
+    // commander's own checks, and the missing command, exist only in the process
+    ['unknown option', ['run', '--fault', 'partition', '--colour'], /unknown option/],
+    ['unknown command', ['explode'], /unknown command/],
+    ['no command', [], /a command is required/],
+    // a spec error, from the flags to the exit code
     [
       'bad strategy',
       ['run', '--fault', 'partition', '--strategy', 'keepalive:idle=2s'],
       /missing 'interval='/,
     ],
-    ['bad duration', ['run', '--fault', 'partition', '--deadline', 'soon'], /not a duration/],
-    ['heal on kill', ['run', '--fault', 'kill', '--heal', '2s'], /partition fault only/],
-    ['bad sysctl', ['run', '--fault', 'partition', '--sysctl', 'ip_forward=1'], /not allowed/],
-    ['unknown option', ['run', '--fault', 'partition', '--colour'], /unknown option/],
-    ['unknown command', ['explode'], /unknown command/],
-    ['no command', [], /a command is required/],
-    ['demo parallel', ['demo', '--parallel', '0'], /--parallel '0' must be an integer/],
-    ['warmup too long', ['run', '--fault', 'kill', '--warmup', '1h'], /at most 10m/],
-    ['qos out of range', ['run', '--target', 'mqtt', '--fault', 'kill', '--qos', '2'], /--qos '2'/],
-    ['qos on nats', ['run', '--target', 'nats', '--fault', 'kill', '--qos', '1'], /mqtt only/],
-    [
-      'restart on partition',
-      ['run', '--fault', 'partition', '--restart', '2s'],
-      /--restart applies/,
-    ],
-    [
-      'nats strategy on tcp',
-      ['run', '--fault', 'kill', '--strategy', 'nats:ping=1s,maxout=2'],
-      /does not apply to target tcp/,
-    ],
-    [
-      'tcp strategy on mqtt',
-      ['run', '--target', 'mqtt', '--fault', 'kill', '--strategy', 'user-timeout:3s'],
-      /does not apply to target mqtt \(expected mqtt/,
-    ],
-    [
-      'subscribe on tcp',
-      ['run', '--fault', 'kill', '--workload', 'subscribe:5'],
-      /needs a target that pushes/,
-    ],
-    [
-      'mqtt keepalive not whole seconds',
-      ['run', '--target', 'mqtt', '--fault', 'kill', '--strategy', 'mqtt:keepalive=1500ms'],
-      /whole seconds/,
-    ],
-    ['unknown preset', ['run', '--preset', 'sedd', '--fault', 'kill'], /preset 'sedd' is unknown/],
-    [
-      'preset and target',
-      ['run', '--preset', 'seed', '--target', 'mqtt', '--fault', 'kill'],
-      /do not also give --target/,
-    ],
-    [
-      'idle-timeout without its timeout',
-      ['run', '--fault', 'idle-timeout'],
-      /needs --idle-timeout/,
-    ],
-    [
-      'idle timeout not whole seconds on netns',
-      ['run', '--fault', 'idle-timeout', '--idle-timeout', '1500ms'],
-      /whole seconds/,
-    ],
-    [
-      'on-expiry unknown',
-      ['run', '--fault', 'idle-timeout', '--idle-timeout', '2s', '--on-expiry', 'rst'],
-      /--on-expiry 'rst' is unknown \(expected one of: drop, reset\)/,
-    ],
-    [
-      'on-expiry without the timeout',
-      ['run', '--fault', 'idle-timeout', '--on-expiry', 'reset'],
-      /--on-expiry needs --idle-timeout/,
-    ],
-    [
-      'idle timeout on another fault',
-      ['run', '--fault', 'partition', '--idle-timeout', '2s'],
-      /apply to the idle-timeout fault only/,
-    ],
-    [
-      'k8s testbed not built yet',
-      ['run', '--fault', 'partition', '--testbed', 'k8s'],
-      /testbed 'k8s' is not built yet/,
-    ],
   ];
   for (const [name, args, re] of cases) {
-    it(name, () => {
-      const before = readdirSync(work);
-      const r = cli(args);
-      assert.equal(r.code, 2, `exit code for ${name}: ${r.stderr}`);
-      const lines = r.stderr.trim().split('\n');
-      assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-      assert.match(lines[0]!, re);
-      assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
-      assert.deepEqual(readdirSync(work), before, 'no files created');
+    it(name, async () => {
+      const r = await runCli(args);
+      assertOneLine(r, 2, re);
+      assert.deepEqual(r.created, [], 'no files created');
+      assert.deepEqual(dirsOf(r.pid), [], 'no lab directories created');
     });
   }
 
-  // As an unprivileged user (when this machine has one that can read the build).
-  const asNobody =
-    process.getuid?.() === 0 &&
-    spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', CLI]).status === 0;
   it(
     'without root: one line naming the proxy testbed, exit 1',
     { skip: !asNobody && 'needs root and runuser' },
-    () => {
-      const r = spawnSync(
-        'runuser',
-        ['-u', 'nobody', '--', process.execPath, CLI, 'run', '--fault', 'kill'],
-        {
-          cwd: '/',
-          encoding: 'utf8',
-        },
-      );
-      assert.equal(r.status, 1, r.stderr);
-      assert.equal(r.stderr.trim().split('\n').length, 1);
-      assert.match(r.stderr, /needs root.*--testbed proxy/);
+    async () => {
+      const r = await runCli(['run', '--fault', 'kill'], { user: 'nobody' });
+      assertOneLine(r, 1, /needs root.*--testbed proxy/);
     },
   );
 
-  it('--help explains strategies and faults', () => {
-    const r = cli(['run', '--help']);
+  it('--help explains strategies and faults', async () => {
+    const r = await runCli(['run', '--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /keepalive:idle=2s,interval=1s,count=3/);
     assert.match(r.stdout, /ip-reuse/);
@@ -234,7 +175,7 @@ describe('bad input: one line, exit 2, nothing created', () => {
 describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }, () => {
   it('--json prints one object with the measurements; the timeline is kept', async () => {
     const out = join(work, 'json-run');
-    const r = await cliAsync([
+    const r = await runCli([
       'run',
       '--fault',
       'kill',
@@ -245,7 +186,7 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
       out,
     ]);
     assert.equal(r.code, 0, r.stderr);
-    const result = JSON.parse(r.stdout) as Record<string, unknown>;
+    const result = r.json();
     for (const key of [
       'detect_ms',
       'predicted_ms',
@@ -266,7 +207,7 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
   });
 
   it('the human summary tells the wire, the detection against the window, loss', async () => {
-    const r = await cliAsync([
+    const r = await runCli([
       'run',
       '--fault',
       'partition',
@@ -284,53 +225,49 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
   });
 
   it('Ctrl-C (SIGINT) mid-run: exit 130, no namespaces or processes left', async () => {
-    const { child, pids } = await startPartitionRun('sigint', 'tcp');
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.kill('SIGINT');
-    assert.equal(await exited, 130, stderr);
-    assert.match(stderr, /interrupted/);
-    assert.deepEqual(await namespacesOf(child.pid!), []);
-    for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
+    const { run, pids } = await startPartitionRun('sigint', 'tcp');
+    run.signal('SIGINT');
+    const r = await run.exited;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /interrupted/);
+    assert.deepEqual(await namespacesOf(run.pid), []);
+    for (const pid of pids) assert.ok(await gone(pid), `process ${pid} is gone`);
   });
 
   for (const target of ['nats', 'mqtt'] as const) {
     it(`Ctrl-C mid-run with ${target}: the broker, the sink and the config dir go too`, async () => {
-      const { child, pids } = await startPartitionRun(`sigint-${target}`, target);
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      child.kill('SIGINT');
-      assert.equal(await exited, 130);
-      assert.deepEqual(await namespacesOf(child.pid!), []);
-      assert.deepEqual(dirsOf(child.pid!), [], 'config directory removed');
-      for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
+      const { run, pids } = await startPartitionRun(`sigint-${target}`, target);
+      run.signal('SIGINT');
+      assert.equal((await run.exited).code, 130);
+      assert.deepEqual(await namespacesOf(run.pid), []);
+      assert.deepEqual(dirsOf(run.pid), [], 'config directory removed');
+      for (const pid of pids) assert.ok(await gone(pid), `process ${pid} is gone`);
     });
   }
 
   it('SIGKILL mid-run (nats), then `halfopen cleanup`: nothing left', async () => {
-    const { child, namespaces: left, pids } = await startPartitionRun('sigkill', 'nats');
-    const exited = new Promise((r) => child.on('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-    assert.equal((await namespacesOf(child.pid!)).length, 3, 'a killed run leaves its namespaces');
-    const dirs = dirsOf(child.pid!);
+    const { run, namespaces: left, pids } = await startPartitionRun('sigkill', 'nats');
+    run.signal('SIGKILL');
+    await run.exited;
+    assert.equal((await namespacesOf(run.pid)).length, 3, 'a killed run leaves its namespaces');
+    const dirs = dirsOf(run.pid);
     assert.equal(dirs.length, 1, 'a killed run leaves its broker config directory');
-    const r = await cliAsync(['cleanup', '--json']);
+    const r = await runCli(['cleanup', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as { removed: string[]; removedDirs: string[] };
+    const report = r.json<{ removed: string[]; removedDirs: string[] }>();
     for (const ns of left) assert.ok(report.removed.includes(ns), `cleanup removed ${ns}`);
     assert.deepEqual(
       report.removedDirs,
       dirs.map((d) => join(tmpdir(), d)),
     );
-    assert.deepEqual(await namespacesOf(child.pid!), []);
-    assert.deepEqual(dirsOf(child.pid!), []);
-    for (const pid of pids) assert.ok(await gone(Number(pid)), `process ${pid} is gone`);
+    assert.deepEqual(await namespacesOf(run.pid), []);
+    assert.deepEqual(dirsOf(run.pid), []);
+    for (const pid of pids) assert.ok(await gone(pid), `process ${pid} is gone`);
   });
 
   it('--json for a broker: client library and version, library events, duplicates', async () => {
     const out = join(work, 'json-mqtt');
-    const r = await cliAsync([
+    const r = await runCli([
       'run',
       '--target',
       'mqtt',
@@ -349,14 +286,14 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
       out,
     ]);
     assert.equal(r.code, 0, r.stderr);
-    const result = JSON.parse(r.stdout) as {
+    const result = r.json<{
       client: string;
       target_version: string;
       events: { at_ms: number; name: string }[];
       duplicates: number;
       reconnect_ms: number | null;
       qos: number;
-    };
+    }>();
     assert.match(result.client, /^mqtt \(MQTT\.js\) \d+\.\d+\.\d+$/);
     assert.match(result.target_version, /^mosquitto \d+\.\d+\.\d+$/);
     assert.ok('duplicates' in result, 'duplicates is reported');
@@ -369,15 +306,11 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
 
   // A machine without nats-server: hide it in a private mount namespace for one run.
   it('a missing broker binary: one line saying how to install it, nothing created', async () => {
-    const r = withoutBinary(
-      'nats-server',
-      [CLI, 'run', '--target', 'nats', '--fault', 'kill'],
-      work,
-    );
-    assert.equal(r.status, 1, r.stderr);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /'nats-server' is not installed: apt-get install -y nats-server/);
-    // unshare and bash exec into node: the run's pid is the one spawnSync started.
+    const r = await runCli(['run', '--target', 'nats', '--fault', 'kill'], {
+      without: 'nats-server',
+    });
+    assertOneLine(r, 1, /'nats-server' is not installed: apt-get install -y nats-server/);
+    // unshare and bash exec into node: the run's pid is the one the fixture started.
     assert.deepEqual(dirsOf(r.pid), [], 'no config directory');
     assert.deepEqual(await namespacesOf(r.pid), [], 'no namespaces');
   });

@@ -13,7 +13,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { ExpiryAction } from '../src/scenario/spec.js';
-import { brokerSpec, describeResult, measure, netnsSkip, spec } from './helpers.js';
+import { describeResult, measure, netnsSkip, specOf } from './helpers.js';
 
 const after = (onExpiry: ExpiryAction, ms = 2000) => ({ idleTimeout: { ms, onExpiry } });
 const KEEPALIVE = 'keepalive:idle=5s,interval=1s,count=2';
@@ -39,7 +39,13 @@ describe(
     it('keepalive probes rarer than the timeout: forgotten, the probes are dropped, ETIMEDOUT inside (4 s, 9 s]', async () => {
       const before = rootConntrack();
       const r = await measure(
-        spec(KEEPALIVE, 'idle', 'idle-timeout', { ...after('drop'), deadlineMs: 12_000 }),
+        specOf({
+          strategy: KEEPALIVE,
+          workload: 'idle',
+          fault: 'idle-timeout',
+          ...after('drop'),
+          deadlineMs: 12_000,
+        }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.deepEqual(r.predicted_ms, [4000, 9000]);
@@ -59,7 +65,13 @@ describe(
 
     it('--on-expiry reset: the first probe into the forgotten flow draws an RST, inside (2 s, 7 s]', async () => {
       const r = await measure(
-        spec(KEEPALIVE, 'idle', 'idle-timeout', { ...after('reset'), deadlineMs: 12_000 }),
+        specOf({
+          strategy: KEEPALIVE,
+          workload: 'idle',
+          fault: 'idle-timeout',
+          ...after('reset'),
+          deadlineMs: 12_000,
+        }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.equal(r.detect_reason, 'ECONNRESET');
@@ -68,7 +80,10 @@ describe(
 
     it('a heartbeat every second keeps the flow alive: nothing dropped, nothing detected', async () => {
       const r = await measure(
-        spec('heartbeat:interval=1s,timeout=2s', 'idle', 'idle-timeout', {
+        specOf({
+          strategy: 'heartbeat:interval=1s,timeout=2s',
+          workload: 'idle',
+          fault: 'idle-timeout',
           ...after('drop'),
           deadlineMs: 6000,
         }),
@@ -81,7 +96,13 @@ describe(
       // One message every 4 s: each after the first 2 s finds the flow forgotten (the first may come
       // before, and cross); TCP retransmits for ~15 min.
       const r = await measure(
-        spec('none', 'publish:0.25', 'idle-timeout', { ...after('drop'), deadlineMs: 9000 }),
+        specOf({
+          strategy: 'none',
+          workload: 'publish:0.25',
+          fault: 'idle-timeout',
+          ...after('drop'),
+          deadlineMs: 9000,
+        }),
       );
       assert.equal(r.detect_ms, null, describeResult(r));
       assert.equal(r.verdict, 'beyond deadline', describeResult(r));
@@ -94,7 +115,11 @@ describe(
 
     it('mqtt keepalive 3 s through a 2 s timeout: PINGREQ dropped, offline inside (3.5 s, 6.5 s]', async () => {
       const r = await measure(
-        brokerSpec('mqtt', 'mqtt:keepalive=3s', 'idle', 'idle-timeout', {
+        specOf({
+          target: 'mqtt',
+          strategy: 'mqtt:keepalive=3s',
+          workload: 'idle',
+          fault: 'idle-timeout',
           ...after('drop'),
           deadlineMs: 12_000,
         }),
@@ -106,7 +131,11 @@ describe(
 
     it('nats pings every second keep the flow alive through a 2 s timeout', async () => {
       const r = await measure(
-        brokerSpec('nats', 'nats:ping=1s,maxout=2', 'publish:2', 'idle-timeout', {
+        specOf({
+          target: 'nats',
+          strategy: 'nats:ping=1s,maxout=2',
+          workload: 'publish:2',
+          fault: 'idle-timeout',
           ...after('drop'),
           deadlineMs: 5000,
         }),
@@ -117,7 +146,11 @@ describe(
 
     it('grpc keepalive every 3 s with RST on expiry: the next ping is reset, inside (2 s, 5 s]', async () => {
       const r = await measure(
-        brokerSpec('grpc', 'grpc:time=3s,timeout=1s,without-calls=true', 'idle', 'idle-timeout', {
+        specOf({
+          target: 'grpc',
+          strategy: 'grpc:time=3s,timeout=1s,without-calls=true',
+          workload: 'idle',
+          fault: 'idle-timeout',
           ...after('reset'),
           deadlineMs: 10_000,
         }),
@@ -132,7 +165,10 @@ describe('idle-timeout on the proxy testbed (no root)', { concurrency: 3 }, () =
   const proxied = { testbed: 'proxy' as const };
   it('a heartbeat rarer than the timeout: its ping is dropped, detected inside (2.5 s, 5.5 s]', async () => {
     const r = await measure(
-      spec('heartbeat:interval=3s,timeout=1s', 'idle', 'idle-timeout', {
+      specOf({
+        strategy: 'heartbeat:interval=3s,timeout=1s',
+        workload: 'idle',
+        fault: 'idle-timeout',
         ...proxied,
         idleTimeout: { ms: 1500, onExpiry: 'drop' },
         deadlineMs: 8000,
@@ -145,14 +181,24 @@ describe('idle-timeout on the proxy testbed (no root)', { concurrency: 3 }, () =
 
   it("keepalive never notices: the proxy's kernel answers its probes", async () => {
     const r = await measure(
-      spec(KEEPALIVE, 'idle', 'idle-timeout', { ...proxied, ...after('drop'), deadlineMs: 8000 }),
+      specOf({
+        strategy: KEEPALIVE,
+        workload: 'idle',
+        fault: 'idle-timeout',
+        ...proxied,
+        ...after('drop'),
+        deadlineMs: 8000,
+      }),
     );
     assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
   });
 
   it('a quiet publisher with RST on expiry: its next message draws the RST', async () => {
     const r = await measure(
-      spec('none', 'publish:0.5', 'idle-timeout', {
+      specOf({
+        strategy: 'none',
+        workload: 'publish:0.5',
+        fault: 'idle-timeout',
         ...proxied,
         idleTimeout: { ms: 1000, onExpiry: 'reset' },
         deadlineMs: 8000,

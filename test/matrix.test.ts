@@ -1,37 +1,33 @@
 /**
- * Scenario files and matrix runs as a user meets them: mistakes in a file get one line and create
- * nothing; a real matrix writes its timelines, summary.json and a report that a headless browser
- * renders offline; Ctrl-C mid-matrix leaves nothing behind.
+ * Scenario files and matrix runs as a user meets them: mistakes in a file get one line naming the
+ * file and field (checked in-process, and once through the CLI, which creates nothing); a real
+ * matrix writes its timelines, summary.json and a report that a headless browser renders
+ * offline; Ctrl-C mid-matrix leaves nothing behind.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
+import { readScenario } from '../src/cli/matrix.js';
 import { parseScenario, scenarioJsonSchema } from '../src/scenario/file.js';
 import { formatStrategy } from '../src/scenario/spec.js';
-import { listLabNamespaces } from '../src/testbeds/netns/cleanup.js';
-import { CLI, netnsSkip } from './helpers.js';
+import {
+  assertBadInput,
+  assertOneLine,
+  dirsOf,
+  namespacesOf,
+  netnsSkip,
+  pidsIn,
+  runCli,
+  startCli,
+} from './helpers.js';
 
+/** The real matrix's output directory, read by two tests in turn. */
 const work = mkdtempSync(join(tmpdir(), 'halfopen-matrix-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
-
-function cli(args: string[], cwd = work) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd,
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function scenarioFile(name: string, text: string): string {
-  const path = join(work, name);
-  writeFileSync(path, text);
-  return path;
-}
 
 describe('scenario files', () => {
   it('expand into every combination, heal for partitions and restart where asked', () => {
@@ -105,12 +101,12 @@ describe('scenario files', () => {
     assert.equal(formatStrategy(s.specs[0]!.strategy), 'user-timeout:3s');
   });
 
-  it('the committed JSON Schema is the one `halfopen schema` prints', () => {
+  it('the committed JSON Schema is the one `halfopen schema` prints', async () => {
     const committed = readFileSync(new URL('../../scenario.schema.json', import.meta.url), 'utf8');
     assert.deepEqual(JSON.parse(committed), scenarioJsonSchema());
-    const r = cli(['schema']);
+    const r = await runCli(['schema']);
     assert.equal(r.code, 0);
-    assert.deepEqual(JSON.parse(r.stdout), scenarioJsonSchema());
+    assert.deepEqual(r.json(), scenarioJsonSchema());
   });
 
   const good = 'clients: [{ target: tcp }]\nfaults: [kill]\n';
@@ -209,23 +205,24 @@ describe('scenario files', () => {
     ],
   ];
   for (const [name, file, text, re] of cases) {
-    it(`a mistake gets one line naming the field: ${name}`, () => {
-      const path = scenarioFile(file, text);
-      const before = readdirSync(work);
-      const r = cli(['matrix', path]);
-      assert.equal(r.code, 2, r.stderr);
-      const lines = r.stderr.trim().split('\n');
-      assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0]!, re);
-      assert.ok(lines[0]!.includes(file), 'names the file');
-      assert.deepEqual(readdirSync(work), before, 'creates nothing');
+    it(`a mistake gets one line naming the field: ${name}`, async () => {
+      const message = await assertBadInput(() => parseScenario(text, file), re, name);
+      assert.ok(message.includes(file), `names the file: ${message}`);
     });
   }
 
-  it('a missing file: one line', () => {
-    const r = cli(['matrix', join(work, 'nope.yaml')]);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /cannot read scenario file .*nope\.yaml \(ENOENT\)/);
+  it('a missing file: one line', async () => {
+    await assertBadInput(
+      () => readScenario(join(work, 'nope.yaml')),
+      /cannot read scenario file .*nope\.yaml \(ENOENT\)/,
+    );
+  });
+
+  it('through the CLI: one line naming the file and field, exit 2, nothing created', async () => {
+    const r = await runCli(['matrix', 'a.yaml'], { files: { 'a.yaml': `${good}colour: red\n` } });
+    assertOneLine(r, 2, /a\.yaml: colour: "red": not a field here/);
+    assert.deepEqual(r.created, [], 'creates nothing');
+    assert.deepEqual(dirsOf(r.pid), [], 'no lab directories');
   });
 });
 
@@ -233,25 +230,24 @@ const CHROMIUM = '/usr/bin/chromium';
 
 describe('a real matrix', { skip: netnsSkip }, () => {
   const out = join(work, 'run');
-  const file = scenarioFile(
-    'small.yaml',
-    [
-      'name: small matrix',
-      'clients:',
-      '  - target: tcp',
-      '    strategies: ["heartbeat:interval=1s,timeout=2s"]',
-      '  - target: nats',
-      '    strategies: ["nats:ping=500ms,maxout=2,wait=250ms,attempts=-1"]',
-      'workloads: [publish:10]',
-      'faults: [kill, { fault: partition, heal: 3s }]',
-      'repetitions: 2',
-      'deadline: 8s',
-    ].join('\n'),
-  );
+  const small = [
+    'name: small matrix',
+    'clients:',
+    '  - target: tcp',
+    '    strategies: ["heartbeat:interval=1s,timeout=2s"]',
+    '  - target: nats',
+    '    strategies: ["nats:ping=500ms,maxout=2,wait=250ms,attempts=-1"]',
+    'workloads: [publish:10]',
+    'faults: [kill, { fault: partition, heal: 3s }]',
+    'repetitions: 2',
+    'deadline: 8s',
+  ].join('\n');
   let stdout = '';
 
-  it('writes every timeline, summary.json and report.html, and prints the table', () => {
-    const r = cli(['matrix', file, '--parallel', '4', '--out', out]);
+  it('writes every timeline, summary.json and report.html, and prints the table', async () => {
+    const r = await runCli(['matrix', 'small.yaml', '--parallel', '4', '--out', out], {
+      files: { 'small.yaml': small },
+    });
     assert.equal(r.code, 0, r.stderr);
     stdout = r.stdout;
     assert.match(stdout, /^fault +target +strategy +workload +n +detect p50 +p95 +max/m);
@@ -321,38 +317,32 @@ describe('a real matrix', { skip: netnsSkip }, () => {
 
 describe('interrupting a matrix', { skip: netnsSkip }, () => {
   it('Ctrl-C mid-matrix: exit 130, no namespaces, config dirs or processes left', async () => {
-    const file = scenarioFile(
-      'long.yaml',
-      'clients: [{ target: tcp }, { target: mqtt }]\nfaults: [partition]\nrepetitions: 2\ndeadline: 60s\n',
-    );
-    const child = spawn(
-      process.execPath,
-      [CLI, 'matrix', file, '--parallel', '4', '--out', join(work, 'int')],
-      {
-        cwd: work,
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const run = startCli(['matrix', 'long.yaml', '--parallel', '4', '--out', 'int'], {
+      files: {
+        'long.yaml':
+          'clients: [{ target: tcp }, { target: mqtt }]\nfaults: [partition]\nrepetitions: 2\ndeadline: 60s\n',
       },
-    );
-    const mine = async (): Promise<string[]> =>
-      (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${child.pid}-`));
-    // Up to 30 s: four testbeds built at once on a loaded 2-core machine.
-    for (let i = 0; i < 300 && (await mine()).length < 12; i++)
-      await new Promise((r) => setTimeout(r, 100));
-    assert.equal((await mine()).length, 12, 'four experiments running');
-    await new Promise((r) => setTimeout(r, 1500));
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.kill('SIGINT');
-    assert.equal(await exited, 130, stderr);
-    assert.deepEqual(await mine(), []);
-    assert.deepEqual(
-      readdirSync(tmpdir()).filter((n) => n.startsWith(`halfopen-${child.pid}-`)),
-      [],
-    );
-    const brokers = spawnSync('pgrep', ['-f', `${tmpdir()}/halfopen-${child.pid}-`], {
-      encoding: 'utf8',
     });
-    assert.equal(brokers.stdout.trim(), '', 'no broker of this run is left');
+    const brokers = (): string[] =>
+      spawnSync('pgrep', ['-f', `${tmpdir()}/halfopen-${run.pid}-`], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter(Boolean);
+    // Four experiments running: 12 namespaces, target and client in each testbed (and the sink
+    // with each of the two mosquittos). Up to 30 s: four testbeds built at once on a loaded
+    // 2-core machine.
+    await run.waitFor(
+      async () => {
+        const namespaces = await namespacesOf(run.pid);
+        return namespaces.length === 12 && pidsIn(namespaces).length >= 10 && brokers().length >= 2;
+      },
+      30_000,
+      'four experiments running, with their brokers',
+    );
+    run.signal('SIGINT');
+    const r = await run.exited;
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(await namespacesOf(run.pid), []);
+    assert.deepEqual(dirsOf(run.pid), []);
+    assert.deepEqual(brokers(), [], 'no broker of this run is left');
   });
 });

@@ -8,14 +8,21 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { listLabNamespaces } from '../src/testbeds/netns/cleanup.js';
-import { CLI, describeResult, measure, netnsSkip, spec } from './helpers.js';
-import type { ExperimentSpec } from '../src/scenario/spec.js';
+import { specFromFlags } from '../src/cli/run.js';
+import {
+  assertBadInput,
+  assertOneLine,
+  describeResult,
+  dirsOf,
+  measure,
+  namespacesOf,
+  netnsSkip,
+  runCli,
+  runFlags,
+  specOf,
+} from './helpers.js';
 
 const source = (rel: string): string => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
 const NATS_PUBLISHER = source('examples/nats_publisher.py');
@@ -29,24 +36,14 @@ const pythonSkip =
  */
 const BASH_CLIENT = `bash -c 'trap "" PIPE; exec 3<>/dev/tcp/$HALFOPEN_HOST/$HALFOPEN_PORT; i=0; while echo "MSG $((i+=1))" >&3; do sleep 0.1; done; echo "write failed after $i"; exit 1'`;
 
-const own = (
-  command: string,
-  fault: ExperimentSpec['fault'],
-  more: Omit<Partial<ExperimentSpec>, 'strategy'> & { strategy?: string; detectLog?: string } = {},
-): ExperimentSpec => {
-  const { strategy, detectLog, ...rest } = more;
-  return {
-    ...spec(strategy ?? 'none', 'publish:10', fault, rest),
-    own: { command, detectLog: detectLog ?? null, declared: strategy !== undefined },
-  };
-};
-
 describe(
   'your own client, with detection from the kernel',
   { skip: netnsSkip, concurrency: 4 },
   () => {
     it('a bash one-liner, reset: the kernel drops the connection at the next write', async () => {
-      const r = await measure(own(BASH_CLIENT, 'reset'));
+      const r = await measure(
+        specOf({ clientCmd: BASH_CLIENT, workload: 'publish:10', fault: 'reset' }),
+      );
       assert.equal(r.verdict, 'measured (no prediction)');
       assert.equal(r.strategy, 'unknown (your program)');
       assert.equal(r.detect_reason, 'ESTABLISHED->gone', describeResult(r));
@@ -60,7 +57,14 @@ describe(
     });
 
     it('a bash one-liner, kill: FIN from the killed server, seen as CLOSE_WAIT before the program notices', async () => {
-      const r = await measure(own(BASH_CLIENT, 'kill', { detectLog: 'write failed' }));
+      const r = await measure(
+        specOf({
+          clientCmd: BASH_CLIENT,
+          detectLog: 'write failed',
+          workload: 'publish:10',
+          fault: 'kill',
+        }),
+      );
       // The FIN leaves the socket in CLOSE_WAIT; a write within the 10 ms before the next poll
       // draws the dead peer's RST, and the socket is gone instead.
       assert.match(r.detect_reason ?? '', /^ESTABLISHED->(CLOSE_WAIT|gone)$/, describeResult(r));
@@ -75,7 +79,13 @@ describe(
       'Python through an IPv6 socket to the IPv4 target (as Java does): the kernel still sees it',
       { skip: pythonSkip },
       async () => {
-        const r = await measure(own(`python3 ${source('test/fixtures/v6_client.py')}`, 'reset'));
+        const r = await measure(
+          specOf({
+            clientCmd: `python3 ${source('test/fixtures/v6_client.py')}`,
+            workload: 'publish:10',
+            fault: 'reset',
+          }),
+        );
         assert.equal(r.detect_reason, 'ESTABLISHED->gone', describeResult(r));
         assert.ok(
           (r.wire['reset:0'] ?? 0) >= 1,
@@ -91,9 +101,12 @@ describe(
       { skip: pythonSkip },
       async () => {
         const r = await measure(
-          own(`python3 ${HEARTBEAT}`, 'partition', {
+          specOf({
+            clientCmd: `python3 ${HEARTBEAT}`,
             strategy: 'heartbeat:interval=500ms,timeout=500ms',
             detectLog: '^heartbeat timeout$',
+            workload: 'publish:10',
+            fault: 'partition',
             deadlineMs: 4000,
           }),
         );
@@ -107,14 +120,17 @@ describe(
       'Python (stdlib) NATS publisher with TCP_USER_TIMEOUT 3 s, partition healed at 6 s: detection, loss from the sink, reconnect',
       { skip: pythonSkip },
       async () => {
-        const r = await measure({
-          ...own(`python3 ${NATS_PUBLISHER}`, 'partition', {
+        const r = await measure(
+          specOf({
+            target: 'nats',
+            clientCmd: `python3 ${NATS_PUBLISHER}`,
             strategy: 'user-timeout:3s',
+            workload: 'publish:10',
+            fault: 'partition',
             healMs: 6000,
             deadlineMs: 12_000,
           }),
-          target: 'nats',
-        });
+        );
         assert.equal(r.verdict, 'inside', describeResult(r));
         assert.equal(r.detect_reason, 'ESTABLISHED->gone', 'the kernel aborted the connection');
         assert.equal(r.lost_from, 'accepted', 'it prints "sent <seq>": counted exactly');
@@ -133,38 +149,34 @@ describe(
 );
 
 describe('your own client in a matrix', { skip: netnsSkip }, () => {
-  it('a scenario client with a command: a row with its command and no prediction', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'halfopen-own-test-'));
-    try {
-      const file = join(dir, 'own.yaml');
-      writeFileSync(
-        file,
-        [
-          'clients:',
-          `  - target: tcp`,
-          `    command: ${JSON.stringify(BASH_CLIENT)}`,
-          'workloads: [publish:10]',
-          'faults: [reset]',
-          'deadline: 5s',
-        ].join('\n'),
-      );
-      const r = spawnSync(process.execPath, [CLI, 'matrix', file, '--out', join(dir, 'out')], {
-        encoding: 'utf8',
-      });
-      assert.equal(r.status, 0, r.stderr);
-      const row = r.stdout.split('\n').find((l) => l.startsWith('reset'));
-      assert.match(row ?? '', /unknown \(bash -c 'trap "" PIPE; exec 3<>\/dev\/tcp…\)/, r.stdout);
-      assert.match(row ?? '', /\s-\s+measured \(no prediction\)/, r.stdout);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('a scenario client with a command: a row with its command and no prediction', async () => {
+    const file = [
+      'clients:',
+      `  - target: tcp`,
+      `    command: ${JSON.stringify(BASH_CLIENT)}`,
+      'workloads: [publish:10]',
+      'faults: [reset]',
+      'deadline: 5s',
+    ].join('\n');
+    const r = await runCli(['matrix', 'own.yaml', '--out', 'out'], { files: { 'own.yaml': file } });
+    assert.equal(r.code, 0, r.stderr);
+    const row = r.stdout.split('\n').find((l) => l.startsWith('reset'));
+    assert.match(row ?? '', /unknown \(bash -c 'trap "" PIPE; exec 3<>\/dev\/tcp…\)/, r.stdout);
+    assert.match(row ?? '', /\s-\s+measured \(no prediction\)/, r.stdout);
   });
 });
 
 describe('your own client on the proxy testbed', { concurrency: 2 }, () => {
   it('what the command leaves running is killed with it (no namespace to sweep here)', async () => {
     const marker = `sleep ${900 + Math.floor(Math.random() * 99)}.${process.pid}`;
-    const r = await measure({ ...own(`${marker} & ${BASH_CLIENT}`, 'reset'), testbed: 'proxy' });
+    const r = await measure(
+      specOf({
+        testbed: 'proxy',
+        clientCmd: `${marker} & ${BASH_CLIENT}`,
+        workload: 'publish:10',
+        fault: 'reset',
+      }),
+    );
     assert.ok(r.received > 0, describeResult(r));
     const left = spawnSync('pgrep', ['-f', marker], { encoding: 'utf8' }).stdout.trim();
     assert.equal(left, '', `the background ${marker} outlived the run`);
@@ -174,14 +186,17 @@ describe('your own client on the proxy testbed', { concurrency: 2 }, () => {
     "Python NATS publisher, TCP_USER_TIMEOUT through the proxy's blackhole: never notices",
     { skip: pythonSkip },
     async () => {
-      const r = await measure({
-        ...own(`python3 ${NATS_PUBLISHER}`, 'partition', {
-          strategy: 'user-timeout:3s',
-          deadlineMs: 5000,
+      const r = await measure(
+        specOf({
           testbed: 'proxy',
+          target: 'nats',
+          clientCmd: `python3 ${NATS_PUBLISHER}`,
+          strategy: 'user-timeout:3s',
+          workload: 'publish:10',
+          fault: 'partition',
+          deadlineMs: 5000,
         }),
-        target: 'nats',
-      });
+      );
       assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
       assert.ok(r.lost >= 30, `accepted by the proxy's kernel, lost: ${describeResult(r)}`);
     },
@@ -189,24 +204,19 @@ describe('your own client on the proxy testbed', { concurrency: 2 }, () => {
 });
 
 describe('your own client: bad input and failures', () => {
-  const run = (args: string[]) =>
-    spawnSync(process.execPath, [CLI, 'run', '--fault', 'reset', ...args], { encoding: 'utf8' });
-
-  it('--detect-log without --client-cmd, a bad regex, --preset with it: one line, exit 2', () => {
-    for (const [args, re] of [
-      [['--detect-log', 'x'], /--detect-log applies to --client-cmd only/],
-      [
-        ['--client-cmd', 'true', '--detect-log', '('],
-        /--detect-log '\(' is not a regular expression/,
-      ],
-      [['--client-cmd', 'true', '--preset', 'seed'], /describe yours with --strategy/],
-      [['--client-cmd', '  '], /--client-cmd is empty/],
-      [['--client-cmd', 'true', '--strategy', 'mqtt:keepalive=1s'], /does not apply to target tcp/],
+  it('--detect-log without --client-cmd, a bad regex, --preset with it: one line (exit 2)', async () => {
+    for (const [flags, re] of [
+      [{ detectLog: 'x' }, /--detect-log applies to --client-cmd only/],
+      [{ clientCmd: 'true', detectLog: '(' }, /--detect-log '\(' is not a regular expression/],
+      [{ clientCmd: 'true', preset: 'seed' }, /describe yours with --strategy/],
+      [{ clientCmd: '  ' }, /--client-cmd is empty/],
+      [{ clientCmd: 'true', strategy: 'mqtt:keepalive=1s' }, /does not apply to target tcp/],
     ] as const) {
-      const r = run([...args]);
-      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, re);
-      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      await assertBadInput(
+        () => specFromFlags(runFlags({ fault: 'reset', ...flags })),
+        re,
+        JSON.stringify(flags),
+      );
     }
   });
 
@@ -214,14 +224,16 @@ describe('your own client: bad input and failures', () => {
     'a program that exits before it connects: one line with its stderr, exit 1, nothing left',
     { skip: netnsSkip },
     async () => {
-      const r = run(['--client-cmd', 'echo "no route to anywhere" >&2; exit 3']);
-      assert.equal(r.status, 1, r.stderr);
-      assert.match(r.stderr, /no route to anywhere/);
-      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-      assert.deepEqual(
-        (await listLabNamespaces()).filter((n) => n.startsWith(`halfopen-${r.pid}-`)),
-        [],
-      );
+      const r = await runCli([
+        'run',
+        '--fault',
+        'reset',
+        '--client-cmd',
+        'echo "no route to anywhere" >&2; exit 3',
+      ]);
+      assertOneLine(r, 1, /no route to anywhere/);
+      assert.deepEqual(await namespacesOf(r.pid), []);
+      assert.deepEqual(dirsOf(r.pid), []);
     },
   );
 });

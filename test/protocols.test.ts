@@ -10,7 +10,15 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { ExperimentResult } from '../src/runner/experiment.js';
-import { brokerSpec, crossing, describeResult, measure, netnsSkip } from './helpers.js';
+import type { FaultName } from '../src/scenario/spec.js';
+import {
+  crossing,
+  describeResult,
+  measure,
+  netnsSkip,
+  specOf,
+  type SpecOptions,
+} from './helpers.js';
 
 /** Each protocol's heartbeat at 500 ms with a 500 ms timeout: silent faults in (0.5 s, 1 s]. */
 const SHORT = {
@@ -39,8 +47,8 @@ function assertStaleLost(r: ExperimentResult): void {
 
 for (const target of ['ws', 'grpc', 'h2'] as const) {
   const { strategy, timeout, reset } = SHORT[target];
-  const run = (fault: Parameters<typeof brokerSpec>[3], more = {}, workload = 'publish:10') =>
-    measure(brokerSpec(target, strategy, workload, fault, { deadlineMs: 8000, ...more }));
+  const run = (fault: FaultName, more: SpecOptions = {}, workload = 'publish:10') =>
+    measure(specOf({ target, strategy, workload, fault, deadlineMs: 8000, ...more }));
 
   describe(`${target}: every netns fault`, { skip: netnsSkip, concurrency: 4 }, () => {
     it('graceful, restarted after 1 s: detected at once, reconnects to the new server', async () => {
@@ -119,7 +127,9 @@ for (const target of ['ws', 'grpc', 'h2'] as const) {
       // A 3 s timeout keeps the heartbeat out of the way: the fresh host is up within ~0.1-0.9 s
       // (slower under load), and its RST ends the connection well before (3 s, 3.5 s].
       const slow = strategy.replace('timeout=500ms', 'timeout=3s');
-      const r = await measure(brokerSpec(target, slow, 'publish:10', 'ip-reuse'));
+      const r = await measure(
+        specOf({ target, strategy: slow, workload: 'publish:10', fault: 'ip-reuse' }),
+      );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.ok(r.detect_ms! < 2500, `RST, not the heartbeat: ${describeResult(r)}`);
       assert.notEqual(r.detect_reason, timeout);
@@ -139,13 +149,25 @@ describe(
   { skip: netnsSkip, concurrency: 4 },
   () => {
     it('ws without a heartbeat (the library has none), idle, partition: never detected', async () => {
-      const r = await measure(brokerSpec('ws', 'none', 'idle', 'partition', { deadlineMs: 4000 }));
+      const r = await measure(
+        specOf({
+          target: 'ws',
+          strategy: 'none',
+          workload: 'idle',
+          fault: 'partition',
+          deadlineMs: 4000,
+        }),
+      );
       assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
     });
 
     it("ws side=server: the client times out on the server's missing pings, inside (0.5 s, 1 s]", async () => {
       const r = await measure(
-        brokerSpec('ws', 'ws:ping=500ms,timeout=500ms,side=server', 'idle', 'partition', {
+        specOf({
+          target: 'ws',
+          strategy: 'ws:ping=500ms,timeout=500ms,side=server',
+          workload: 'idle',
+          fault: 'partition',
           deadlineMs: 4000,
         }),
       );
@@ -159,7 +181,11 @@ describe(
 
     it('ws side=both, idle, node-loss: inside (0.5 s, 1 s]', async () => {
       const r = await measure(
-        brokerSpec('ws', 'ws:ping=500ms,timeout=500ms,side=both', 'idle', 'node-loss', {
+        specOf({
+          target: 'ws',
+          strategy: 'ws:ping=500ms,timeout=500ms,side=both',
+          workload: 'idle',
+          fault: 'node-loss',
           deadlineMs: 4000,
         }),
       );
@@ -169,7 +195,11 @@ describe(
 
     it('grpc idle channel, without-calls=false: no call, so no ping and no detection', async () => {
       const r = await measure(
-        brokerSpec('grpc', 'grpc:time=500ms,timeout=500ms', 'idle', 'partition', {
+        specOf({
+          target: 'grpc',
+          strategy: 'grpc:time=500ms,timeout=500ms',
+          workload: 'idle',
+          fault: 'partition',
           deadlineMs: 4000,
         }),
       );
@@ -179,16 +209,14 @@ describe(
 
     it('grpc idle channel, without-calls=true: the keepalive notices, inside (0.5 s, 1 s]', async () => {
       const r = await measure(
-        brokerSpec(
-          'grpc',
-          'grpc:time=500ms,timeout=500ms,without-calls=true',
-          'idle',
-          'partition',
-          {
-            healMs: 2500,
-            deadlineMs: 6000,
-          },
-        ),
+        specOf({
+          target: 'grpc',
+          strategy: 'grpc:time=500ms,timeout=500ms,without-calls=true',
+          workload: 'idle',
+          fault: 'partition',
+          healMs: 2500,
+          deadlineMs: 6000,
+        }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.equal(r.detect_reason, 'keepalive-timeout');
@@ -204,7 +232,13 @@ describe(
 
     it('h2 idle stream: session.ping notices, inside (0.5 s, 1 s]', async () => {
       const r = await measure(
-        brokerSpec('h2', 'h2:ping=500ms,timeout=500ms', 'idle', 'partition', { deadlineMs: 4000 }),
+        specOf({
+          target: 'h2',
+          strategy: 'h2:ping=500ms,timeout=500ms',
+          workload: 'idle',
+          fault: 'partition',
+          deadlineMs: 4000,
+        }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.equal(r.detect_reason, 'ping-timeout');
@@ -216,7 +250,11 @@ describe('ws, grpc and h2 on the proxy testbed (no root)', { concurrency: 3 }, (
   for (const target of ['ws', 'grpc', 'h2'] as const) {
     it(`${target}: the heartbeat crosses the userland proxy and notices its blackhole`, async () => {
       const r = await measure(
-        brokerSpec(target, SHORT[target].strategy, 'publish:10', 'partition', {
+        specOf({
+          target,
+          strategy: SHORT[target].strategy,
+          workload: 'publish:10',
+          fault: 'partition',
           testbed: 'proxy',
           deadlineMs: 4000,
         }),

@@ -4,38 +4,19 @@
  * strategies.test.ts (150 ms + 5 % of the window's bounds, advise/predict.ts).
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { spawnSync } from 'node:child_process';
-import { CLI, withoutBinary } from './helpers.js';
-
-const work = mkdtempSync(join(tmpdir(), 'halfopen-proxybed-test-'));
-chmodSync(work, 0o777);
-after(() => rmSync(work, { recursive: true, force: true }));
+import { describe, it } from 'node:test';
+import { specFromFlags } from '../src/cli/run.js';
+import { asNobody, assertBadInput, runCli, runFlags } from './helpers.js';
 
 const root = process.getuid?.() === 0;
-const asNobody =
-  root && spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', CLI]).status === 0;
 
 /** `halfopen run --testbed proxy ... --json` as nobody (or as this user when not root). */
-function run(args: string[]): Promise<Record<string, unknown>> {
-  const argv = [process.execPath, CLI, 'run', '--testbed', 'proxy', ...args, '--json'];
-  const [cmd, ...rest] = asNobody ? ['runuser', '-u', 'nobody', '--', ...argv] : argv;
-  const child = spawn(cmd!, rest, { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve(JSON.parse(out) as Record<string, unknown>)
-        : reject(new Error(`exit ${code}: ${err}`)),
-    ),
-  );
+async function run(args: string[]): Promise<Record<string, unknown>> {
+  const r = await runCli(['run', '--testbed', 'proxy', ...args, '--json'], {
+    ...(asNobody ? { user: 'nobody' } : {}),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  return r.json();
 }
 
 describe(
@@ -158,25 +139,25 @@ describe(
       assert.equal(tight.verdict, 'detected (predicted never)', JSON.stringify(tight));
       assert.equal(tight.detect_reason, 'heartbeat-timeout');
     });
-
-    it('faults the proxy cannot make: one line naming the netns testbed', async () => {
-      await assert.rejects(
-        run(['--fault', 'node-loss']),
-        /exit 2: halfopen: fault node-loss is not available on the proxy testbed .* needs --testbed netns/,
-      );
-    });
   },
 );
+
+describe('the proxy testbed: bad input', () => {
+  it('faults the proxy cannot make: one line naming the netns testbed (exit 2)', async () => {
+    await assertBadInput(
+      () => specFromFlags(runFlags({ testbed: 'proxy', fault: 'node-loss' })),
+      /^fault node-loss is not available on the proxy testbed .* needs --testbed netns/,
+    );
+  });
+});
 
 describe(
   'the proxy testbed without mosquitto',
   { skip: !root && 'needs root to hide mosquitto' },
   () => {
-    it('runs MQTT on the embedded aedes broker instead', () => {
-      const r = withoutBinary(
-        'mosquitto',
+    it('runs MQTT on the embedded aedes broker instead', async () => {
+      const r = await runCli(
         [
-          CLI,
           'run',
           '--testbed',
           'proxy',
@@ -192,10 +173,10 @@ describe(
           '1s',
           '--json',
         ],
-        work,
+        { without: 'mosquitto' },
       );
-      assert.equal(r.status, 0, r.stderr);
-      const result = JSON.parse(r.stdout) as Record<string, unknown>;
+      assert.equal(r.code, 0, r.stderr);
+      const result = r.json();
       assert.match(String(result.target_version), /^aedes \d+\.\d+\.\d+ \(embedded\)$/);
       assert.equal(result.verdict, 'inside', r.stdout);
       assert.notEqual(result.reconnect_ms, null, 'reconnected to the restarted aedes');

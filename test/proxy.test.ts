@@ -7,14 +7,15 @@
  * the rest of the suite stays within.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Toxiproxy } from 'toxiproxy-node-client';
+import { proxyServeCommand } from '../src/cli/proxy.js';
 import { serveApi } from '../src/proxy/api.js';
+import type { Connection } from '../src/proxy/connection.js';
 import { ProxyServer } from '../src/proxy/proxy.js';
-import { CLI } from './helpers.js';
+import { assertBadInput, assertStays, runCli, startCli, waitFor } from './helpers.js';
 
 /** An echo server on loopback; resolves with its port. */
 async function echoServer(): Promise<{ port: number; server: net.Server }> {
@@ -33,23 +34,39 @@ const portOf = (listen: string): number => Number(listen.split(':').pop());
 /** A client socket with everything it read, its end and its error. */
 function client(port: number) {
   const sock = net.connect({ host: '127.0.0.1', port, noDelay: true });
-  const state = { data: Buffer.alloc(0), ended: false, error: '' as string, closed: false };
-  sock.on('data', (d: Buffer) => (state.data = Buffer.concat([state.data, d])));
-  sock.on('end', () => (state.ended = true));
+  const state = {
+    data: Buffer.alloc(0),
+    ended: false,
+    error: '' as string,
+    closed: false,
+    /** When data last arrived, and when the socket first ended or closed (performance.now()). */
+    dataAt: 0,
+    doneAt: 0,
+  };
+  sock.on('data', (d: Buffer) => {
+    state.data = Buffer.concat([state.data, d]);
+    state.dataAt = performance.now();
+  });
+  sock.on('end', () => {
+    state.ended = true;
+    state.doneAt ||= performance.now();
+  });
   sock.on('error', (e: NodeJS.ErrnoException) => (state.error = e.code ?? e.message));
-  sock.on('close', () => (state.closed = true));
+  sock.on('close', () => {
+    state.closed = true;
+    state.doneAt ||= performance.now();
+  });
   return { sock, state, connected: new Promise<void>((r) => sock.once('connect', () => r())) };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(10);
-  }
-  return cond();
-}
+
+/**
+ * Silence checks below: once the proxy holds what the client sent (polled: it has read it), 200 ms
+ * in which nothing may come back. Unheld, an echo over loopback takes well under 1 ms, and a loaded
+ * machine only makes the check pass for the wrong reason, never fail for it.
+ */
+const QUIET_MS = 200;
 
 describe('the proxy through toxiproxy-node-client', () => {
   const proxies = new ProxyServer();
@@ -64,6 +81,10 @@ describe('the proxy through toxiproxy-node-client', () => {
       upstream: `127.0.0.1:${echo.port}`,
     });
 
+  /** The proxy's side of a proxy's connections: what it has read from each client. */
+  const connectionsOf = (name: string): Connection[] => [
+    ...proxies.proxies.get(name)!.connections.values(),
+  ];
   const toxicsOf = async (name: string): Promise<unknown> =>
     (await fetch(`http://${api.address}/proxies/${name}/toxics`)).json();
 
@@ -115,8 +136,8 @@ describe('the proxy through toxiproxy-node-client', () => {
     await c.connected;
     const t = performance.now();
     c.sock.write('ping');
-    assert.ok(await until(() => c.state.data.toString() === 'ping', 2000));
-    const rtt = performance.now() - t;
+    await waitFor(() => c.state.data.toString() === 'ping', 2000, 'the echo');
+    const rtt = c.state.dataAt - t;
     assert.ok(rtt >= 148 && rtt < 550, `rtt ${rtt.toFixed(1)} ms with 150 ms latency`);
     await toxic.remove();
     c.sock.destroy();
@@ -127,7 +148,7 @@ describe('the proxy through toxiproxy-node-client', () => {
     const c = client(portOf(p.listen));
     await c.connected;
     c.sock.write('a');
-    assert.ok(await until(() => c.state.data.toString() === 'a', 1000));
+    await waitFor(() => c.state.data.toString() === 'a', 1000, 'the echo of a');
     const hole = await p.addToxic({
       type: 'blackhole',
       stream: 'upstream',
@@ -137,12 +158,26 @@ describe('the proxy through toxiproxy-node-client', () => {
     for (const ch of 'bcd') c.sock.write(ch);
     // The client closes its side: not even that FIN may cross (the echo server would answer it).
     c.sock.end();
-    await sleep(400);
-    assert.equal(c.state.data.toString(), 'a', 'nothing crossed the blackhole');
-    assert.equal(c.state.ended || c.state.closed || c.state.error !== '', false, 'still open');
+    await waitFor(
+      () => connectionsOf(p.name)[0]?.client.readableEnded,
+      2000,
+      'the proxy read bcd and the FIN',
+    );
+    await assertStays(
+      () => {
+        assert.equal(c.state.data.toString(), 'a', 'nothing crossed the blackhole');
+        assert.equal(c.state.ended || c.state.closed || c.state.error !== '', false, 'still open');
+      },
+      QUIET_MS,
+      'the blackhole holds',
+    );
     await hole.remove();
-    assert.ok(await until(() => c.state.data.toString() === 'abcd', 1000), c.state.data.toString());
-    assert.ok(await until(() => c.state.ended, 1000), 'after the heal, the FIN crossed too');
+    await waitFor(
+      () => c.state.data.toString() === 'abcd',
+      1000,
+      () => c.state.data.toString(),
+    );
+    await waitFor(() => c.state.ended, 1000, 'after the heal, the FIN crossed too');
     c.sock.destroy();
   });
 
@@ -150,6 +185,8 @@ describe('the proxy through toxiproxy-node-client', () => {
     const p = await newProxy();
     const c = client(portOf(p.listen));
     await c.connected;
+    // The heal timer starts when the proxy has the toxic, after this.
+    const t = performance.now();
     await p.addToxic({
       type: 'blackhole',
       stream: 'downstream',
@@ -157,9 +194,11 @@ describe('the proxy through toxiproxy-node-client', () => {
       attributes: { heal: 300 },
     } as never);
     c.sock.write('x');
-    await sleep(150);
-    assert.equal(c.state.data.length, 0, 'held while blackholed');
-    assert.ok(await until(() => c.state.data.toString() === 'x', 2000), 'healed');
+    await waitFor(() => c.state.data.toString() === 'x', 2000, 'healed');
+    // Held while blackholed: not before the 300 ms (less 5 ms: Node's millisecond timers may
+    // fire a fraction of a ms early against performance.now()).
+    const held = c.state.dataAt - t;
+    assert.ok(held >= 295, `held ${held.toFixed(0)} ms with heal=300`);
     assert.deepEqual(await toxicsOf(p.name), [], 'the toxic removed itself');
     c.sock.destroy();
   });
@@ -174,7 +213,11 @@ describe('the proxy through toxiproxy-node-client', () => {
       toxicity: 1,
       attributes: { timeout: 0 },
     } as never);
-    assert.ok(await until(() => c.state.error === 'ECONNRESET', 2000), `error: ${c.state.error}`);
+    await waitFor(
+      () => c.state.error === 'ECONNRESET',
+      2000,
+      () => `error: ${c.state.error}`,
+    );
   });
 
   // Timers here: a 1 s idle timeout, traffic every 100 ms to keep it, 1.5 s of quiet to lose it:
@@ -195,19 +238,30 @@ describe('the proxy through toxiproxy-node-client', () => {
         c.sock.write(String(i));
         await sleep(100);
       }
-      assert.ok(await until(() => c.state.data.toString() === '012345', 1000), 'kept alive');
+      await waitFor(() => c.state.data.toString() === '012345', 1000, 'kept alive');
       await sleep(1500);
       c.sock.write('x');
       if (reset) {
-        assert.ok(
-          await until(() => c.state.error === 'ECONNRESET', 2000),
-          `error: ${c.state.error}`,
+        await waitFor(
+          () => c.state.error === 'ECONNRESET',
+          2000,
+          () => `error: ${c.state.error}`,
         );
       } else {
         c.sock.end();
-        await sleep(400);
-        assert.equal(c.state.data.toString(), '012345', 'nothing crossed after the timeout');
-        assert.equal(c.state.ended || c.state.error !== '', false, 'no FIN or RST came back');
+        await waitFor(
+          () => connectionsOf(p.name)[0]?.client.readableEnded,
+          2000,
+          'the proxy read the x and the FIN',
+        );
+        await assertStays(
+          () => {
+            assert.equal(c.state.data.toString(), '012345', 'nothing crossed after the timeout');
+            assert.equal(c.state.ended || c.state.error !== '', false, 'no FIN or RST came back');
+          },
+          QUIET_MS,
+          'the forgotten connection stays silent',
+        );
         c.sock.destroy();
       }
     });
@@ -218,10 +272,14 @@ describe('the proxy through toxiproxy-node-client', () => {
     const c = client(portOf(p.listen));
     await c.connected;
     await p.update({ enabled: false, listen: p.listen, upstream: p.upstream });
-    assert.ok(await until(() => c.state.ended, 2000), 'FIN reached the client');
+    await waitFor(() => c.state.ended, 2000, 'FIN reached the client');
     assert.equal(c.state.error, '');
     const refused = client(portOf(p.listen));
-    assert.ok(await until(() => refused.state.error === 'ECONNREFUSED', 2000), refused.state.error);
+    await waitFor(
+      () => refused.state.error === 'ECONNREFUSED',
+      2000,
+      () => refused.state.error,
+    );
     await p.update({ enabled: true, listen: p.listen, upstream: p.upstream });
     const again = client(portOf(p.listen));
     await again.connected;
@@ -240,8 +298,8 @@ describe('the proxy through toxiproxy-node-client', () => {
     await c.connected;
     const t = performance.now();
     c.sock.write('lost');
-    assert.ok(await until(() => c.state.ended || c.state.closed, 2000), 'closed');
-    const took = performance.now() - t;
+    await waitFor(() => c.state.ended || c.state.closed, 2000, 'closed');
+    const took = c.state.doneAt - t;
     assert.ok(took >= 190 && took < 600, `closed after ${took.toFixed(0)} ms`);
     assert.equal(c.state.data.length, 0, 'nothing got through before');
 
@@ -255,7 +313,7 @@ describe('the proxy through toxiproxy-node-client', () => {
     const d = client(portOf(q.listen));
     await d.connected;
     d.sock.write('0123456789');
-    assert.ok(await until(() => d.state.closed, 2000), 'closed at the limit');
+    await waitFor(() => d.state.closed, 2000, 'closed at the limit');
     assert.equal(d.state.data.toString(), '01234');
 
     const r = await newProxy();
@@ -269,7 +327,7 @@ describe('the proxy through toxiproxy-node-client', () => {
     await e.connected;
     const payload = randomBytes(300);
     e.sock.write(payload);
-    assert.ok(await until(() => e.state.data.length === 300, 3000));
+    await waitFor(() => e.state.data.length === 300, 3000, 'all 300 bytes');
     assert.ok(e.state.data.equals(payload), 'sliced, not changed');
     e.sock.destroy();
   });
@@ -279,10 +337,18 @@ describe('the proxy through toxiproxy-node-client', () => {
     const a = client(portOf(p.listen));
     const b = client(portOf(p.listen));
     await Promise.all([a.connected, b.connected]);
-    await sleep(50);
-    const res = await fetch(`http://${api.address}/proxies/${p.name}/connections`);
-    const list = (await res.json()) as { id: number; client: string }[];
-    assert.equal(list.length, 2);
+    const listed = async () => {
+      const res = await fetch(`http://${api.address}/proxies/${p.name}/connections`);
+      return (await res.json()) as { id: number; client: string }[];
+    };
+    const list = await waitFor(
+      async () => {
+        const l = await listed();
+        return l.length === 2 && l;
+      },
+      2000,
+      'both connections listed',
+    );
     const aId = list.find((x) => x.client.endsWith(`:${a.sock.localPort}`))!.id;
     await p.addToxic({
       type: 'blackhole',
@@ -293,12 +359,17 @@ describe('the proxy through toxiproxy-node-client', () => {
     } as never);
     a.sock.write('a');
     b.sock.write('b');
-    assert.ok(
-      await until(() => b.state.data.toString() === 'b', 1000),
-      'the other connection flows',
+    await waitFor(() => b.state.data.toString() === 'b', 1000, 'the other connection flows');
+    await waitFor(
+      () => (proxies.proxies.get(p.name)!.connections.get(aId)?.client.bytesRead ?? 0) > 0,
+      2000,
+      'the proxy read what the chosen connection sent',
     );
-    await sleep(200);
-    assert.equal(a.state.data.length, 0, 'the chosen connection is blackholed');
+    await assertStays(
+      () => a.state.data.length === 0,
+      QUIET_MS,
+      'the chosen connection is blackholed',
+    );
     a.sock.destroy();
     b.sock.destroy();
   });
@@ -334,7 +405,8 @@ describe('load and integrity', () => {
         const c = client(port);
         await c.connected;
         c.sock.end(payload);
-        await until(() => c.state.ended, 60_000);
+        // Polled every 100 ms: 2000 of these wait at once.
+        await waitFor(() => c.state.ended, 60_000, 'the whole payload echoed', 100);
         const ok = createHash('sha256').update(c.state.data).digest('hex') === want;
         c.sock.destroy();
         return ok;
@@ -345,11 +417,19 @@ describe('load and integrity', () => {
       // 2000 x 64 KiB x 2 directions is 250 MiB of traffic; the proxy keeps at most 1 MiB per
       // link queued, so what stays resident is a fraction of it.
       assert.ok(grewMiB < 400, `resident memory grew ${grewMiB.toFixed(0)} MiB`);
-      assert.ok(await until(() => p.connections.size === 0, 5000), `${p.connections.size} left`);
+      await waitFor(
+        () => p.connections.size === 0,
+        5000,
+        () => `${p.connections.size} left`,
+      );
       await proxies.closeAll();
       assert.equal(proxies.proxies.size, 0);
       const refused = client(port);
-      assert.ok(await until(() => refused.state.error === 'ECONNREFUSED', 2000));
+      await waitFor(
+        () => refused.state.error === 'ECONNREFUSED',
+        2000,
+        () => `refused: ${refused.state.error}`,
+      );
     } finally {
       await proxies.closeAll();
       echo.server.close();
@@ -358,18 +438,14 @@ describe('load and integrity', () => {
 });
 
 describe('halfopen proxy serve', () => {
-  it('serves the API without root until Ctrl-C; a bad --api is one line', async (t) => {
-    const child = spawn(
-      process.execPath,
-      [CLI, 'proxy', 'serve', '--api', '127.0.0.1:0', '--json'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+  it('serves the API without root until Ctrl-C; the shell subcommands drive it', async (t) => {
+    const serve = startCli(['proxy', 'serve', '--api', '127.0.0.1:0', '--json']);
     // A failed assertion must not leave the server running (and this file waiting for it).
-    t.after(() => child.kill('SIGKILL'));
-    const line = await new Promise<string>((resolve) =>
-      child.stdout.once('data', (d: Buffer) => resolve(d.toString())),
+    t.after(() => serve.signal('SIGKILL'));
+    const line = await serve.waitFor(
+      () => serve.stdout.includes('\n') && serve.stdout,
+      10_000,
+      'the API address on stdout',
     );
     const { api } = JSON.parse(line) as { api: string };
     const toxiproxy = new Toxiproxy(api);
@@ -381,32 +457,32 @@ describe('halfopen proxy serve', () => {
     assert.ok(portOf(p.listen) > 0);
     // The shell subcommands talk to the same API.
     const address = api.replace('http://', '');
-    const sh = (...args: string[]) =>
-      spawnSync(process.execPath, [CLI, 'proxy', ...args, '--api', address], { encoding: 'utf8' });
+    const sh = (...args: string[]) => runCli(['proxy', ...args, '--api', address]);
     // A heal far beyond the test, so a slow machine cannot see it heal before `remove`.
-    let r = sh('toxic', 'x', 'blackhole', '--stream', 'upstream', '--attr', 'heal=600000');
-    assert.equal(r.status, 0, r.stderr);
+    let r = await sh('toxic', 'x', 'blackhole', '--stream', 'upstream', '--attr', 'heal=600000');
+    assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'added toxic blackhole_upstream to x');
-    r = sh('list', '--json');
-    const listed = JSON.parse(r.stdout) as Record<string, { toxics: { type: string }[] }>;
+    r = await sh('list', '--json');
+    const listed = r.json<Record<string, { toxics: { type: string }[] }>>();
     assert.deepEqual(
       listed.x!.toxics.map((t) => t.type),
       ['blackhole'],
     );
-    r = sh('toxic', 'x', 'meteor');
-    assert.equal(r.status, 2);
+    r = await sh('toxic', 'x', 'meteor');
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /^halfopen: proxy API: unknown toxic type 'meteor'/);
-    r = sh('remove', 'x', 'blackhole_upstream');
-    assert.equal(r.status, 0, r.stderr);
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.kill('SIGINT');
-    assert.equal(await exited, 130);
+    r = await sh('remove', 'x', 'blackhole_upstream');
+    assert.equal(r.code, 0, r.stderr);
+    serve.signal('SIGINT');
+    assert.equal((await serve.exited).code, 130);
     const refused = client(portOf(p.listen));
-    assert.ok(await until(() => refused.state.error === 'ECONNREFUSED', 2000), 'proxies closed');
-    const bad = spawnSync(process.execPath, [CLI, 'proxy', 'serve', '--api', 'nope'], {
-      encoding: 'utf8',
-    });
-    assert.equal(bad.status, 2);
-    assert.equal(bad.stderr.trim(), "halfopen: --api 'nope' is not host:port");
+    await waitFor(() => refused.state.error === 'ECONNREFUSED', 2000, 'proxies closed');
+  });
+
+  it('a bad --api: one line (exit 2)', async () => {
+    await assertBadInput(
+      () => proxyServeCommand({ api: 'nope' }, new AbortController().signal),
+      /^--api 'nope' is not host:port$/,
+    );
   });
 });

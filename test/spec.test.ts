@@ -15,20 +15,10 @@ import {
   type ExperimentSpec,
 } from '../src/scenario/spec.js';
 import { parseDuration } from '../src/util/duration.js';
+import { specOf } from './helpers.js';
 
-const base: ExperimentSpec = {
-  testbed: 'netns',
-  target: 'tcp',
-  strategy: { kind: 'none' },
-  workload: { kind: 'idle' },
-  fault: 'partition',
-  healMs: null,
-  restartMs: null,
-  qos: 0,
-  deadlineMs: 30_000,
-  warmupMs: 1000,
-  sysctls: {},
-};
+/** An idle TCP client without probes through a partition, with a 30 s deadline. */
+const base = specOf({ deadlineMs: 30_000 });
 
 describe('strategy, workload, duration and sysctl parsing', () => {
   it('parses every strategy form and prints it back', () => {

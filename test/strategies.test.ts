@@ -8,14 +8,16 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { brokerSpec, crossing, describeResult, measure, netnsSkip, spec } from './helpers.js';
+import { crossing, describeResult, measure, netnsSkip, specOf } from './helpers.js';
 
 describe(
   'silent faults: detection inside the predicted window',
   { skip: netnsSkip, concurrency: 4 },
   () => {
     it('idle client, strategy none, partition: not detected by a 30 s deadline', async () => {
-      const r = await measure(spec('none', 'idle', 'partition', { deadlineMs: 30_000 }));
+      const r = await measure(
+        specOf({ strategy: 'none', workload: 'idle', fault: 'partition', deadlineMs: 30_000 }),
+      );
       assert.equal(r.detect_ms, null, describeResult(r));
       assert.equal(r.verdict, 'not detected (as predicted)');
       assert.ok(
@@ -25,7 +27,13 @@ describe(
     });
 
     it('idle client, keepalive idle=2s interval=1s count=3, partition: inside (3 s, 5 s]', async () => {
-      const r = await measure(spec('keepalive:idle=2s,interval=1s,count=3', 'idle', 'partition'));
+      const r = await measure(
+        specOf({
+          strategy: 'keepalive:idle=2s,interval=1s,count=3',
+          workload: 'idle',
+          fault: 'partition',
+        }),
+      );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.equal(r.detect_reason, 'ETIMEDOUT');
       assert.deepEqual(r.predicted_ms, [3000, 5000]);
@@ -36,7 +44,12 @@ describe(
 
     it('idle client, heartbeat interval=1s timeout=2s, partition with heal: inside (2 s, 3 s], reconnects after heal', async () => {
       const r = await measure(
-        spec('heartbeat:interval=1s,timeout=2s', 'idle', 'partition', { healMs: 4000 }),
+        specOf({
+          strategy: 'heartbeat:interval=1s,timeout=2s',
+          workload: 'idle',
+          fault: 'partition',
+          healMs: 4000,
+        }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.equal(r.detect_reason, 'heartbeat-timeout');
@@ -47,7 +60,9 @@ describe(
     });
 
     it('publishing client, user-timeout 3s, partition: inside, stale messages lost', async () => {
-      const r = await measure(spec('user-timeout:3s', 'publish:20', 'partition'));
+      const r = await measure(
+        specOf({ strategy: 'user-timeout:3s', workload: 'publish:20', fault: 'partition' }),
+      );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.equal(r.detect_reason, 'ETIMEDOUT');
       // 20 msg/s for ~3.2 s: what is accepted after the fault is lost (but for those that crossed
@@ -64,13 +79,23 @@ describe(
     });
 
     it('idle client, user-timeout 3s, partition: never detected (no unacknowledged data)', async () => {
-      const r = await measure(spec('user-timeout:3s', 'idle', 'partition', { deadlineMs: 6000 }));
+      const r = await measure(
+        specOf({
+          strategy: 'user-timeout:3s',
+          workload: 'idle',
+          fault: 'partition',
+          deadlineMs: 6000,
+        }),
+      );
       assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
     });
 
     it('publishing client, none, tcp_retries2=5: the retransmission timeout the formula predicts', async () => {
       const r = await measure(
-        spec('none', 'publish:20', 'partition', {
+        specOf({
+          strategy: 'none',
+          workload: 'publish:20',
+          fault: 'partition',
           sysctls: { tcp_retries2: 5 },
           deadlineMs: 20_000,
         }),
@@ -82,7 +107,10 @@ describe(
 
     it('publishing client, keepalive, partition: keepalive does not help with unacknowledged data', async () => {
       const r = await measure(
-        spec('keepalive:idle=1s,interval=1s,count=1', 'publish:10', 'partition', {
+        specOf({
+          strategy: 'keepalive:idle=1s,interval=1s,count=1',
+          workload: 'publish:10',
+          fault: 'partition',
           sysctls: { tcp_retries2: 3 },
           deadlineMs: 8000,
         }),
@@ -93,7 +121,13 @@ describe(
     });
 
     it('idle client, keepalive, node-loss: same window as partition', async () => {
-      const r = await measure(spec('keepalive:idle=2s,interval=1s,count=3', 'idle', 'node-loss'));
+      const r = await measure(
+        specOf({
+          strategy: 'keepalive:idle=2s,interval=1s,count=3',
+          workload: 'idle',
+          fault: 'node-loss',
+        }),
+      );
       assert.equal(r.verdict, 'inside', describeResult(r));
     });
   },
@@ -113,7 +147,9 @@ describe(
     for (const fault of ['kill', 'graceful'] as const) {
       for (const strategy of STRATEGIES) {
         it(`${fault}, ${strategy}`, async () => {
-          const r = await measure(spec(strategy, 'publish:10', fault, { warmupMs: 500 }));
+          const r = await measure(
+            specOf({ strategy, workload: 'publish:10', fault, warmupMs: 500 }),
+          );
           // The FIN crosses in ~ms; 1 s is the claim itself, with room for a loaded machine.
           assert.ok(r.detect_ms !== null && r.detect_ms < 1000, describeResult(r));
           assert.equal(r.verdict, 'inside', describeResult(r));
@@ -125,7 +161,9 @@ describe(
 
 describe('reset and ip-reuse: RST on the next packet', { skip: netnsSkip, concurrency: 4 }, () => {
   it('reset, heartbeat: RST answers the next ping; a new connection gets through', async () => {
-    const r = await measure(spec('heartbeat:interval=1s,timeout=2s', 'idle', 'reset'));
+    const r = await measure(
+      specOf({ strategy: 'heartbeat:interval=1s,timeout=2s', workload: 'idle', fault: 'reset' }),
+    );
     assert.equal(r.detect_reason, 'ECONNRESET');
     assert.equal(r.verdict, 'inside', describeResult(r));
     assert.ok(r.reconnect_ms !== null, 'the new flow is not reset');
@@ -133,24 +171,34 @@ describe('reset and ip-reuse: RST on the next packet', { skip: netnsSkip, concur
   });
 
   it('reset, publishing client: RST within one message interval', async () => {
-    const r = await measure(spec('none', 'publish:10', 'reset'));
+    const r = await measure(specOf({ strategy: 'none', workload: 'publish:10', fault: 'reset' }));
     assert.equal(r.detect_reason, 'ECONNRESET');
     assert.equal(r.verdict, 'inside', describeResult(r));
   });
 
   it('reset, idle client without probes: never detected', async () => {
-    const r = await measure(spec('none', 'idle', 'reset', { deadlineMs: 3000 }));
+    const r = await measure(
+      specOf({ strategy: 'none', workload: 'idle', fault: 'reset', deadlineMs: 3000 }),
+    );
     assert.equal(r.verdict, 'not detected (as predicted)', describeResult(r));
   });
 
   it('ip-reuse, keepalive: the next probe meets the fresh host and is reset', async () => {
-    const r = await measure(spec('keepalive:idle=2s,interval=1s,count=3', 'idle', 'ip-reuse'));
+    const r = await measure(
+      specOf({
+        strategy: 'keepalive:idle=2s,interval=1s,count=3',
+        workload: 'idle',
+        fault: 'ip-reuse',
+      }),
+    );
     assert.equal(r.detect_reason, 'ECONNRESET', describeResult(r));
     assert.equal(r.verdict, 'inside', describeResult(r));
   });
 
   it('ip-reuse, publishing client: reset, messages sent into the gap lost', async () => {
-    const r = await measure(spec('none', 'publish:20', 'ip-reuse'));
+    const r = await measure(
+      specOf({ strategy: 'none', workload: 'publish:20', fault: 'ip-reuse' }),
+    );
     assert.equal(r.detect_reason, 'ECONNRESET', describeResult(r));
     assert.equal(r.verdict, 'inside', describeResult(r));
     assert.ok(Math.abs(r.lost - r.stale_sent!) <= crossing(r, 20), describeResult(r));
@@ -163,7 +211,10 @@ describe(
   () => {
     it('keepalive is answered by the proxy: never detected, as predicted', async () => {
       const r = await measure(
-        spec('keepalive:idle=1s,interval=1s,count=2', 'idle', 'proxy-dead-upstream', {
+        specOf({
+          strategy: 'keepalive:idle=1s,interval=1s,count=2',
+          workload: 'idle',
+          fault: 'proxy-dead-upstream',
           deadlineMs: 6000,
         }),
       );
@@ -175,7 +226,11 @@ describe(
 
     it('a heartbeat crosses the proxy and notices inside (2 s, 3 s]', async () => {
       const r = await measure(
-        spec('heartbeat:interval=1s,timeout=2s', 'publish:10', 'proxy-dead-upstream'),
+        specOf({
+          strategy: 'heartbeat:interval=1s,timeout=2s',
+          workload: 'publish:10',
+          fault: 'proxy-dead-upstream',
+        }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.ok((r.wire['proxy-dead-upstream:0'] ?? 0) > 0, 'the proxy kept sending upstream');
@@ -183,7 +238,12 @@ describe(
 
     it('NATS pings cross the proxy: stale inside (2 s, 3 s]', async () => {
       const r = await measure(
-        brokerSpec('nats', 'nats:ping=1s,maxout=2', 'publish:10', 'proxy-dead-upstream'),
+        specOf({
+          target: 'nats',
+          strategy: 'nats:ping=1s,maxout=2',
+          workload: 'publish:10',
+          fault: 'proxy-dead-upstream',
+        }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.equal(r.detect_reason, 'stale-connection');

@@ -4,24 +4,21 @@
  * (a partition on netns, a slow path through the fault proxy).
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { IDLE_MARGIN, tune, type TuneRequest } from '../src/advise/tune.js';
+import { tuneCommand, type TuneFlags } from '../src/cli/tune.js';
 import {
   formatStrategy,
   parseStrategy,
   parseWorkload,
-  validateSpec,
   type TargetName,
 } from '../src/scenario/spec.js';
-import { CLI, netnsSkip } from './helpers.js';
+import { assertBadInput, netnsSkip, runCli, specOf, tuneFlags } from './helpers.js';
 
 const TARGETS: TargetName[] = ['tcp', 'nats', 'mqtt', 'ws', 'grpc', 'h2'];
 
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, 'tune', ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** `halfopen tune <args>` as a real child process. */
+const cli = (args: string[]) => runCli(['tune', ...args]);
 
 describe('tune: recommendations keep their promises', () => {
   it('across targets, workloads, targets times, tolerances and idle timeouts', () => {
@@ -61,18 +58,12 @@ describe('tune: recommendations keep their promises', () => {
                 const text = formatStrategy(r.strategy);
                 assert.deepEqual(parseStrategy(text), r.strategy, text);
                 assert.doesNotThrow(() =>
-                  validateSpec({
-                    testbed: 'netns',
+                  specOf({
                     target,
                     strategy: r.strategy!,
                     workload: req.workload,
                     fault: 'partition',
-                    healMs: null,
-                    restartMs: null,
-                    qos: 0,
                     deadlineMs: withinMs,
-                    warmupMs: 1000,
-                    sysctls: {},
                   }),
                 );
               }
@@ -161,32 +152,30 @@ describe('tune: recommendations keep their promises', () => {
 });
 
 describe('halfopen tune (CLI)', () => {
-  const bad: [string, string[], RegExp][] = [
-    ['no target time', ['--target', 'nats'], /--within is required/],
+  // In-process: the command's own checks, before it computes or measures anything.
+  const bad: [string, Partial<TuneFlags>, RegExp][] = [
+    ['no target time', { target: 'nats' }, /--within is required/],
     [
       'tolerance over the target',
-      ['--within', '2s', '--tolerate', '3s'],
+      { within: '2s', tolerate: '3s' },
       /must be shorter than --within/,
     ],
-    ['unknown target', ['--target', 'amqp', '--within', '5s'], /amqp/],
-    [
-      'subscribe on tcp',
-      ['--within', '5s', '--workload', 'subscribe:1'],
-      /needs a target that pushes/,
-    ],
-    ['testbed without verify', ['--within', '5s', '--testbed', 'proxy'], /--verify only/],
-    ['idle timeout too short', ['--within', '5s', '--idle-timeout', '10ms'], /at least 1s/],
+    ['unknown target', { target: 'amqp', within: '5s' }, /amqp/],
+    ['subscribe on tcp', { within: '5s', workload: 'subscribe:1' }, /needs a target that pushes/],
+    ['testbed without verify', { within: '5s', testbed: 'proxy' }, /--verify only/],
+    ['idle timeout too short', { within: '5s', idleTimeout: '10ms' }, /at least 1s/],
   ];
-  for (const [name, args, re] of bad)
-    it(`bad input, ${name}: one line, exit 2`, () => {
-      const r = cli(args);
-      assert.equal(r.code, 2, r.stderr);
-      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-      assert.match(r.stderr, re);
+  for (const [name, flags, re] of bad)
+    it(`bad input, ${name}: one line, exit 2`, async () => {
+      await assertBadInput(
+        () => tuneCommand(tuneFlags(flags), new AbortController().signal),
+        re,
+        name,
+      );
     });
 
-  it('explains each setting and how to check it; --json carries the same', () => {
-    const r = cli([
+  it('explains each setting and how to check it; --json carries the same', async () => {
+    const r = await cli([
       '--target',
       'grpc',
       '--within',
@@ -200,10 +189,8 @@ describe('halfopen tune (CLI)', () => {
     assert.match(r.stdout, /grpc:time=8s,timeout=2s,without-calls=true/);
     assert.match(r.stdout, /too_many_pings/);
     assert.match(r.stdout, /check it +halfopen run --target grpc --strategy/);
-    const j = cli(['--target', 'grpc', '--within', '10s', '--tolerate', '2s', '--json']);
-    const out = JSON.parse(j.stdout) as {
-      recommendations: { strategy: string; predicted_ms: number[] }[];
-    };
+    const j = await cli(['--target', 'grpc', '--within', '10s', '--tolerate', '2s', '--json']);
+    const out = j.json<{ recommendations: { strategy: string; predicted_ms: number[] }[] }>();
     assert.equal(out.recommendations[0]!.strategy, 'grpc:time=8s,timeout=2s,without-calls=true');
     assert.deepEqual(out.recommendations[0]!.predicted_ms, [2000, 10_000]);
   });
@@ -215,18 +202,19 @@ describe('halfopen tune --verify', { skip: netnsSkip }, () => {
     // an idle TCP client, each through a partition on netns, the heartbeat also through a path
     // 800 ms slower each way: its pongs come 1.6 s late, 0.4 s inside its timeout, which a loaded
     // two-core machine keeps.
-    const child = spawn(
-      process.execPath,
-      [CLI, 'tune', '--target', 'tcp', '--within', '8s', '--tolerate', '2s', '--verify', '--json'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.on('close', r));
-    assert.equal(code, 0, stderr);
-    const out = JSON.parse(stdout) as {
+    const r = await cli([
+      '--target',
+      'tcp',
+      '--within',
+      '8s',
+      '--tolerate',
+      '2s',
+      '--verify',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const { stdout } = r;
+    const out = r.json<{
       recommendations: {
         strategy: string | null;
         verified: {
@@ -235,7 +223,7 @@ describe('halfopen tune --verify', { skip: netnsSkip }, () => {
           passed: boolean;
         } | null;
       }[];
-    };
+    }>();
     const measured = out.recommendations.filter((r) => r.strategy !== null);
     assert.equal(measured.length, 2, stdout);
     for (const r of measured) {

@@ -4,7 +4,9 @@
  *
  * Timing tolerances: "at once" means within 2 s (measured: a few ms; the bound absorbs a loaded
  * two-core CI machine). "Silence" means nothing at all arrives in 2 s, which a FIN or RST would
- * break by ~2000 ms.
+ * break by ~2000 ms: checked by polling throughout the window (`assertStays`), so the test fails
+ * the moment one does. The other fixed waits are the scenario itself (a send 0.5 s after T0, an
+ * idle period longer than the middlebox's timeout), not waits for something to be ready.
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
@@ -17,7 +19,14 @@ import { Timeline } from '../src/runner/timeline.js';
 import { sleep } from '../src/util/clock.js';
 import { onLines } from '../src/util/lines.js';
 import { Teardowns } from '../src/util/teardown.js';
-import { assertNoLabNamespaces, labIds, netnsSkip, PROBE } from './helpers.js';
+import {
+  assertNoLabNamespaces,
+  assertStays,
+  labIds,
+  netnsSkip,
+  PROBE,
+  waitFor,
+} from './helpers.js';
 
 interface ProbeEvent {
   type: 'connected' | 'data' | 'end' | 'error' | 'close' | 'sent' | 'send_error';
@@ -143,28 +152,38 @@ describe('faults on the wire (netns, plain socket)', { skip: netnsSkip, concurre
 
   it('partition: silence both ways, even after a send; heal lets the retransmission through', async () => {
     await withFault('partition', async (p, heal, recv) => {
-      await sleep(2000);
-      assert.equal(p.failure(), undefined, 'nothing may arrive while partitioned');
+      await assertStays(
+        () => p.failure() === undefined,
+        2000,
+        'nothing may arrive while partitioned',
+      );
       const before = recv();
       p.send();
-      await sleep(2000);
-      assert.equal(p.failure(), undefined, 'a send into a partition gets no answer');
-      assert.equal(recv(), before, 'the sink receives nothing while partitioned');
+      await assertStays(
+        () => {
+          assert.equal(p.failure(), undefined, 'a send into a partition gets no answer');
+          assert.equal(recv(), before, 'the sink receives nothing while partitioned');
+        },
+        2000,
+        'silence after a send',
+      );
       await heal();
       // After heal the kernel's next retransmission (RTO backoff: within ~2 s here) delivers it.
-      for (let i = 0; i < 60 && recv() === before; i++) await sleep(100);
-      assert.equal(recv(), before + 1, 'the message arrives after heal');
+      await waitFor(() => recv() > before, 6000, 'the message arrives after heal');
+      assert.equal(recv(), before + 1, 'the message arrives after heal, once');
       assert.equal(p.failure(), undefined, 'the connection survives the partition');
     });
   });
 
   it('node-loss: silence, even after a send', async () => {
     await withFault('node-loss', async (p) => {
-      await sleep(2000);
-      assert.equal(p.failure(), undefined, "the dead target's FIN must not reach the client");
+      await assertStays(
+        () => p.failure() === undefined,
+        2000,
+        "the dead target's FIN must not reach the client",
+      );
       p.send();
-      await sleep(2000);
-      assert.equal(p.failure(), undefined, 'no answer from a lost node');
+      await assertStays(() => p.failure() === undefined, 2000, 'no answer from a lost node');
     });
   });
 
@@ -175,8 +194,7 @@ describe('faults on the wire (netns, plain socket)', { skip: netnsSkip, concurre
   for (const [fault, who] of rstFaults) {
     it(`${fault}: nothing until the client sends, then ECONNRESET from ${who}`, async () => {
       await withFault(fault, async (p) => {
-        await sleep(1000);
-        assert.equal(p.failure(), undefined, 'an idle flow hears nothing');
+        await assertStays(() => p.failure() === undefined, 1000, 'an idle flow hears nothing');
         p.send();
         const f = await p.waitFor((e) => e.type === 'error' || e.type === 'end', 2000);
         assert.equal(f?.code, 'ECONNRESET', `expected ECONNRESET, got ${JSON.stringify(f)}`);
@@ -190,13 +208,27 @@ describe('faults on the wire (netns, plain socket)', { skip: netnsSkip, concurre
       async (p, _heal, recv) => {
         await sleep(500);
         p.send();
-        for (let i = 0; i < 20 && recv() < 2; i++) await sleep(50);
+        await waitFor(
+          () => recv() >= 2,
+          1000,
+          'a message 0.5 s after T0 crosses: the flow is still known',
+        );
         assert.equal(recv(), 2, 'a message 0.5 s after T0 crosses: the flow is still known');
+        // Idle for 1.5 s: longer than the 1 s timeout.
         await sleep(1500);
         p.send();
-        await sleep(2000);
-        assert.equal(recv(), 2, 'after 1 s idle the router forgot the flow: the message vanished');
-        assert.equal(p.failure(), undefined, 'and nothing came back');
+        await assertStays(
+          () => {
+            assert.equal(
+              recv(),
+              2,
+              'after 1 s idle the router forgot the flow: the message vanished',
+            );
+            assert.equal(p.failure(), undefined, 'and nothing came back');
+          },
+          2000,
+          'silence after the flow was forgotten',
+        );
       },
       { ms: 1000, onExpiry: 'drop' },
     );
@@ -206,8 +238,8 @@ describe('faults on the wire (netns, plain socket)', { skip: netnsSkip, concurre
     await withFault(
       'idle-timeout',
       async (p) => {
-        await sleep(1500);
-        assert.equal(p.failure(), undefined, 'forgetting is silent');
+        // Idle for 1.5 s, longer than the 1 s timeout, and nothing tells the client.
+        await assertStays(() => p.failure() === undefined, 1500, 'forgetting is silent');
         p.send();
         const f = await p.waitFor((e) => e.type === 'error' || e.type === 'end', 2000);
         assert.equal(f?.code, 'ECONNRESET', `expected ECONNRESET, got ${JSON.stringify(f)}`);
