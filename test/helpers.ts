@@ -22,11 +22,11 @@ import type { RunFlags } from '../src/cli/run.js';
 import type { TuneFlags } from '../src/cli/tune.js';
 import { BadInputError } from '../src/errors.js';
 import { runExperiment, type ExperimentResult } from '../src/runner/experiment.js';
+import { PROTOCOLS } from '../src/protocols/index.js';
 import {
   ownClientOf,
   parseStrategy,
   parseWorkload,
-  TARGET_STRATEGIES,
   validateSpec,
   type ExperimentSpec,
   type Strategy,
@@ -119,7 +119,7 @@ export function specOf(o: SpecOptions = {}): ExperimentSpec {
   const { strategy, workload, clientCmd, detectLog, ...rest } = o;
   const target = rest.target ?? 'tcp';
   const own = ownClientOf(clientCmd, detectLog, strategy !== undefined);
-  const text = strategy ?? (own ? 'none' : TARGET_STRATEGIES[target].default);
+  const text = strategy ?? (own ? 'none' : PROTOCOLS[target].defaultStrategy);
   return validateSpec({
     testbed: 'netns',
     target,
