@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BadInputError, exitCodeFor, InterruptedError } from '../errors.js';
 import { FAULT_DEFS, FAULT_PARAMS, faultsTaking, flagOf } from '../faults/index.js';
-import { PROTOCOLS } from '../protocols/index.js';
+import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
 import { STRATEGIES } from '../strategies/index.js';
 import { cleanupCommand } from './cleanup.js';
@@ -240,7 +240,9 @@ program
     'settings that notice a silent peer within a target time without false disconnects; --verify measures them',
   )
   .addOption(
-    new Option('--target <name>', 'the client to tune').choices([...TARGETS]).default('tcp'),
+    new Option('--target <name>', 'the client to tune')
+      .choices([...TARGETS])
+      .default(DEFAULT_TARGET),
   )
   .option('--within <duration>', 'notice a silent peer within this, at worst, e.g. 10s (required)')
   .option(

@@ -19,7 +19,7 @@ import {
 import { PRESETS } from '../scenario/presets.js';
 import { FAULT_PARAMS, flagOf } from '../faults/index.js';
 import type { FaultFields } from '../scenario/base.js';
-import { PROTOCOLS } from '../protocols/index.js';
+import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { parseDuration } from '../util/duration.js';
 import { BadInputError } from '../errors.js';
@@ -66,7 +66,7 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
       );
     ({ target: targetText, strategy: strategyText, workload: workloadText } = preset);
   }
-  const target = parseChoice(targetText ?? TARGETS[0]!, TARGETS, 'target');
+  const target = parseChoice(targetText ?? DEFAULT_TARGET, TARGETS, 'target');
   if (f.detectLog !== undefined && f.clientCmd === undefined)
     throw new BadInputError('--detect-log applies to --client-cmd only (your own client)');
   if (f.clientCmd !== undefined && f.preset !== undefined)

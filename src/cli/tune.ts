@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { tune, tuneSpec, type Recommendation, type TuneRequest } from '../advise/tune.js';
 import { toleranceMs } from '../advise/predict.js';
-import { PROTOCOLS } from '../protocols/index.js';
+import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
 import { isKernelOnly } from '../strategies/index.js';
 import { BadInputError, InterruptedError, LabUnavailableError } from '../errors.js';
 import { formatMs, parseDuration } from '../util/duration.js';
@@ -227,7 +227,7 @@ function render(
       lines.push("    measured     not here: the kernel's timers need the netns testbed (root)");
     }
     if (!checks) {
-      const target = req.target === TARGETS[0] ? '' : ` --target ${req.target}`;
+      const target = req.target === DEFAULT_TARGET ? '' : ` --target ${req.target}`;
       const qos = PROTOCOLS[req.target].qos ? ` --qos ${req.qos}` : '';
       const base = `halfopen run${target} --strategy '${spec}' --workload ${formatWorkload(req.workload)}${qos}`;
       lines.push(

@@ -18,6 +18,9 @@ export const PROTOCOLS = { tcp, nats, mqtt, ws, grpc, h2 } as const satisfies Re
 export type TargetName = keyof typeof PROTOCOLS;
 export const TARGETS = Object.keys(PROTOCOLS) as TargetName[];
 
+/** The target when none is named: the lab's own raw TCP server. */
+export const DEFAULT_TARGET: TargetName = 'tcp';
+
 export type {
   ClientArgs,
   LaunchConfig,
