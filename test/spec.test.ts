@@ -336,6 +336,30 @@ describe('metrics: who sends and who receives follows the workload', () => {
     assert.equal(m.duplicates, 1);
     assert.equal(m.reconnect_ms, 60);
   });
+  it("timer lateness: the client's and the target's largest, from 1 s before T0 to detection", () => {
+    const late = (ms: number, src: 'client' | 'target' | 'sink', max: number): TimelineEntry => ({
+      t: at(ms),
+      src,
+      type: 'lateness',
+      max_ms: max,
+      p99_ms: max,
+      period_ms: 500,
+    });
+    const m = (extra: TimelineEntry[]) =>
+      computeMetrics(
+        [...timeline, ...extra].sort((a, b) => (a.t < b.t ? -1 : 1)),
+        {
+          reconnectFrom: 'heal',
+          workload: 'subscribe',
+          deadlineMs: 10_000,
+        },
+      ).timer_lateness_ms;
+    assert.equal(m([]), null, 'nothing reported');
+    // Covers (-400, 100]: inside the look-back; (250, 750] starts after the detection at 250.
+    assert.equal(m([late(100, 'client', 12), late(750, 'client', 90)]), 12);
+    // (-1500, -1000] ends before the look-back; the sink's does not count; the target's does.
+    assert.equal(m([late(-1000, 'client', 70), late(300, 'sink', 80), late(300, 'target', 9)]), 9);
+  });
   it('publish: the same events count nothing the client did not send', () => {
     const m = computeMetrics(timeline, {
       reconnectFrom: 'heal',
