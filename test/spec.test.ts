@@ -1,7 +1,7 @@
 /** Parsing and formulas: pure functions, checked against numbers from facts.md. */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { predict, verdict } from '../src/advise/predict.js';
+import { allowanceMs, predict, verdict } from '../src/advise/predict.js';
 import { retransmissionTimeoutMs, retransmissionWindowMs } from '../src/advise/tcp.js';
 import { BadInputError } from '../src/errors.js';
 import type { TimelineEntry } from '../src/events.js';
@@ -294,9 +294,20 @@ describe('predicted windows (facts.md)', () => {
     );
   });
 
-  it('verdicts compare with a stated tolerance', () => {
+  it("verdicts allow 25 ms + 1 % of the bound, plus the lab's measured lateness", () => {
     assert.equal(verdict(4000, [3000, 5000]), 'inside');
-    assert.equal(verdict(5300, [3000, 5000]), 'inside'); // within 150 ms + 5 %
+    assert.equal(verdict(5074, [3000, 5000]), 'inside'); // within 25 ms + 1 %
+    assert.equal(verdict(5076, [3000, 5000]), 'late');
+    assert.equal(verdict(2946, [3000, 5000]), 'inside');
+    assert.equal(verdict(2944, [3000, 5000]), 'early');
+    // The lab's timers ran up to 40 ms late, and the fault took 30 ms to be in force: the late
+    // side allows both, the early side the lateness only.
+    const lab = { latenessMs: 40, applyMs: 30 };
+    assert.deepEqual(allowanceMs([3000, 5000], lab), [95, 145]);
+    assert.equal(verdict(5140, [3000, 5000], Infinity, false, lab), 'inside');
+    assert.equal(verdict(5150, [3000, 5000], Infinity, false, lab), 'late');
+    assert.equal(verdict(2910, [3000, 5000], Infinity, false, lab), 'inside');
+    assert.equal(verdict(2900, [3000, 5000], Infinity, false, lab), 'early');
     assert.equal(verdict(6000, [3000, 5000]), 'late');
     assert.equal(verdict(1000, [3000, 5000]), 'early');
     assert.equal(verdict(null, [3000, 5000]), 'not detected');
