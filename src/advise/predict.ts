@@ -7,8 +7,10 @@ import type { ExperimentSpec, Strategy, Workload } from '../scenario/spec.js';
 import {
   DEFAULT_TCP_RETRIES2,
   nextRetransmissionBoundMs,
+  PTO_MAX_MS,
   retransmissionTimeoutMs,
   retransmissionWindowMs,
+  timerSlackMs,
   userTimeoutWindowMs,
 } from './tcp.js';
 
@@ -105,9 +107,12 @@ export function silentPathPrediction(
         };
       }
       const { idleMs: i, intervalMs: v, count: n } = strategy;
+      // The first probe and each of the n firings after it come up to one timer-wheel
+      // granularity late (timerSlackMs), and each firing arms the next.
+      const slack = timerSlackMs(i) + n * timerSlackMs(v);
       return {
-        window: [n * v, i + n * v],
-        why: `keepalive: last ACK within idle before T0, then idle ${sec(i)} + interval ${sec(v)} x count ${n}: (${sec(n * v)}, ${sec(i + n * v)}]`,
+        window: [n * v, i + n * v + slack],
+        why: `keepalive: last ACK within idle before T0, then idle ${sec(i)} + interval ${sec(v)} x count ${n}, each of those ${n + 1} kernel timers up to one timer-wheel step late (${sec(slack)} in all): (${sec(n * v)}, ${sec(i + n * v + slack)}]`,
       };
     }
     case 'user-timeout': {
@@ -204,6 +209,32 @@ function mqttSilent(
   };
 }
 
+/**
+ * Clients whose socket keeps Nagle's algorithm on: MQTT.js never sets TCP_NODELAY (the lab's TCP
+ * client, nats.js, ws, grpc-js and node:http2 all do). Your own program may do either.
+ */
+const usesNagle = (spec: ExperimentSpec): boolean =>
+  spec.own !== undefined || spec.target === 'mqtt';
+
+/**
+ * reset on netns: the router answers the flow's next packet with RST, in either direction, from
+ * the moment the rule is in force. With Nagle's algorithm on, the client's next packet may wait:
+ * when the rule cuts off the ACK of the client's last segment (which crossed just before it), Nagle
+ * holds every later small write until that ACK comes, which it never does, and only the tail loss
+ * probe, PTO = 2 srtt + 200 ms after that segment (tcp_schedule_loss_probe(), one segment in
+ * flight), puts a packet on the wire to draw the RST. Measured: MQTT.js publishing 20 a second,
+ * the probe 208 ms after its last segment carried the four messages held since.
+ */
+function resetPrediction(spec: ExperimentSpec): Prediction {
+  const p = nextPacketPrediction(spec.strategy, spec.workload);
+  if (spec.testbed !== 'netns' || !usesNagle(spec) || p.window === null) return p;
+  if (p.window[1] >= PTO_MAX_MS) return p;
+  return {
+    window: [p.window[0], PTO_MAX_MS],
+    why: `${p.why}; or, when the fault cut off the ACK of the segment before it, Nagle's algorithm (no TCP_NODELAY) holds it until the tail loss probe, within ${sec(PTO_MAX_MS)}`,
+  };
+}
+
 /** The path answers the next packet with RST: the client notices when it next sends. */
 function nextPacketPrediction(strategy: Strategy, workload: Workload): Prediction {
   if (workload.kind === 'publish') {
@@ -220,11 +251,13 @@ function nextPacketPrediction(strategy: Strategy, workload: Workload): Predictio
         window: null,
         why: 'an idle client without probes sends nothing, so no RST ever comes back',
       };
-    case 'keepalive':
+    case 'keepalive': {
+      const max = strategy.idleMs + timerSlackMs(strategy.idleMs);
       return {
-        window: [0, strategy.idleMs],
-        why: `RST answers the next keepalive probe, within idle ${sec(strategy.idleMs)}`,
+        window: [0, max],
+        why: `RST answers the next keepalive probe, within idle ${sec(strategy.idleMs)} and one timer-wheel step: ${sec(max)}`,
       };
+    }
     case 'heartbeat':
     case 'nats':
     case 'mqtt':
@@ -265,7 +298,8 @@ function freshHostPrediction(spec: ExperimentSpec, upByMs: number): Prediction {
     nextMax = Math.max(firstSend, nextRetransmissionBoundMs(r));
     how = `the next retransmission after a fresh host is up (within ${sec(r)}) draws an RST`;
   } else if (s.kind === 'keepalive') {
-    nextMax = r + Math.max(s.idleMs, s.intervalMs);
+    const every = Math.max(s.idleMs, s.intervalMs);
+    nextMax = r + every + timerSlackMs(every);
     how = `the next keepalive probe after a fresh host is up (within ${sec(r)}) draws an RST`;
   } else {
     nextMax = null;
@@ -432,7 +466,7 @@ export function predict(spec: ExperimentSpec): Prediction {
         ? silentPathPrediction(spec.strategy, spec.workload, spec.sysctls, spec.qos)
         : freshHostPrediction(spec, spec.restartMs + REUSE_ALLOWANCE_MS);
     case 'reset':
-      return nextPacketPrediction(spec.strategy, spec.workload);
+      return resetPrediction(spec);
     case 'ip-reuse':
       return freshHostPrediction(spec, REUSE_ALLOWANCE_MS);
     case 'latency':
