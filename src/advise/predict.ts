@@ -6,6 +6,7 @@
 import type { ExperimentSpec, Strategy, Workload } from '../scenario/spec.js';
 import {
   DEFAULT_TCP_RETRIES2,
+  keepaliveWorstMs,
   nextRetransmissionBoundMs,
   PTO_MAX_MS,
   retransmissionTimeoutMs,
@@ -109,10 +110,10 @@ export function silentPathPrediction(
       const { idleMs: i, intervalMs: v, count: n } = strategy;
       // The first probe and each of the n firings after it come up to one timer-wheel
       // granularity late (timerSlackMs), and each firing arms the next.
-      const slack = timerSlackMs(i) + n * timerSlackMs(v);
+      const max = keepaliveWorstMs(i, v, n);
       return {
-        window: [n * v, i + n * v + slack],
-        why: `keepalive: last ACK within idle before T0, then idle ${sec(i)} + interval ${sec(v)} x count ${n}, each of those ${n + 1} kernel timers up to one timer-wheel step late (${sec(slack)} in all): (${sec(n * v)}, ${sec(i + n * v + slack)}]`,
+        window: [n * v, max],
+        why: `keepalive: last ACK within idle before T0, then idle ${sec(i)} + interval ${sec(v)} x count ${n}, each of those ${n + 1} kernel timers up to one timer-wheel step late (${sec(max - i - n * v)} in all): (${sec(n * v)}, ${sec(max)}]`,
       };
     }
     case 'user-timeout': {

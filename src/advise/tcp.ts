@@ -49,6 +49,14 @@ export function timerSlackMs(delayMs: number, hz = KERNEL_HZ): number {
   return (granularity * 1000) / hz;
 }
 
+/**
+ * The latest a keepalive socket gives up after its last ACK: the probe after `idle`, then `count`
+ * firings `interval` apart (the last finds every probe unanswered), each up to one timer-wheel
+ * step late, each armed when the one before ran (tcp_keepalive_timer()).
+ */
+export const keepaliveWorstMs = (idleMs: number, intervalMs: number, count: number): number =>
+  idleMs + count * intervalMs + timerSlackMs(idleMs) + count * timerSlackMs(intervalMs);
+
 /** One kernel clock tick at the coarsest common HZ (100): timers round up to ticks. */
 export const JIFFY_MAX_MS = 10;
 

@@ -9,7 +9,7 @@
 import type { ExperimentSpec, Strategy, TargetName, Workload } from '../scenario/spec.js';
 import { formatStrategy, TCP_KEEPALIVE_MAX_S } from '../scenario/spec.js';
 import { predict, type Window } from './predict.js';
-import { userTimeoutWindowMs } from './tcp.js';
+import { keepaliveWorstMs, userTimeoutWindowMs } from './tcp.js';
 
 export interface TuneRequest {
   target: TargetName;
@@ -160,7 +160,9 @@ function tcpRecommendations(req: TuneRequest): Recommendation[] {
     for (let count = 2; count <= 9; count++) {
       const interval = Math.max(1000, ceilTo(req.tolerateMs / count, 1000));
       if (interval > TCP_KEEPALIVE_MAX_S * 1000) continue;
-      const idle = Math.min(floorTo(req.withinMs - count * interval, 1000), cap);
+      // The kernel's timers may each fire a timer-wheel step late (tcp.ts keepaliveWorstMs).
+      let idle = Math.min(floorTo(req.withinMs - count * interval, 1000), cap);
+      while (idle >= 1000 && keepaliveWorstMs(idle, interval, count) > req.withinMs) idle -= 1000;
       if (idle >= 1000 && (!best || idle > best.idle)) best = { count, interval, idle };
     }
     if (!best)
@@ -172,7 +174,7 @@ function tcpRecommendations(req: TuneRequest): Recommendation[] {
       strategy: { kind: 'keepalive', idleMs: idle, intervalMs: interval, count },
       probeEveryMs: idle,
       toleratesMs: count * interval,
-      why: `keepalive (whole seconds): ${count} probes ${sec(interval)} apart tolerate a ${sec(count * interval)} late ACK; idle ${sec(idle)} fills the rest${idle === cap ? " (capped by the path's idle timeout)" : ''}: at worst ${sec(idle + count * interval)}`,
+      why: `keepalive (whole seconds): ${count} probes ${sec(interval)} apart tolerate a ${sec(count * interval)} late ACK; idle ${sec(idle)} fills the rest${idle === cap ? " (capped by the path's idle timeout)" : ''}: at worst ${sec(keepaliveWorstMs(idle, interval, count))}, with the kernel timers' steps`,
       notes: [
         `for data in flight set TCP_USER_TIMEOUT to ${sec(idle + count * interval)} too: with keepalive on, Linux uses it in place of the probe count`,
       ],
