@@ -4,13 +4,26 @@
  * adds its own lab events. Every union is closed: consumers switch on `type` exhaustively.
  */
 import { now } from './util/clock.js';
+import { watchTimerLateness } from './util/lateness.js';
 
 export interface Endpoint {
   address: string;
   port: number;
 }
 
+/**
+ * The process's own timer lateness over the last `period_ms` (util/lateness.ts): every child that
+ * reports events reports this too.
+ */
+export interface LatenessEvent {
+  type: 'lateness';
+  max_ms: number;
+  p99_ms: number;
+  period_ms: number;
+}
+
 export type ClientEvent =
+  | LatenessEvent
   | { type: 'connecting'; attempt: number }
   | {
       type: 'connected';
@@ -40,6 +53,7 @@ export type ClientEvent =
   | { type: 'fatal'; error: string };
 
 export type TargetEvent =
+  | LatenessEvent
   | { type: 'listening'; address: string; port: number }
   | { type: 'accepted'; remote: Endpoint }
   | { type: 'hello'; client: string; attempt: number }
@@ -62,6 +76,7 @@ export type TargetEvent =
  * publishes what a subscribing client should receive.
  */
 export type SinkEvent =
+  | LatenessEvent
   | { type: 'ready' }
   | { type: 'recv'; seq: number }
   | { type: 'sent'; seq: number }
@@ -90,6 +105,7 @@ export type TimelineEntry = { t: bigint } & (
 
 /** Child side: print one event line with a monotonic timestamp. */
 export function emit(event: ClientEvent | TargetEvent | SinkEvent): void {
+  watchTimerLateness();
   process.stdout.write(`${JSON.stringify({ t: now().toString(), ...event })}\n`);
 }
 

@@ -54,6 +54,8 @@ function resultOf(spec: ExperimentSpec, m: Measured): ExperimentResult {
     wire: {},
     sockopts: {},
     fault_apply_ms: null,
+    allowance_ms: null,
+    timer_lateness_ms: null,
     flow: null,
     events: [],
     timeline: [],

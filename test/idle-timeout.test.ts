@@ -7,7 +7,8 @@
  * Timings: N is 2 s and the warmup 1 s, so keepalive's first probe after T0 (5 s after the
  * connection opened) comes about T0 + 4 s, 2 s clear of the moment the flow is forgotten (T0 + 2 s),
  * which absorbs the warmup's overhead and the fault's few ms to apply on a loaded machine.
- * Windows are checked as verdicts, with the stated tolerance of 150 ms + 5 % (predict.ts).
+ * Windows are checked as verdicts, with the verdict's allowance (predict.ts allowanceMs): 25 ms
+ * + 1 % of the bound, plus the lateness and fault-apply time the lab measured in that experiment.
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
@@ -36,7 +37,7 @@ describe(
   'idle-timeout (netns): a middlebox forgets idle flows',
   { skip: netnsSkip, concurrency: 4 },
   () => {
-    it('keepalive probes rarer than the timeout: forgotten, the probes are dropped, ETIMEDOUT inside (4 s, 9 s]', async () => {
+    it('keepalive probes rarer than the timeout: forgotten, the probes are dropped, ETIMEDOUT inside (4 s, 9.32 s]', async () => {
       const before = rootConntrack();
       const r = await measure(
         specOf({
@@ -48,7 +49,8 @@ describe(
         }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
-      assert.deepEqual(r.predicted_ms, [4000, 9000]);
+      // 9 s, plus the kernel timers' steps: 256 ms for idle 5 s, 32 ms for each 1 s interval.
+      assert.deepEqual(r.predicted_ms, [4000, 9320]);
       assert.equal(r.detect_reason, 'ETIMEDOUT');
       assert.ok(
         (r.wire['idle-timeout:0'] ?? 0) >= 2,
@@ -63,7 +65,7 @@ describe(
       );
     });
 
-    it('--on-expiry reset: the first probe into the forgotten flow draws an RST, inside (2 s, 7 s]', async () => {
+    it('--on-expiry reset: the first probe into the forgotten flow draws an RST, inside (2 s, 7.26 s]', async () => {
       const r = await measure(
         specOf({
           strategy: KEEPALIVE,

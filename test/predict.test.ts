@@ -101,6 +101,14 @@ const MSG_RST: Window = [0, GAP]; // reset while publishing: the next message dr
 const KERNEL_ONLY = ['none', 'keepalive', 'user-timeout'];
 
 const KA = 'keepalive:idle=4s,interval=1s,count=3';
+/**
+ * The kernel's timer wheel fires a timer up to one step of its level late (HZ=250): 256 ms for the
+ * 4 s idle, 32 ms for the 1 s interval. KA gives up by idle + 3 intervals + 256 + 3 x 32 ms.
+ */
+const KA_IDLE_STEP = 256;
+const KA_MAX = 4000 + 3 * 1000 + KA_IDLE_STEP + 3 * 32;
+/** Tail loss probe bound: a client with Nagle on may hold its next write this long (netns reset). */
+const PTO = 210;
 const UT = 'user-timeout:3s';
 const HB = 'heartbeat:interval=1s,timeout=2s';
 const NATS = 'nats:ping=5s,maxout=2';
@@ -134,7 +142,7 @@ const pings = (p: number): Expect => [[0, p], MSG_RST, [0, p]];
 /** No packet reaches the client after T0: only its own timers can tell. */
 const SILENT: Record<Id, Expect> = {
   none: [null, RETRANS, null], // idle: nothing is sent, nothing times out
-  keepalive: [[3 * 1000, 4000 + 3 * 1000], RETRANS], // (count x intvl, idle + count x intvl]
+  keepalive: [[3 * 1000, KA_MAX], RETRANS], // (count x intvl, idle + count x intvl + steps]
   'user-timeout': [null, [3000, 3000 + UT_SLACK + GAP]], // counts unacknowledged data only
   heartbeat: same([2000, 1000 + 2000], 2), // (timeout, interval + timeout]
   nats: same([2 * 5000, 3 * 5000]), // (maxout x ping, (maxout + 1) x ping]
@@ -156,7 +164,7 @@ const SILENT: Record<Id, Expect> = {
 /** The path answers the next packet with RST: a message within GAP, a probe or a ping. */
 const RESET: Record<Id, Expect> = {
   none: [null, MSG_RST, null], // idle: nothing sent draws one
-  keepalive: [[0, 4000], MSG_RST], // the next probe, within idle
+  keepalive: [[0, 4000 + KA_IDLE_STEP], MSG_RST], // the next probe, within idle and a step
   'user-timeout': [null, MSG_RST],
   heartbeat: [[0, 1000], MSG_RST],
   nats: pings(5000),
@@ -180,7 +188,7 @@ const RESET: Record<Id, Expect> = {
 const REUSE: Record<Id, Expect> = {
   none: [null, [0, DATA_RST], null],
   keepalive: [
-    [0, UP + Math.max(4000, 1000)],
+    [0, UP + Math.max(4000, 1000) + KA_IDLE_STEP],
     [0, DATA_RST],
   ],
   'user-timeout': [null, [0, DATA_RST]], // before its own 3.53 s
@@ -221,9 +229,14 @@ function expected(id: Id, w: number, testbed: TestbedName, fault: FaultName): Wi
       return testbed === 'proxy' && kernelOnly ? null : SILENT[id][w]!;
     case 'proxy-dead-upstream':
       return kernelOnly ? null : SILENT[id][w]!;
-    case 'reset':
+    case 'reset': {
       // The proxy's reset_peer toxic resets both sides at T0, whatever the client sends.
-      return testbed === 'proxy' ? [0, 250] : RESET[id][w]!;
+      if (testbed === 'proxy') return [0, 250];
+      // MQTT.js keeps Nagle on: a write held behind a cut-off ACK waits for the loss probe.
+      const win = RESET[id][w]!;
+      const nagle = STRATEGIES[id].strategy.startsWith('mqtt');
+      return nagle && win && win[1] < PTO ? [win[0], PTO] : win;
+    }
     case 'ip-reuse':
       return REUSE[id][w]!;
     case 'idle-timeout':
@@ -279,7 +292,7 @@ describe('node-loss with a restart: the replacement answers RST; r = restart + U
     // r = 21.5 s: its own timer first.
     [{ strategy: NATS, restartMs: 20_000, deadlineMs: 30_000 }, [2 * 5000, 3 * 5000]],
     // The next keepalive probe after r, by r + max(idle, interval) = 6.5 s, before 7 s.
-    [{ strategy: KA, restartMs: 1000 }, [1000, 1000 + UP + 4000]],
+    [{ strategy: KA, restartMs: 1000 }, [1000, 1000 + UP + 4000 + KA_IDLE_STEP]],
     [{ workload: 'publish:10', restartMs: 2000 }, [2000, 2 * (2000 + UP) + 200]],
     // Its own 3.53 s comes before 7.2 s.
     [{ strategy: UT, workload: 'publish:10', restartMs: 2000 }, [2000, 3000 + UT_SLACK + GAP]],
@@ -322,8 +335,8 @@ describe('idle-timeout: the window for a fault at T0, moved by when the flow is 
     ],
     ['drop', { strategy: HB10 }, [N + 1000, N + 10_000 + 1000]],
     ['reset', { strategy: HB10 }, [N, N + 10_000]], // the next ping draws the RST
-    ['drop', { strategy: KA }, [N + 3 * 1000, N + 4000 + 3 * 1000]],
-    ['reset', { strategy: KA }, [N, N + 4000]],
+    ['drop', { strategy: KA }, [N + 3 * 1000, N + KA_MAX]],
+    ['reset', { strategy: KA }, [N, N + 4000 + KA_IDLE_STEP]],
     ['drop', { workload: 'publish:0.25' }, [N + R15[0], N + R15[1] + 4000]],
     ['reset', { workload: 'publish:0.25' }, [N, N + 4000]],
     ['drop', { workload: 'publish:0.25', sysctls: RETRIES5 }, [N + R5[0], N + R5[1] + 4000]],
@@ -391,7 +404,7 @@ describe('your own client, sysctls, and what `why` says', () => {
   });
   it('declared: predicted from the strategy it names, like the built-in client', () => {
     const nats = { target: 'nats' as const, own: own(true) };
-    assert.deepEqual(windowOf({ ...nats, strategy: KA, workload: 'subscribe:5' }), [3000, 7000]);
+    assert.deepEqual(windowOf({ ...nats, strategy: KA, workload: 'subscribe:5' }), [3000, KA_MAX]);
     const ut = { ...nats, strategy: UT, workload: 'publish:10' };
     assert.deepEqual(windowOf(ut), [3000, 3000 + UT_SLACK + GAP]);
     assert.equal(windowOf({ ...ut, testbed: 'proxy' }), null);
@@ -407,7 +420,7 @@ describe('your own client, sysctls, and what `why` says', () => {
     assert.deepEqual(windowOf({ ...publish, strategy: 'mqtt:keepalive=0s' }), retries5);
     assert.deepEqual(windowOf({ ...publish, strategy: UT }), [3000, 3000 + UT_SLACK + GAP]);
     assert.deepEqual(windowOf({ ...publish, fault: 'ip-reuse' }), [0, DATA_RST]);
-    assert.deepEqual(windowOf({ strategy: KA, sysctls }), [3000, 7000]);
+    assert.deepEqual(windowOf({ strategy: KA, sysctls }), [3000, KA_MAX]);
   });
   it('why names the numbers', () => {
     const has = (c: Case, ...parts: string[]): void => {
@@ -415,7 +428,7 @@ describe('your own client, sysctls, and what `why` says', () => {
       for (const part of parts) assert.ok(why.includes(part), `${part} not in: ${why}`);
     };
     has({ strategy: HB }, 'interval 1s', 'timeout 2s', '(2s, 3s]');
-    has({ strategy: KA }, 'idle 4s', 'count 3', '(3s, 7s]');
+    has({ strategy: KA }, 'idle 4s', 'count 3', '(3s, 7.352s]');
     has({ strategy: UT, workload: 'publish:10' }, 'TCP_USER_TIMEOUT 3s', 'within 0.1s');
     has({ workload: 'publish:10', sysctls: RETRIES5 }, 'tcp_retries2=5', '12.6s');
     has({ strategy: NATS }, 'maxPingOut 2', '(10s, 15s]');

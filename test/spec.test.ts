@@ -1,8 +1,13 @@
 /** Parsing and formulas: pure functions, checked against numbers from facts.md. */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { predict, verdict } from '../src/advise/predict.js';
-import { retransmissionTimeoutMs, retransmissionWindowMs } from '../src/advise/tcp.js';
+import { allowanceMs, predict, verdict } from '../src/advise/predict.js';
+import {
+  PTO_MAX_MS,
+  retransmissionTimeoutMs,
+  retransmissionWindowMs,
+  timerSlackMs,
+} from '../src/advise/tcp.js';
 import { BadInputError } from '../src/errors.js';
 import type { TimelineEntry } from '../src/events.js';
 import { computeMetrics } from '../src/runner/metrics.js';
@@ -155,12 +160,29 @@ describe('predicted windows (facts.md)', () => {
     assert.ok(max > min && max < min * 1.1);
   });
 
-  it('keepalive idle window is (count x interval, idle + count x interval]', () => {
+  it("the timer wheel's granularity at HZ=250: how late a kernel timer may fire", () => {
+    assert.equal(timerSlackMs(200), 4); // 50 jiffies: level 0
+    assert.equal(timerSlackMs(1000), 32); // 250 jiffies: level 1, 8 jiffies
+    assert.equal(timerSlackMs(2000), 32); // 500 jiffies, under 504
+    assert.equal(timerSlackMs(2020), 256); // 505 jiffies: level 2
+    assert.equal(timerSlackMs(75_000), 2048); // tcp_keepalive_intvl: level 3
+    assert.equal(timerSlackMs(7_200_000), 131_072); // tcp_keepalive_time: level 5
+  });
+
+  it('keepalive idle window is (count x interval, idle + count x interval + timer-wheel steps]', () => {
     const p = predict({
       ...base,
       strategy: parseStrategy('keepalive:idle=2s,interval=1s,count=3'),
     });
-    assert.deepEqual(p.window, [3000, 5000]);
+    // Measured here: probes 1024 ms apart (1 s rounded up to 8 jiffies), the first 0-32 ms after
+    // idle; detection 75-105 ms after last ACK + idle + count x interval.
+    assert.deepEqual(p.window, [3000, 5000 + 32 + 3 * 32]);
+    const reset = predict({
+      ...base,
+      fault: 'reset',
+      strategy: parseStrategy('keepalive:idle=2s,interval=1s,count=3'),
+    });
+    assert.deepEqual(reset.window, [0, 2032]);
   });
 
   it('heartbeat window is (timeout, interval + timeout]', () => {
@@ -199,6 +221,24 @@ describe('predicted windows (facts.md)', () => {
     assert.equal(predict(off).window, null, 'keepalive 0 never notices an idle silent path');
     // A reset meets the next PINGREQ, within K.
     assert.deepEqual(predict({ ...mqtt, fault: 'reset' }).window, [0, 2000]);
+    // Publishing, the next message draws it; but MQTT.js keeps Nagle on, so a message written
+    // after a segment whose ACK the fault cut off waits for the tail loss probe.
+    const resetPublishing = {
+      ...mqtt,
+      fault: 'reset' as const,
+      workload: parseWorkload('publish:20'),
+    };
+    assert.deepEqual(predict(resetPublishing).window, [0, PTO_MAX_MS]);
+    assert.deepEqual(
+      predict({ ...resetPublishing, target: 'tcp', strategy: { kind: 'none' } }).window,
+      [0, 50],
+      'TCP_NODELAY',
+    );
+    assert.deepEqual(
+      predict({ ...resetPublishing, testbed: 'proxy' }).window,
+      [0, 250],
+      'the proxy resets both sides at once',
+    );
   });
 
   it('ws, grpc and h2: heartbeat windows, and grpc pings only with a call or without-calls', () => {
@@ -251,13 +291,14 @@ describe('predicted windows (facts.md)', () => {
     const kept = idle('heartbeat:interval=1s,timeout=2s');
     assert.equal(kept.window, null);
     assert.match(kept.why, /never forgets the flow/);
-    // keepalive probes every 4 s: forgotten, then the partition window (2 s, 6 s] from then.
-    assert.deepEqual(idle('keepalive:idle=4s,interval=1s,count=2').window, [4000, 8000]);
+    // keepalive probes every 4 s: forgotten, then the partition window (2 s, 6 s] from then,
+    // and the kernel timers' steps (256 ms for 4 s, 32 ms for each 1 s interval).
+    assert.deepEqual(idle('keepalive:idle=4s,interval=1s,count=2').window, [4000, 8320]);
     // With RST on expiry the next probe is the detection: (N, N + idle].
     const reset = { idleTimeout: { ms: 2000, onExpiry: 'reset' as const } };
     assert.deepEqual(
       idle('keepalive:idle=4s,interval=1s,count=2', 'idle', reset).window,
-      [2000, 6000],
+      [2000, 6256],
     );
     // Pings every 2 s through a 2 s timeout: a round trip decides; no window.
     assert.equal(idle('heartbeat:interval=2s,timeout=1s').unknown, true);
@@ -284,9 +325,20 @@ describe('predicted windows (facts.md)', () => {
     );
   });
 
-  it('verdicts compare with a stated tolerance', () => {
+  it("verdicts allow 25 ms + 1 % of the bound, plus the lab's measured lateness", () => {
     assert.equal(verdict(4000, [3000, 5000]), 'inside');
-    assert.equal(verdict(5300, [3000, 5000]), 'inside'); // within 150 ms + 5 %
+    assert.equal(verdict(5074, [3000, 5000]), 'inside'); // within 25 ms + 1 %
+    assert.equal(verdict(5076, [3000, 5000]), 'late');
+    assert.equal(verdict(2946, [3000, 5000]), 'inside');
+    assert.equal(verdict(2944, [3000, 5000]), 'early');
+    // The lab's timers ran up to 40 ms late, and the fault took 30 ms to be in force: the late
+    // side allows both, the early side the lateness only.
+    const lab = { latenessMs: 40, applyMs: 30 };
+    assert.deepEqual(allowanceMs([3000, 5000], lab), [95, 145]);
+    assert.equal(verdict(5140, [3000, 5000], Infinity, false, lab), 'inside');
+    assert.equal(verdict(5150, [3000, 5000], Infinity, false, lab), 'late');
+    assert.equal(verdict(2910, [3000, 5000], Infinity, false, lab), 'inside');
+    assert.equal(verdict(2900, [3000, 5000], Infinity, false, lab), 'early');
     assert.equal(verdict(6000, [3000, 5000]), 'late');
     assert.equal(verdict(1000, [3000, 5000]), 'early');
     assert.equal(verdict(null, [3000, 5000]), 'not detected');
@@ -325,6 +377,30 @@ describe('metrics: who sends and who receives follows the workload', () => {
     assert.equal(m.lost, 2);
     assert.equal(m.duplicates, 1);
     assert.equal(m.reconnect_ms, 60);
+  });
+  it("timer lateness: the client's and the target's largest, from 1 s before T0 to detection", () => {
+    const late = (ms: number, src: 'client' | 'target' | 'sink', max: number): TimelineEntry => ({
+      t: at(ms),
+      src,
+      type: 'lateness',
+      max_ms: max,
+      p99_ms: max,
+      period_ms: 500,
+    });
+    const m = (extra: TimelineEntry[]) =>
+      computeMetrics(
+        [...timeline, ...extra].sort((a, b) => (a.t < b.t ? -1 : 1)),
+        {
+          reconnectFrom: 'heal',
+          workload: 'subscribe',
+          deadlineMs: 10_000,
+        },
+      ).timer_lateness_ms;
+    assert.equal(m([]), null, 'nothing reported');
+    // Covers (-400, 100]: inside the look-back; (250, 750] starts after the detection at 250.
+    assert.equal(m([late(100, 'client', 12), late(750, 'client', 90)]), 12);
+    // (-1500, -1000] ends before the look-back; the sink's does not count; the target's does.
+    assert.equal(m([late(-1000, 'client', 70), late(300, 'sink', 80), late(300, 'target', 9)]), 9);
   });
   it('publish: the same events count nothing the client did not send', () => {
     const m = computeMetrics(timeline, {

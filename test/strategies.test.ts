@@ -1,10 +1,10 @@
 /**
  * Every strategy against the faults, through the whole runner, as `halfopen run` does it.
  *
- * Tolerance: a measurement counts as inside its predicted window when it is within 150 ms + 5 %
- * of the window's bounds (advise/predict.ts toleranceMs): the fault is applied by an iptables
- * transaction or a signal (a few ms), and two event loops and the kernel's timers sit between the
- * fault and the client's event on a noisy two-core machine.
+ * Tolerance: a measurement counts as inside its predicted window when it is within the verdict's
+ * allowance (advise/predict.ts allowanceMs): 25 ms + 1 % of the bound, plus the timer lateness the
+ * client and the lab's target measured in that experiment (timer_lateness_ms) and, above the
+ * window, the time the fault took to be in force (fault_apply_ms).
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
@@ -26,7 +26,7 @@ describe(
       );
     });
 
-    it('idle client, keepalive idle=2s interval=1s count=3, partition: inside (3 s, 5 s]', async () => {
+    it('idle client, keepalive idle=2s interval=1s count=3, partition: inside (3 s, 5.128 s]', async () => {
       const r = await measure(
         specOf({
           strategy: 'keepalive:idle=2s,interval=1s,count=3',
@@ -36,7 +36,8 @@ describe(
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
       assert.equal(r.detect_reason, 'ETIMEDOUT');
-      assert.deepEqual(r.predicted_ms, [3000, 5000]);
+      // 5 s and four kernel timers, each up to one timer-wheel step (32 ms) late.
+      assert.deepEqual(r.predicted_ms, [3000, 5128]);
       assert.equal(r.sockopts.tcp_keepintvl_ms, 1000, 'the kernel holds the interval we set');
       assert.equal(r.sockopts.tcp_keepcnt, 3);
       assert.ok((r.wire['partition:0'] ?? 0) >= 3, 'keepalive probes were dropped by the router');

@@ -12,7 +12,7 @@ import {
   silentPath,
   type Strategy,
 } from '../strategies/index.js';
-import { nextRetransmissionBoundMs } from './tcp.js';
+import { nextRetransmissionBoundMs, timerSlackMs } from './tcp.js';
 import { sec, type PathContext, type Prediction } from './window.js';
 
 /**
@@ -56,11 +56,13 @@ export function nextPacketPrediction(spec: FaultSpec): Prediction {
   if (every !== null)
     return { window: [0, every], why: `RST answers the next ping, sent within ${sec(every)}` };
   const kernel = keepaliveProbe(s);
-  if (kernel)
+  if (kernel) {
+    const max = kernel.idleMs + timerSlackMs(kernel.idleMs);
     return {
-      window: [0, kernel.idleMs],
-      why: `RST answers the next keepalive probe, within idle ${sec(kernel.idleMs)}`,
+      window: [0, max],
+      why: `RST answers the next keepalive probe, within idle ${sec(kernel.idleMs)} and one timer-wheel step: ${sec(max)}`,
     };
+  }
   if (isKernelOnly(s))
     return {
       window: null,
@@ -96,7 +98,8 @@ export function freshHostPrediction(spec: FaultSpec, upByMs: number): Prediction
     nextMax = Math.max(firstSend, nextRetransmissionBoundMs(r));
     how = `the next retransmission after a fresh host is up (within ${sec(r)}) draws an RST`;
   } else if (kernel) {
-    nextMax = r + Math.max(kernel.idleMs, kernel.intervalMs);
+    const every = Math.max(kernel.idleMs, kernel.intervalMs);
+    nextMax = r + every + timerSlackMs(every);
     how = `the next keepalive probe after a fresh host is up (within ${sec(r)}) draws an RST`;
   } else {
     nextMax = null;

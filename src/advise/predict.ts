@@ -9,10 +9,10 @@ import { FAULT_DEFS } from '../faults/index.js';
 import type { ExperimentSpec } from '../scenario/spec.js';
 import { KERNEL_KINDS, silentPath, type Strategy } from '../strategies/index.js';
 import type { Workload } from '../scenario/workload.js';
-import { toleranceMs, type Prediction, type Window } from './window.js';
+import { allowanceMs, type LabSlack, type Prediction, type Window } from './window.js';
 
 export type { Prediction, Window } from './window.js';
-export { toleranceMs } from './window.js';
+export { allowanceMs, toleranceMs, type LabSlack } from './window.js';
 export { IMMEDIATE_MS, REUSE_ALLOWANCE_MS } from './paths.js';
 
 /** Strategies that rely on the peer's kernel alone: a proxy's kernel answers for the peer. */
@@ -57,12 +57,14 @@ export function verdict(
   window: Window | null,
   deadlineMs = Infinity,
   unknown = false,
+  lab?: LabSlack,
 ): Verdict {
   if (unknown) return 'measured (no prediction)';
   if (window === null)
     return detectMs === null ? 'not detected (as predicted)' : 'detected (predicted never)';
   if (detectMs === null) return window[0] > deadlineMs ? 'beyond deadline' : 'not detected';
-  if (detectMs < window[0] - toleranceMs(window[0])) return 'early';
-  if (detectMs > window[1] + toleranceMs(window[1])) return 'late';
+  const [early, late] = allowanceMs(window, lab);
+  if (detectMs < window[0] - early) return 'early';
+  if (detectMs > window[1] + late) return 'late';
   return 'inside';
 }

@@ -29,6 +29,34 @@ export function nextRetransmissionBoundMs(afterMs: number): number {
   return 2 * afterMs + RTO_MIN_MS;
 }
 
+/** This lab's kernel clock (CONFIG_HZ=250 in /proc/config.gz): 4 ms a jiffy. */
+export const KERNEL_HZ = 250;
+
+/**
+ * How late the kernel's timer wheel may fire a timer armed `delayMs` ahead (kernel/time/timer.c,
+ * calc_wheel_index() and calc_index()). The wheel keeps a timer at level L when its delta is under
+ * 63 x 8^L jiffies, with a granularity of 8^L jiffies, and rounds the expiry up to the next
+ * multiple of that granularity so that nothing fires early: a timer fires up to one granularity
+ * late, never early. At HZ=250: 4 ms for delays under 252 ms, 32 ms under 2.016 s, 256 ms under
+ * 16.13 s, 2.048 s under 129 s, 16.4 s under 17.2 min, 131 s beyond. The TCP keepalive and
+ * retransmission timers are such timers, and each firing re-arms the next from the moment it ran,
+ * so the lateness adds up along a chain of them.
+ */
+export function timerSlackMs(delayMs: number, hz = KERNEL_HZ): number {
+  const jiffies = Math.ceil((delayMs * hz) / 1000);
+  let granularity = 1;
+  while (jiffies >= 63 * granularity && granularity < 8 ** 8) granularity *= 8;
+  return (granularity * 1000) / hz;
+}
+
+/**
+ * The latest a keepalive socket gives up after its last ACK: the probe after `idle`, then `count`
+ * firings `interval` apart (the last finds every probe unanswered), each up to one timer-wheel
+ * step late, each armed when the one before ran (tcp_keepalive_timer()).
+ */
+export const keepaliveWorstMs = (idleMs: number, intervalMs: number, count: number): number =>
+  idleMs + count * intervalMs + timerSlackMs(idleMs) + count * timerSlackMs(intervalMs);
+
 /** One kernel clock tick at the coarsest common HZ (100): timers round up to ticks. */
 export const JIFFY_MAX_MS = 10;
 

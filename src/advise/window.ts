@@ -42,7 +42,34 @@ export function retransmission(c: PathContext): Prediction {
 }
 
 /**
- * Tolerance around a predicted window: timers, process scheduling and the time to apply the fault
- * (an iptables call, a signal) on a noisy two-core machine. 150 ms plus 5 % of the bound.
+ * What a measurement may lie beyond its window before it counts as early or late: 25 ms plus 1 %
+ * of the bound, for what the formulas leave out on purpose (a clock tick here and there, a round
+ * trip, an event loop turning once), plus what the lab measured of its own imprecision in that
+ * experiment (`LabSlack`). Everything systematic belongs in the window itself.
  */
-export const toleranceMs = (boundMs: number): number => 150 + 0.05 * boundMs;
+export const toleranceMs = (boundMs: number): number => 25 + 0.01 * boundMs;
+
+/** The lab's own imprecision in one experiment, as it measured it. */
+export interface LabSlack {
+  /**
+   * The largest lateness of the client's and the lab target's own timers around the fault
+   * (`timer_lateness_ms`): every timer and every event of theirs may come that much later.
+   */
+  latenessMs: number;
+  /**
+   * From T0 until the lab saw the fault in force (`fault_apply_ms`): the fault took hold somewhere
+   * in that span, so every window may end that much later (never earlier).
+   */
+  applyMs: number;
+}
+
+/** The allowance on each side of a window: [below min, above max]. */
+export function allowanceMs(
+  window: Window,
+  lab: LabSlack = { latenessMs: 0, applyMs: 0 },
+): [early: number, late: number] {
+  return [
+    toleranceMs(window[0]) + lab.latenessMs,
+    toleranceMs(window[1]) + lab.latenessMs + lab.applyMs,
+  ];
+}

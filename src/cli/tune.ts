@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { tune, tuneSpec, type Recommendation, type TuneRequest } from '../advise/tune.js';
-import { toleranceMs } from '../advise/predict.js';
+import { allowanceMs } from '../advise/predict.js';
 import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
 import { isKernelOnly } from '../strategies/index.js';
 import { BadInputError, InterruptedError, LabUnavailableError } from '../errors.js';
@@ -161,8 +161,12 @@ async function verify(
         passed: false,
         error: (failed ?? new Error('unknown')).message,
       };
-    const inTime =
-      part.detect_ms !== null && part.detect_ms <= req.withinMs + toleranceMs(req.withinMs);
+    // The verdict's allowance above a bound, with what the lab measured of its own lateness.
+    const allowed = allowanceMs([req.withinMs, req.withinMs], {
+      latenessMs: part.timer_lateness_ms ?? 0,
+      applyMs: part.fault_apply_ms ?? 0,
+    })[1];
+    const inTime = part.detect_ms !== null && part.detect_ms <= req.withinMs + allowed;
     const falseDisconnect = lat !== null && lat.detect_ms !== null;
     return {
       partition: { testbed: p.bed, detect_ms: part.detect_ms, in_time: inTime },

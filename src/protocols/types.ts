@@ -91,6 +91,11 @@ export interface ProtocolDef {
   readonly defaultStrategy: string;
   /** MQTT's quality of service applies (--qos). */
   readonly qos: boolean;
+  /**
+   * Its client's socket keeps Nagle's algorithm on (it never sets TCP_NODELAY), so a small write
+   * waits for the ACK of the one before it.
+   */
+  readonly nagle: boolean;
   /** The address your own client is given in HALFOPEN_URL. */
   url(host: string, port: number): string;
   /**

@@ -138,6 +138,7 @@ type Lane = (typeof LANES)[number];
 /** Where an event goes on the timeline view, or null for what it leaves out (logs). */
 function laneOf(e: TimelineEntry): Lane | null {
   if (e.src === 'lab') return 'lab';
+  if (e.type === 'lateness') return null;
   if (e.type === 'sent') return 'sent';
   if (e.type === 'recv') return 'delivered';
   if (e.src === 'client') return 'client';

@@ -52,6 +52,12 @@ export function renderResult(r: Result, timelinePath: string | null): string {
       : `  detection    ${detected}; predicted ${formatWindow(r.predicted_ms)}: ${r.verdict}`,
   );
   lines.push(`               (${r.predicted_why})`);
+  if (r.allowance_ms && r.detect_ms !== null) {
+    const [below, above] = r.allowance_ms.map((ms) => `${Math.round(ms)} ms`);
+    lines.push(
+      `               allowed ${below} below, ${above} above: 25 ms + 1 %, the lab's timers up to ${r.timer_lateness_ms ?? 0} ms late, the fault in force within ${r.fault_apply_ms ?? 0} ms (above)`,
+    );
+  }
   if (r.predicted_ms && r.detect_ms === null && r.predicted_ms[0] > r.deadline_ms) {
     lines.push(
       `               the prediction is beyond the deadline: try --deadline ${Math.ceil((r.predicted_ms[1] * 1.1) / 1000)}s`,

@@ -11,7 +11,14 @@
  */
 import type { TimelineEntry } from '../events.js';
 import { InterruptedError, LabError, LabUnavailableError } from '../errors.js';
-import { predict, verdict, type Prediction, type Verdict } from '../advise/predict.js';
+import {
+  allowanceMs,
+  predict,
+  verdict,
+  type LabSlack,
+  type Prediction,
+  type Verdict,
+} from '../advise/predict.js';
 import { FAULT_DEFS } from '../faults/index.js';
 import { PROTOCOLS, type TargetDef } from '../protocols/index.js';
 import { formatStrategy, formatWorkload, type ExperimentSpec } from '../scenario/spec.js';
@@ -63,6 +70,11 @@ export interface ExperimentResult extends Metrics {
   sockopts: Record<string, number | boolean>;
   /** When the lab applied the fault: from T0 until it was in force. */
   fault_apply_ms: number | null;
+  /**
+   * How far beyond the window the verdict allowed, [below min, above max]: 25 ms + 1 % of the
+   * bound, plus timer_lateness_ms, plus fault_apply_ms above the max (advise/predict.ts).
+   */
+  allowance_ms: [number, number] | null;
   /** The connection the fault hit, as the client namespace's kernel listed it. */
   flow: { client: string; server: string } | null;
   /** Every status event the client's library emitted, in ms from T0 (negative: before it). */
@@ -452,6 +464,11 @@ export async function runExperiment(
     await sleep(200);
     receiver?.kill('SIGTERM');
     const metrics = computeMetrics(timeline.entries, metricOpts);
+    const applyMs = applied ? Math.round(msBetween(t0, applied) * 10) / 10 : null;
+    const slack: LabSlack = {
+      latenessMs: metrics.timer_lateness_ms ?? 0,
+      applyMs: applyMs ?? 0,
+    };
     outcome = {
       testbed: spec.testbed,
       target: spec.target,
@@ -478,10 +495,17 @@ export async function runExperiment(
         prediction.window,
         spec.deadlineMs,
         prediction.unknown === true,
+        slack,
       ),
       wire: counters,
       sockopts: connected.sockopts ?? {},
-      fault_apply_ms: applied ? Math.round(msBetween(t0, applied) * 10) / 10 : null,
+      fault_apply_ms: applyMs,
+      allowance_ms: prediction.window
+        ? (allowanceMs(prediction.window, slack).map((ms) => Math.round(ms * 10) / 10) as [
+            number,
+            number,
+          ])
+        : null,
       flow: flow
         ? {
             client: `${flow.client.address}:${flow.client.port}`,

@@ -10,6 +10,10 @@
  *   TCP target, or a broker's sink) receives; `subscribe`, the broker's sink sends and the client
  *   receives.
  * - false_disconnects: detections before T0, while no fault was active.
+ * - timer_lateness_ms: the largest lateness of their own timers that the client and the lab's own
+ *   target reported (util/lateness.ts) for the time that decides the detection: from
+ *   LATENESS_LOOKBACK_MS before T0 (timers armed then fire after it) to the detection, or to the
+ *   deadline without one.
  */
 import type { TimelineEntry } from '../events.js';
 import type { Workload } from '../scenario/workload.js';
@@ -34,7 +38,12 @@ export interface Metrics {
    * reports nothing) from the gaps below the highest sequence number delivered.
    */
   lost_from: 'accepted' | 'gaps';
+  /** null: no process reported it (a broker target and your own program do not). */
+  timer_lateness_ms: number | null;
 }
+
+/** Timers armed up to this long before T0 (the last ping, the last reschedule) decide too. */
+export const LATENESS_LOOKBACK_MS = 1000;
 
 const round = (ms: number): number => Math.round(ms * 10) / 10;
 
@@ -70,6 +79,17 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
   }
 
   const detectT = detect?.t ?? null;
+  let lateness: number | null = null;
+  if (t0 !== null) {
+    const from = t0 - BigInt(LATENESS_LOOKBACK_MS * 1e6);
+    const to = detectT ?? t0 + BigInt(Math.round(opts.deadlineMs * 1e6));
+    for (const e of entries) {
+      if (e.type !== 'lateness' || (e.src !== 'client' && e.src !== 'target')) continue;
+      // The report covers (t - period, t].
+      if (e.t <= from || e.t - BigInt(Math.round(e.period_ms * 1e6)) >= to) continue;
+      lateness = Math.max(lateness ?? 0, e.max_ms);
+    }
+  }
   const gaps = opts.countGaps === true && accepted.size === 0;
   if (gaps) {
     let highest = 0;
@@ -125,5 +145,6 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
     false_disconnects: falseDisconnects,
     heal_at_ms: healT !== null && t0 !== null ? round(msBetween(t0, healT)) : null,
     lost_from: gaps ? 'gaps' : 'accepted',
+    timer_lateness_ms: lateness,
   };
 }

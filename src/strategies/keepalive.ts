@@ -1,4 +1,5 @@
 /** SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT (Linux TCP in docs/facts.md). */
+import { keepaliveWorstMs } from '../advise/tcp.js';
 import { retransmission, sec } from '../advise/window.js';
 import { integerIn, keyValues, specMs, TCP_KEEPALIVE_MAX_S, wholeSeconds } from './parse.js';
 import { ceilTo, floorTo, periodCap } from './tune-kit.js';
@@ -40,9 +41,12 @@ export const keepalive: StrategyDef<KeepaliveStrategy> = {
       return { ...r, why: `keepalive probes only go out when nothing is unacknowledged; ${r.why}` };
     }
     const { idleMs: i, intervalMs: v, count: n } = s;
+    // The first probe and each of the n firings after it come up to one timer-wheel granularity
+    // late (timerSlackMs), and each firing arms the next.
+    const max = keepaliveWorstMs(i, v, n);
     return {
-      window: [n * v, i + n * v],
-      why: `keepalive: last ACK within idle before T0, then idle ${sec(i)} + interval ${sec(v)} x count ${n}: (${sec(n * v)}, ${sec(i + n * v)}]`,
+      window: [n * v, max],
+      why: `keepalive: last ACK within idle before T0, then idle ${sec(i)} + interval ${sec(v)} x count ${n}, each of those ${n + 1} kernel timers up to one timer-wheel step late (${sec(max - i - n * v)} in all): (${sec(n * v)}, ${sec(max)}]`,
     };
   },
   tune(ask) {
@@ -55,7 +59,9 @@ export const keepalive: StrategyDef<KeepaliveStrategy> = {
     for (let count = 2; count <= 9; count++) {
       const interval = Math.max(1000, ceilTo(ask.tolerateMs / count, 1000));
       if (interval > TCP_KEEPALIVE_MAX_S * 1000) continue;
-      const idle = Math.min(floorTo(ask.withinMs - count * interval, 1000), cap);
+      // The kernel's timers may each fire a timer-wheel step late (tcp.ts keepaliveWorstMs).
+      let idle = Math.min(floorTo(ask.withinMs - count * interval, 1000), cap);
+      while (idle >= 1000 && keepaliveWorstMs(idle, interval, count) > ask.withinMs) idle -= 1000;
       if (idle >= 1000 && (!best || idle > best.idle)) best = { count, interval, idle };
     }
     if (!best)
@@ -67,7 +73,7 @@ export const keepalive: StrategyDef<KeepaliveStrategy> = {
       strategy: { kind: 'keepalive', idleMs: idle, intervalMs: interval, count },
       probeEveryMs: idle,
       toleratesMs: count * interval,
-      why: `keepalive (whole seconds): ${count} probes ${sec(interval)} apart tolerate a ${sec(count * interval)} late ACK; idle ${sec(idle)} fills the rest${idle === cap ? " (capped by the path's idle timeout)" : ''}: at worst ${sec(idle + count * interval)}`,
+      why: `keepalive (whole seconds): ${count} probes ${sec(interval)} apart tolerate a ${sec(count * interval)} late ACK; idle ${sec(idle)} fills the rest${idle === cap ? " (capped by the path's idle timeout)" : ''}: at worst ${sec(keepaliveWorstMs(idle, interval, count))}, with the kernel timers' steps`,
       notes: [
         `for data in flight set TCP_USER_TIMEOUT to ${sec(idle + count * interval)} too: with keepalive on, Linux uses it in place of the probe count`,
       ],

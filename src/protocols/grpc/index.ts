@@ -26,6 +26,7 @@ export const grpc: ProtocolDef = {
   strategies: ['none', 'grpc'],
   defaultStrategy: 'none',
   qos: false,
+  nagle: false,
   url: (h, p) => `${h}:${p}`,
   serverPings: null,
 };

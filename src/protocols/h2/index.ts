@@ -20,6 +20,7 @@ export const h2: ProtocolDef = {
   strategies: ['none', 'h2'],
   defaultStrategy: 'none',
   qos: false,
+  nagle: false,
   url: (h, p) => `http://${h}:${p}/`,
   serverPings: null,
 };

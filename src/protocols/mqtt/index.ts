@@ -48,6 +48,8 @@ export const mqtt: ProtocolDef = {
   strategies: ['mqtt'],
   defaultStrategy: 'mqtt:keepalive=60s',
   qos: true,
+  // MQTT.js never sets TCP_NODELAY (the lab's TCP client, nats.js, ws, grpc-js and node:http2 do).
+  nagle: true,
   url: (h, p) => `mqtt://${h}:${p}`,
   // mosquitto does not ping clients; it closes one silent for 1.5 x its keepalive.
   serverPings: null,

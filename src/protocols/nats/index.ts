@@ -29,6 +29,7 @@ export const nats: ProtocolDef = {
   strategies: ['nats'],
   defaultStrategy: 'nats:ping=2m,maxout=2',
   qos: false,
+  nagle: false,
   url: (h, p) => `nats://${h}:${p}`,
   // nats-server pings each client every ping_interval (the config above keeps its 2 min), and
   // once `firstClientPingInterval` (2 s) plus up to 20 % jitter after it connected, to measure

@@ -27,6 +27,7 @@ export const tcp: ProtocolDef = {
   strategies: ['none', 'heartbeat', 'keepalive', 'user-timeout'],
   defaultStrategy: 'none',
   qos: false,
+  nagle: false,
   url: (h, p) => `tcp://${h}:${p}`,
   serverPings: null,
 };

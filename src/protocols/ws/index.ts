@@ -20,6 +20,7 @@ export const ws: ProtocolDef = {
   strategies: ['none', 'ws'],
   defaultStrategy: 'none',
   qos: false,
+  nagle: false,
   url: (h, p) => `ws://${h}:${p}/`,
   // The server pings only as a strategy's side=server|both asks (StrategyDef.serverPingMs).
   serverPings: null,
