@@ -4,7 +4,7 @@
  * 0 the command ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { BadInputError, exitCodeFor, InterruptedError } from '../errors.js';
+import { BadInputError, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
 import { NETNS_FAULTS } from '../testbeds/netns/faults/index.js';
 import { cleanupCommand } from './cleanup.js';
@@ -406,8 +406,12 @@ async function main(): Promise<number> {
         return 0;
       return 2; // commander already printed its one line through outputError
     }
+    // After a signal a step fails however it noticed (a wait cut short): that is the interruption.
+    // Not a teardown that left something behind: that must be said, and it exits 1.
     const e =
-      interrupted && !(err instanceof InterruptedError) ? new InterruptedError(interrupted) : err;
+      interrupted && !(err instanceof InterruptedError) && !(err instanceof TeardownError)
+        ? new InterruptedError(interrupted)
+        : err;
     process.stderr.write(`halfopen: ${e instanceof Error ? e.message : String(e)}\n`);
     if (process.env.HALFOPEN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return exitCodeFor(e);

@@ -11,7 +11,7 @@
  */
 import { CLIENTS } from '../clients/index.js';
 import type { TimelineEntry } from '../events.js';
-import { InterruptedError, LabError, LabUnavailableError } from '../errors.js';
+import { InterruptedError, LabError, LabUnavailableError, TeardownError } from '../errors.js';
 import { predict, verdict, type Prediction, type Verdict } from '../advise/predict.js';
 import {
   formatStrategy,
@@ -504,10 +504,7 @@ export async function runExperiment(
     await returning;
     progress('tearing down');
     const leftovers = await teardowns.runAll();
-    if (leftovers.length > 0) {
-      const what = `teardown failed: ${leftovers.join('; ')}`;
-      failure = new LabError(failure ? `${failure.message}; ${what}` : what);
-    }
+    if (leftovers.length > 0) failure = new TeardownError(failure, leftovers);
   }
   if (failure !== undefined) throw failure;
   return { ...outcome!, timeline: timeline.entries };
