@@ -83,12 +83,17 @@ export async function runMatrix(
   const settled = await Promise.allSettled(
     Array.from({ length: Math.min(opts.parallel, rows.length) }, worker),
   );
-  // An experiment whose teardown left something behind is reported as such, never as a clean
-  // interruption: the user must learn to run `halfopen cleanup`.
-  const leaked = settled.find(
-    (s): s is PromiseRejectedResult => s.status === 'rejected' && s.reason instanceof TeardownError,
+  // Experiments whose teardown left something behind are reported as such, all of them, never as
+  // a clean interruption: the user must learn to run `halfopen cleanup`.
+  const leaks = settled.flatMap((s) =>
+    s.status === 'rejected' && s.reason instanceof TeardownError ? [s.reason] : [],
   );
-  if (leaked) throw leaked.reason;
+  if (leaks.length === 1) throw leaks[0]!;
+  if (leaks.length > 1)
+    throw new TeardownError(
+      opts.signal?.aborted ? new InterruptedError() : undefined,
+      leaks.flatMap((l) => l.leftovers),
+    );
   if (opts.signal?.aborted) throw new InterruptedError();
   const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (rejected) throw rejected.reason;

@@ -18,8 +18,11 @@ const TOOL_TIMEOUT_MS = 30_000;
  * sends the runner's whole process group: Ctrl-C, a closed terminal, Ctrl-\.
  */
 const GROUP_SIGNALS: readonly string[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
-/** A tool killed by the group's signal again and again is not worth more tries than this. */
-const GROUP_SIGNAL_TRIES = 5;
+/**
+ * Ctrl-C pressed again and again can kill a tool a few times in a row on a loaded machine; a tool
+ * that dies of such a signal by itself would be run forever. So: this many tries, then its error.
+ */
+const GROUP_SIGNAL_TRIES = 20;
 
 /**
  * Runs a system tool to completion. A tool that died of a group signal is run again: `detached`
@@ -47,7 +50,8 @@ function runOnce(
 ): Promise<RunResult & { code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const [cmd, ...args] = argv;
-    // Own process group: a second Ctrl-C at the terminal must not kill teardown's tools.
+    // Own process group: a second Ctrl-C at the terminal must not kill teardown's tools (but see
+    // `run` for the moment before the child is in it).
     const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     // Our own timer rather than spawn's `timeout` option: Node 20 leaves that one armed when the
     // spawn fails (ENOENT), which held a run that only had to say "not installed" for 30 s.
