@@ -318,8 +318,10 @@ describe('interrupted at random moments: nothing left', { skip: netnsSkip }, () 
         ]);
         clearTimeout(timer);
         await hammer;
-        assert.equal(code, 130, `${what}: ${stderr}`);
         assert.match(stderr, /interrupted by SIGINT; everything the run created was removed/, what);
+        // Exit 130; or, when one of the later SIGINTs lands while node is already exiting (its
+        // handlers gone), death by SIGINT, which a shell reports as 130 too.
+        assert.ok(code === 130 || code === 'SIGINT', `${what}: exit ${code}: ${stderr}`);
         if (process.env.HALFOPEN_INTERRUPT_VERBOSE)
           t.diagnostic(`${what}: exited ${Date.now() - sent} ms after the SIGINT`);
       } finally {
