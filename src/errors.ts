@@ -45,6 +45,29 @@ export class InterruptedError extends Error {
   }
 }
 
+/**
+ * Teardown failed to remove something the run created (`halfopen cleanup` removes it). Never
+ * reported as a plain interruption: after Ctrl-C the user is told that everything the run created
+ * was removed only when it was. Exit 1.
+ */
+export class TeardownError extends LabError {
+  override name = 'TeardownError';
+  constructor(
+    /** Why the run stopped before teardown, if it did not simply finish. */
+    before: Error | undefined,
+    /** Each teardown that failed, with its error. */
+    readonly leftovers: readonly string[],
+  ) {
+    const why =
+      before === undefined
+        ? ''
+        : before instanceof InterruptedError
+          ? 'interrupted; '
+          : `${before.message}; `;
+    super(`${why}teardown failed: ${leftovers.join('; ')} (halfopen cleanup removes what is left)`);
+  }
+}
+
 export function exitCodeFor(err: unknown): number {
   if (err instanceof BadInputError) return 2;
   if (err instanceof InterruptedError) return 130;

@@ -4,12 +4,12 @@
  * 0 the command ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { BadInputError, exitCodeFor, InterruptedError } from '../errors.js';
-import { FAULT_DEFS, FAULT_PARAMS, faultsTaking, flagOf } from '../faults/index.js';
-import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
+import { BadInputError, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
+import { FAULT_PARAMS, faultsTaking, flagOf } from '../faults/index.js';
+import { DEFAULT_TARGET } from '../protocols/index.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
-import { STRATEGIES } from '../strategies/index.js';
 import { cleanupCommand } from './cleanup.js';
+import { faultHelp, strategyHelp } from './help.js';
 import { scenarioJsonSchema } from '../scenario/file.js';
 import { demoCommand } from './demo.js';
 import {
@@ -51,40 +51,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     controller.abort();
   });
 }
-
-const faultWidth = Math.max(...FAULTS.map((f) => f.length));
-/** Words of `text` in lines of at most `width`, every line after the first indented by `indent`. */
-function wrap(text: string, indent: number, width = 100): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && indent + line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  lines.push(line);
-  return lines.join(`\n${' '.repeat(indent)}`);
-}
-
-const faultHelp = FAULTS.map((f) => {
-  const def = FAULT_DEFS[f];
-  const where = TESTBEDS.filter((t) => def.testbeds[t] !== undefined).join(', ');
-  return `  ${f.padEnd(faultWidth)}  ${wrap(`${def.summary} [${where}]`, faultWidth + 4)}`;
-}).join('\n');
-
-/** Each target's strategies, as their definitions write and explain them. */
-const strategyHelp = TARGETS.map((t) => {
-  const p = PROTOCOLS[t];
-  const lines = p.strategies.map((k) => {
-    const { usage, help } = STRATEGIES[k];
-    const text = wrap(help, 41);
-    return usage.length > 37
-      ? `  ${usage}\n${' '.repeat(41)}${text}`
-      : `  ${usage.padEnd(39)}${text}`;
-  });
-  return [`  (target ${t}; default ${p.defaultStrategy})`, ...lines].join('\n');
-}).join('\n');
 
 const program = new Command('halfopen')
   .description(
@@ -407,8 +373,12 @@ async function main(): Promise<number> {
         return 0;
       return 2; // commander already printed its one line through outputError
     }
+    // After a signal a step fails however it noticed (a wait cut short): that is the interruption.
+    // Not a teardown that left something behind: that must be said, and it exits 1.
     const e =
-      interrupted && !(err instanceof InterruptedError) ? new InterruptedError(interrupted) : err;
+      interrupted && !(err instanceof InterruptedError) && !(err instanceof TeardownError)
+        ? new InterruptedError(interrupted)
+        : err;
     process.stderr.write(`halfopen: ${e instanceof Error ? e.message : String(e)}\n`);
     if (process.env.HALFOPEN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return exitCodeFor(e);

@@ -9,7 +9,7 @@ import { tune, tuneSpec, type Recommendation, type TuneRequest } from '../advise
 import { allowanceMs } from '../advise/predict.js';
 import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
 import { isKernelOnly } from '../strategies/index.js';
-import { BadInputError, InterruptedError, LabUnavailableError } from '../errors.js';
+import { BadInputError, InterruptedError, LabUnavailableError, TeardownError } from '../errors.js';
 import { formatMs, parseDuration } from '../util/duration.js';
 import { formatWindow } from '../report/human.js';
 import { runExperiment, type ExperimentResult } from '../runner/experiment.js';
@@ -146,6 +146,9 @@ async function verify(
     }
   };
   await Promise.all(Array.from({ length: Math.min(VERIFY_PARALLEL, specs.length) }, worker));
+  // A teardown that left something behind is reported, never hidden behind the interruption.
+  const leaked = results.find((r) => r instanceof TeardownError);
+  if (leaked) throw leaked;
   if (signal.aborted) throw new InterruptedError();
   const interrupted = results.find((r) => r instanceof InterruptedError);
   if (interrupted) throw interrupted;

@@ -3,7 +3,7 @@
  * at most `parallel` at a time. A failed experiment is a row with its error, not the end of the
  * matrix; an abort stops handing out work and lets every running experiment tear down.
  */
-import { InterruptedError } from '../errors.js';
+import { InterruptedError, TeardownError } from '../errors.js';
 import type { ExperimentSpec } from '../scenario/spec.js';
 import { runExperiment, type ExperimentResult } from './experiment.js';
 
@@ -83,6 +83,17 @@ export async function runMatrix(
   const settled = await Promise.allSettled(
     Array.from({ length: Math.min(opts.parallel, rows.length) }, worker),
   );
+  // Experiments whose teardown left something behind are reported as such, all of them, never as
+  // a clean interruption: the user must learn to run `halfopen cleanup`.
+  const leaks = settled.flatMap((s) =>
+    s.status === 'rejected' && s.reason instanceof TeardownError ? [s.reason] : [],
+  );
+  if (leaks.length === 1) throw leaks[0]!;
+  if (leaks.length > 1)
+    throw new TeardownError(
+      opts.signal?.aborted ? new InterruptedError() : undefined,
+      leaks.flatMap((l) => l.leftovers),
+    );
   if (opts.signal?.aborted) throw new InterruptedError();
   const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (rejected) throw rejected.reason;

@@ -15,10 +15,12 @@ export class PrivateDir {
 
   path(): string {
     if (this.dir === undefined) {
+      // Registered before the directory exists; it learns the name mkdtemp picks.
+      this.teardowns.defer(`remove the directory ${this.prefix}*`, () => {
+        if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
+      });
       // mkdtemp: a fresh directory of our own (mode 0700), never one someone prepared for us.
-      const dir = mkdtempSync(join(tmpdir(), this.prefix));
-      this.teardowns.defer(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-      this.dir = dir;
+      this.dir = mkdtempSync(join(tmpdir(), this.prefix));
     }
     return this.dir;
   }

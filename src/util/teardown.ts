@@ -3,10 +3,18 @@
  * through creation is still undone. `runAll` runs them in reverse, never stops at a failing one,
  * and returns what failed.
  */
+import { LabError } from '../errors.js';
+
 export class Teardowns {
   private readonly stack: { what: string; fn: () => Promise<void> | void }[] = [];
+  private closed = false;
 
+  /**
+   * Registers a teardown. Once `runAll` has finished nothing would ever run it, so registering
+   * then throws instead, and whatever was about to be created is not.
+   */
   defer(what: string, fn: () => Promise<void> | void): void {
+    if (this.closed) throw new LabError(`torn down already: not creating (${what})`);
     this.stack.push({ what, fn });
   }
 
@@ -19,6 +27,8 @@ export class Teardowns {
         failures.push(`${item.what}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    // Until here a teardown may still register one (a heal it stops may have been mid-step).
+    this.closed = true;
     return failures;
   }
 }

@@ -13,13 +13,45 @@ export interface RunResult {
 /** No lab tool call should take this long; one that does is killed rather than hang teardown. */
 const TOOL_TIMEOUT_MS = 30_000;
 
-export function run(
+/**
+ * Signals the lab never sends its tools (it sends SIGKILL, and only on a timeout), but a terminal
+ * sends the runner's whole process group: Ctrl-C, a closed terminal, Ctrl-\.
+ */
+const GROUP_SIGNALS: readonly string[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+/**
+ * Ctrl-C pressed again and again can kill a tool a few times in a row on a loaded machine; a tool
+ * that dies of such a signal by itself would be run forever. So: this many tries, then its error.
+ */
+const GROUP_SIGNAL_TRIES = 20;
+
+/**
+ * Runs a system tool to completion. A tool that died of a group signal is run again: `detached`
+ * puts a child in its own session, but only once the forked child calls setsid, and a group
+ * signal (Ctrl-C) sent in the moment between the fork and that call is still delivered to it, so
+ * it dies before it executes the tool. Such a tool did nothing, so running it again is safe; not
+ * running it again left a teardown step undone (`ip netns del` died, its namespace stayed) or,
+ * with `allowFail`, read as an empty answer (`ip netns pids`: "no processes").
+ */
+export async function run(
   argv: readonly string[],
   opts: { input?: string; allowFail?: boolean } = {},
 ): Promise<RunResult> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await runOnce(argv, opts.input ?? '');
+    if (r.signal && GROUP_SIGNALS.includes(r.signal) && attempt < GROUP_SIGNAL_TRIES) continue;
+    if (r.code === 0 || opts.allowFail) return { stdout: r.stdout, stderr: r.stderr };
+    throw new CommandError(argv, r.code, r.stderr);
+  }
+}
+
+function runOnce(
+  argv: readonly string[],
+  input: string,
+): Promise<RunResult & { code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const [cmd, ...args] = argv;
-    // Own process group: a second Ctrl-C at the terminal must not kill teardown's tools.
+    // Own process group: a second Ctrl-C at the terminal must not kill teardown's tools (but see
+    // `run` for the moment before the child is in it).
     const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     // Our own timer rather than spawn's `timeout` option: Node 20 leaves that one armed when the
     // spawn fails (ENOENT), which held a run that only had to say "not installed" for 30 s.
@@ -38,13 +70,12 @@ export function run(
         );
       } else reject(err);
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (code === 0 || opts.allowFail) resolve({ stdout, stderr });
-      else reject(new CommandError(argv, code, stderr));
+      resolve({ stdout, stderr, code, signal });
     });
     child.stdin.on('error', () => undefined); // a tool that exits without reading its input
-    child.stdin.end(opts.input ?? '');
+    child.stdin.end(input);
   });
 }
 

@@ -247,13 +247,17 @@ export class NetnsTestbed implements Testbed {
     what: string,
     env?: Record<string, string>,
   ): LabProcess {
-    const proc = spawnInNamespace(this.ns[role], argv, env);
+    // Registered before the process exists; it learns the process once spawned.
+    const held: { proc?: LabProcess } = {};
     this.teardowns.defer(`stop ${what}`, async () => {
+      const { proc } = held;
+      if (!proc) return;
       proc.kill('SIGKILL');
       // Bounded: a process that survives is killed again with its namespace.
       await within(proc.exited, 5000);
     });
-    return proc;
+    held.proc = spawnInNamespace(this.ns[role], argv, env);
+    return held.proc;
   }
 
   /**

@@ -78,12 +78,16 @@ export class ProxyTestbed implements Testbed {
     what: string,
     env?: Record<string, string>,
   ): LabProcess {
-    const proc = spawnLab(argv, env);
+    // Registered before the process exists; it learns the process once spawned.
+    const held: { proc?: LabProcess } = {};
     this.teardowns.defer(`stop ${what}`, async () => {
+      const { proc } = held;
+      if (!proc) return;
       proc.kill('SIGKILL');
       await within(proc.exited, 5000);
     });
-    return proc;
+    held.proc = spawnLab(argv, env);
+    return held.proc;
   }
 
   privateDir(): string {

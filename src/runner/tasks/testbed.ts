@@ -1,0 +1,54 @@
+/** The first steps: check the machine can host the experiment, then build its testbed. */
+import { LabUnavailableError } from '../../errors.js';
+import { brokerPreflight, netnsPreflight } from '../../testbeds/netns/preflight.js';
+import { NetnsTestbed } from '../../testbeds/netns/topology.js';
+import { ProxyTestbed } from '../../testbeds/proxy/testbed.js';
+import { embeddedStandIn, targetOf, testbedOptions } from '../spec-questions.js';
+import type { ExperimentContext } from './context.js';
+import type { Task } from './task.js';
+
+/**
+ * Can this machine host the testbed, and which target runs: the broker binary when installed, or
+ * an embedded stand-in where the testbed allows one. Creates nothing.
+ */
+export const preflight: Task<ExperimentContext> = {
+  name: 'preflight',
+  async setup({ spec, made }) {
+    if (spec.testbed === 'netns') await netnsPreflight();
+    const def = targetOf(spec);
+    if (!def.broker) {
+      made.targetDef = def;
+      made.targetVersion = def.version ?? def.describe;
+      return;
+    }
+    try {
+      made.targetVersion = await brokerPreflight(def.broker);
+      made.targetDef = def;
+    } catch (err) {
+      const standIn = embeddedStandIn(spec);
+      if (!standIn || !(err instanceof LabUnavailableError)) throw err;
+      made.targetDef = standIn;
+      made.targetVersion = standIn.version ?? standIn.describe;
+    }
+  },
+};
+
+/**
+ * The testbed the experiment asks for. Each testbed registers the teardown of every namespace,
+ * link, rule, proxy and directory on the run's stack before it creates it.
+ */
+export const testbed: Task<ExperimentContext> = {
+  name: 'testbed',
+  async setup({ spec, runId, index, teardowns, progress, made }) {
+    progress('building testbed');
+    const how = testbedOptions(spec);
+    switch (how.testbed) {
+      case 'netns':
+        made.bed = await NetnsTestbed.create({ runId, index, ...how.options }, teardowns);
+        return;
+      case 'proxy':
+        made.bed = await ProxyTestbed.create({ runId, index, ...how.options }, teardowns);
+        return;
+    }
+  },
+};
