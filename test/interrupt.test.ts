@@ -158,7 +158,7 @@ const SPECS: readonly ExperimentSpec[] = [
     workload: 'idle',
     fault: 'idle-timeout',
     ...quick,
-    idleTimeout: { ms: 500, onExpiry: 'reset' },
+    idleTimeout: { ms: 1000, onExpiry: 'reset' },
   }),
   specOf({
     strategy: 'ws:ping=1s,timeout=1s,side=client',
