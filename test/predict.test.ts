@@ -1,7 +1,7 @@
 /**
  * The predicted windows, pinned number by number: every fault x strategy x workload x testbed,
  * idle timeouts, restarts, your own client, sysctls, and the verdict's boundaries. Each expected
- * window is written as its formula with the settings put in (predict.ts, shared/facts.md), so a
+ * window is written as its formula with the settings put in (the definitions in src/faults and src/strategies; docs/facts.md), so a
  * change that widens or shifts one shows here, and says which term moved. Pure: no processes.
  */
 import { faultsOn } from '../src/faults/index.js';
