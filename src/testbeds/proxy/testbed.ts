@@ -19,13 +19,15 @@ import type { BoundFault, LiveExperiment, Testbed } from '../types.js';
 
 const LOOPBACK = '127.0.0.1';
 
-/** A port nothing listens on right now (the target binds it a moment later). */
-async function freePort(): Promise<number> {
+/**
+ * A port for the target, held by a placeholder listener until `release` closes it: while it is
+ * held the kernel hands that port to nobody else (the fault proxy's own listener among them).
+ */
+async function reservePort(): Promise<{ port: number; release: () => Promise<void> }> {
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, LOOPBACK, () => r()));
   const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
+  return { port, release: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 export class ProxyTestbed implements Testbed {
@@ -54,7 +56,11 @@ export class ProxyTestbed implements Testbed {
     },
     teardowns: Teardowns,
   ): Promise<ProxyTestbed> {
-    const bed = new ProxyTestbed(teardowns, await freePort(), dirPrefix(opts.runId, opts.index));
+    // The target's port stays reserved until the proxy listens, so the kernel cannot give the
+    // proxy the same port (it would forward to itself); the target binds it a moment later.
+    const reserved = await reservePort();
+    teardowns.defer('release the reserved target port', reserved.release);
+    const bed = new ProxyTestbed(teardowns, reserved.port, dirPrefix(opts.runId, opts.index));
     bed.fault = opts.fault;
     teardowns.defer('close the fault proxy', () => bed.proxies.closeAll());
     bed.proxy = await bed.proxies.create({
@@ -62,9 +68,9 @@ export class ProxyTestbed implements Testbed {
       listen: `${LOOPBACK}:0`,
       upstream: `${LOOPBACK}:${bed.targetPort}`,
     });
-    // The kernel may hand the proxy the port just freed for the target: never forward to itself.
+    await reserved.release();
     if (bed.clientDial().port === bed.targetPort)
-      throw new LabError('the fault proxy was given the target port; run the experiment again');
+      throw new LabError('the fault proxy was given the target port');
     return bed;
   }
 
