@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { InterruptedError, TeardownError } from '../src/errors.js';
 import { runExperiment } from '../src/runner/experiment.js';
 import type { ExperimentSpec } from '../src/scenario/spec.js';
@@ -40,8 +40,14 @@ const cli = prng(SEED ^ 0x5bd1e995);
 const pick = <T>(random: () => number, xs: readonly T[]): T =>
   xs[Math.floor(random() * xs.length)]!;
 
-const work = mkdtempSync(join(tmpdir(), 'halfopen-interrupt-test-'));
-after(() => rmSync(work, { recursive: true, force: true }));
+// Made when the tests start, so a file that fails to load leaves no directory behind.
+let work = '';
+before(() => {
+  work = mkdtempSync(join(tmpdir(), 'halfopen-interrupt-test-'));
+});
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
