@@ -34,12 +34,13 @@ export default tseslint.config(
     },
   },
   {
-    // advise/, scenario/, report/ and the strategy definitions are pure: no I/O, no processes.
+    // core/, advise/, scenario/, report/ and the strategy definitions are pure: no I/O, no processes.
     files: [
       'src/advise/**/*.ts',
       'src/scenario/**/*.ts',
       'src/report/**/*.ts',
       'src/strategies/**/*.ts',
+      'src/core/**/*.ts',
     ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

@@ -27,7 +27,7 @@ import {
   retransmissionTimeoutMs,
   retransmissionWindowMs,
   userTimeoutWindowMs,
-} from '../src/advise/tcp.js';
+} from '../src/core/tcp.js';
 import {
   FAULTS,
   TARGETS,

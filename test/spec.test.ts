@@ -7,7 +7,7 @@ import {
   retransmissionTimeoutMs,
   retransmissionWindowMs,
   timerSlackMs,
-} from '../src/advise/tcp.js';
+} from '../src/core/tcp.js';
 import { BadInputError } from '../src/errors.js';
 import type { TimelineEntry } from '../src/events.js';
 import { computeMetrics } from '../src/runner/metrics.js';

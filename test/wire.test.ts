@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { FAULT_DEFS } from '../src/faults/index.js';
 import { PROTOCOLS } from '../src/protocols/index.js';
 import { NetnsTestbed } from '../src/testbeds/netns/topology.js';
-import type { LabProcess } from '../src/testbeds/process.js';
+import type { LabProcess } from '../src/core/process.js';
 import type { FaultName, IdleTimeout } from '../src/scenario/spec.js';
 import { Timeline } from '../src/runner/timeline.js';
 import { sleep } from '../src/util/clock.js';

@@ -9,7 +9,7 @@
  */
 import { PROTOCOLS, type TargetName } from '../protocols/index.js';
 import type { ExperimentSpec } from '../scenario/spec.js';
-import type { Workload } from '../scenario/workload.js';
+import type { Workload } from '../core/workload.js';
 import {
   formatStrategy,
   STRATEGIES,
@@ -18,7 +18,7 @@ import {
 } from '../strategies/index.js';
 import type { Made, TuneAsk } from '../strategies/tune-kit.js';
 import { predict, type Window } from './predict.js';
-import { sec } from './window.js';
+import { sec } from '../core/window.js';
 
 export interface TuneRequest {
   target: TargetName;

@@ -18,7 +18,7 @@ import {
 } from '../scenario/spec.js';
 import { PRESETS } from '../scenario/presets.js';
 import { FAULT_PARAMS, flagOf } from '../faults/index.js';
-import type { FaultFields } from '../scenario/base.js';
+import type { FaultFields } from '../faults/spec.js';
 import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { parseDuration } from '../util/duration.js';

@@ -5,7 +5,7 @@
  * The protocol module only says how to dial, send and close.
  */
 import { emit, type Endpoint } from '../events.js';
-import type { Workload } from '../scenario/workload.js';
+import type { Workload } from '../core/workload.js';
 import { onParentGone } from '../util/child-main.js';
 import { publishLoop } from './workload.js';
 

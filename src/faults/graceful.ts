@@ -1,5 +1,5 @@
 /** Pod deleted normally: SIGTERM to the target, which closes its connections (FIN). */
-import { immediate } from '../advise/paths.js';
+import { immediate } from './paths.js';
 import { RESTART } from './params.js';
 import { signalTarget } from './shared.js';
 import type { FaultDef } from './types.js';

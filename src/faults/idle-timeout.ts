@@ -2,13 +2,12 @@
  * A stateful middlebox (a cloud load balancer, a NAT gateway, a firewall) forgets flows that stay
  * idle too long; the next packet of a forgotten flow is dropped or answered with RST.
  */
-import { answeredByProxy, nextPacketPrediction, silentPathPrediction } from '../advise/paths.js';
-import { sec, toleranceMs, type Prediction, type Window } from '../advise/window.js';
+import { answeredByProxy, nextPacketPrediction, silentPathPrediction } from './paths.js';
+import { sec, toleranceMs, type Prediction, type Window } from '../core/window.js';
 import { BadInputError, LabError } from '../errors.js';
 import { PROTOCOLS } from '../protocols/index.js';
-import type { FaultSpec, IdleTimeout } from '../scenario/base.js';
+import type { FaultSpec, IdleTimeout } from './spec.js';
 import { keepaliveProbe, probeEveryMs, serverPingMs } from '../strategies/index.js';
-import { run } from '../testbeds/netns/exec.js';
 import { formatMs } from '../util/duration.js';
 import { IDLE_TIMEOUT } from './params.js';
 import { addToxics, bothWays, count } from './shared.js';
@@ -139,10 +138,7 @@ export const idleTimeout: FaultDef = {
   params: [IDLE_TIMEOUT],
   testbeds: {
     netns: {
-      // Before anything exists: a missing conntrack tool is one line naming its package.
-      async preflight() {
-        await run(['conntrack', '--version']);
-      },
+      tools: ['conntrack'],
       /**
        * The router tracks every flow from the first SYN (the rule below turns its conntrack on)
        * and never picks one up mid-stream (nf_conntrack_tcp_loose=0), so a packet of a flow it

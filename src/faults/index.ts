@@ -2,7 +2,7 @@
  * The faults, one file each, registered here. A fault's name is a key of this map; the CLI,
  * scenario files, testbeds, predictions and reports all ask its definition.
  */
-import type { TestbedName } from '../scenario/base.js';
+import type { TestbedName } from './spec.js';
 import { graceful } from './graceful.js';
 import { idleTimeout } from './idle-timeout.js';
 import { ipReuse } from './ip-reuse.js';

@@ -2,7 +2,7 @@
  * A pod's IP taken over by a new pod with nothing listening: after node loss, a fresh host takes
  * the server's address; the client's next packet that reaches it is answered with RST.
  */
-import { freshHostPrediction, REUSE_ALLOWANCE_MS } from '../advise/paths.js';
+import { freshHostPrediction, REUSE_ALLOWANCE_MS } from './paths.js';
 import { count, loseNode } from './shared.js';
 import type { FaultDef } from './types.js';
 

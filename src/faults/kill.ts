@@ -1,5 +1,5 @@
 /** Container killed on a live node: SIGKILL; the target's kernel closes its sockets. */
-import { immediate } from '../advise/paths.js';
+import { immediate } from './paths.js';
 import { RESTART } from './params.js';
 import { signalTarget } from './shared.js';
 import type { FaultDef } from './types.js';

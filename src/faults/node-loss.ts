@@ -2,7 +2,7 @@
  * The server's node vanishes (powered off, unreachable; a force-deleted pod on a dead node): the
  * router drops everything to and from it, then the target dies behind the drop.
  */
-import { freshHostPrediction, REUSE_ALLOWANCE_MS, silentPathPrediction } from '../advise/paths.js';
+import { freshHostPrediction, REUSE_ALLOWANCE_MS, silentPathPrediction } from './paths.js';
 import { RESTART } from './params.js';
 import { count, loseNode } from './shared.js';
 import type { FaultDef } from './types.js';

@@ -3,7 +3,7 @@
  * its text fills the spec. A fault's definition lists the ones it takes; the CLI, scenario files
  * and validation all read them from there.
  */
-import { EXPIRY_ACTIONS, type FaultFields } from '../scenario/base.js';
+import { EXPIRY_ACTIONS, type FaultFields } from './spec.js';
 import { parseChoice } from '../strategies/parse.js';
 import { parseDuration } from '../util/duration.js';
 import { BadInputError } from '../errors.js';

@@ -1,5 +1,5 @@
 /** Network partition: every packet between client and server dropped, both ways, until healed. */
-import { answeredByProxy, silentPathPrediction } from '../advise/paths.js';
+import { answeredByProxy, silentPathPrediction } from './paths.js';
 import { HEAL } from './params.js';
 import { addToxics, bothWays, count } from './shared.js';
 import type { FaultDef } from './types.js';

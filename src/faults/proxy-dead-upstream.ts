@@ -3,7 +3,7 @@
  * which stays healthy. The client's TCP sees a live peer (the proxy's kernel), so only what
  * crosses the proxy end to end, pings and acks, can notice.
  */
-import { answeredByProxy, silentPathPrediction } from '../advise/paths.js';
+import { answeredByProxy, silentPathPrediction } from './paths.js';
 import { LabError } from '../errors.js';
 import { within } from '../util/clock.js';
 import { addToxics, bothWays, count, loseNode } from './shared.js';

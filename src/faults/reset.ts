@@ -2,11 +2,11 @@
  * A middlebox forgets the flow and answers it with RST: the router rejects the established
  * connection's packets (both directions) with a TCP reset. New connections pass.
  */
-import { immediate, nextPacketPrediction } from '../advise/paths.js';
-import { PTO_MAX_MS } from '../advise/tcp.js';
-import { sec, type Prediction } from '../advise/window.js';
+import { immediate, nextPacketPrediction } from './paths.js';
+import { PTO_MAX_MS } from '../core/tcp.js';
+import { sec, type Prediction } from '../core/window.js';
 import { PROTOCOLS } from '../protocols/index.js';
-import type { FaultSpec } from '../scenario/base.js';
+import type { FaultSpec } from './spec.js';
 import { addToxics, count } from './shared.js';
 import type { FaultDef } from './types.js';
 

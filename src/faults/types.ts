@@ -8,10 +8,10 @@
  * `heal` `start`, and `applied` immediately before the call that opens the path, so a delivery
  * after the heal can never be stamped before it.
  */
-import type { Prediction } from '../advise/window.js';
+import type { Prediction } from '../core/window.js';
 import type { Endpoint, LabEvent } from '../events.js';
-import type { FaultSpec, TestbedName } from '../scenario/base.js';
-import type { LabProcess } from '../testbeds/process.js';
+import type { FaultSpec, TestbedName } from './spec.js';
+import type { LabProcess } from '../core/process.js';
 import type { FaultParam } from './params.js';
 
 /** What every testbed gives a fault while it runs. */
@@ -90,8 +90,11 @@ export interface WireView {
 
 /** How one testbed puts a fault on the wire. */
 export interface FaultImpl<C extends FaultContext> {
-  /** Checks, before anything is created, that this machine has what the fault needs. */
-  preflight?(): Promise<void>;
+  /**
+   * System tools the fault runs beyond the testbed's own (`conntrack`): the testbed checks them
+   * before it creates anything, so a missing one is one line naming its package.
+   */
+  readonly tools?: readonly string[];
   /**
    * Builds what the fault needs into the testbed before the target starts (a middlebox, a proxy
    * in the path). Returns where the client dials instead of the target, if that changes.

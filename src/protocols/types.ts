@@ -4,9 +4,9 @@
  * does not count deliveries itself, and the strategies its client understands. One folder per
  * protocol implements this; the registry is index.ts.
  */
-import type { Window } from '../advise/window.js';
+import type { Window } from '../core/window.js';
 import type { Strategy, StrategyKind } from '../strategies/index.js';
-import type { Workload } from '../scenario/workload.js';
+import type { Workload } from '../core/workload.js';
 
 export interface LaunchConfig {
   /** The address to bind: the testbed's target host. */

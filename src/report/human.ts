@@ -4,7 +4,7 @@
  */
 import type { ExperimentResult } from '../runner/experiment.js';
 import { FAULT_DEFS, type FaultDef, type FaultName } from '../faults/index.js';
-import type { TestbedName } from '../scenario/base.js';
+import type { TestbedName } from '../faults/spec.js';
 import { formatMs } from '../util/duration.js';
 
 type Result = Omit<ExperimentResult, 'timeline'>;

@@ -16,7 +16,7 @@
  *   deadline without one.
  */
 import type { TimelineEntry } from '../events.js';
-import type { Workload } from '../scenario/workload.js';
+import type { Workload } from '../core/workload.js';
 import { msBetween } from '../util/clock.js';
 
 export interface Metrics {

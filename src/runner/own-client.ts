@@ -13,7 +13,7 @@ import type { ClientEvent, TimelineEntry } from '../events.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import type { ExperimentSpec, OwnClient } from '../scenario/spec.js';
 import { formatWorkload } from '../scenario/spec.js';
-import type { LabProcess } from '../testbeds/process.js';
+import type { LabProcess } from '../core/process.js';
 import type { Testbed } from '../testbeds/types.js';
 import { now } from '../util/clock.js';
 import { onLines } from '../util/lines.js';

@@ -49,7 +49,7 @@ export interface ExperimentResult extends Metrics {
   fault_apply_ms: number | null;
   /**
    * How far beyond the window the verdict allowed, [below min, above max]: 25 ms + 1 % of the
-   * bound, plus timer_lateness_ms, plus fault_apply_ms above the max (advise/window.ts).
+   * bound, plus timer_lateness_ms, plus fault_apply_ms above the max (core/window.ts).
    */
   allowance_ms: [number, number] | null;
   /** The connection the fault hit, as the client namespace's kernel listed it. */

@@ -11,7 +11,7 @@ import type {
   TimelineEntry,
 } from '../events.js';
 import { ProcessError } from '../errors.js';
-import type { LabProcess } from '../testbeds/process.js';
+import type { LabProcess } from '../core/process.js';
 import { now } from '../util/clock.js';
 import { onLines } from '../util/lines.js';
 

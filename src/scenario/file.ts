@@ -10,7 +10,7 @@ import { BadInputError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import { FAULT_DEFS, FAULT_PARAMS, faultsTaking, type FaultName } from '../faults/index.js';
-import type { FaultFields } from './base.js';
+import type { FaultFields } from '../faults/spec.js';
 import {
   FAULTS,
   TARGETS,

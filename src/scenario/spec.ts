@@ -15,8 +15,8 @@ import {
 import { PROTOCOLS, TARGETS, type TargetName } from '../protocols/index.js';
 import { formatStrategy, KERNEL_KINDS, parseStrategy, type Strategy } from '../strategies/index.js';
 import { formatMs } from '../util/duration.js';
-import { TESTBEDS, type FaultSpec, type OwnClient, type TestbedName } from './base.js';
-import { formatWorkload, parseWorkload, type Workload } from './workload.js';
+import { TESTBEDS, type FaultSpec, type OwnClient, type TestbedName } from '../faults/spec.js';
+import { formatWorkload, parseWorkload, type Workload } from '../core/workload.js';
 
 export interface ExperimentSpec extends FaultSpec {
   fault: FaultName;
@@ -24,7 +24,7 @@ export interface ExperimentSpec extends FaultSpec {
 
 export { FAULTS, TARGETS, TESTBEDS, formatStrategy, parseStrategy, formatWorkload, parseWorkload };
 export type { FaultName, Strategy, TargetName, TestbedName, Workload, OwnClient };
-export { EXPIRY_ACTIONS, type ExpiryAction, type IdleTimeout } from './base.js';
+export { EXPIRY_ACTIONS, type ExpiryAction, type IdleTimeout } from '../faults/spec.js';
 export { parseChoice, TCP_KEEPALIVE_MAX_S, WS_SIDES, type WsSide } from '../strategies/index.js';
 
 /** Per-namespace TCP sysctls a user may set in the client namespace (net.ipv4.<name>). */

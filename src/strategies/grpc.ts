@@ -2,9 +2,9 @@
  * @grpc/grpc-js: keepalive_time_ms, keepalive_timeout_ms, keepalive_permit_without_calls. A ping
  * goes out keepalive_time after the last ack; data does not reset it (gRPC in docs/facts.md).
  */
-import { sec } from '../advise/window.js';
+import { sec } from '../core/window.js';
 import { BadInputError } from '../errors.js';
-import type { Workload } from '../scenario/workload.js';
+import type { Workload } from '../core/workload.js';
 import { keyValues, positiveMs, specMs } from './parse.js';
 import { pingTimeout } from './tune-kit.js';
 import type { StrategyDef } from './types.js';

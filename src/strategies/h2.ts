@@ -1,5 +1,5 @@
 /** node:http2: session.ping() every `pingMs`; an ack `timeoutMs` late ends the session. */
-import { sec } from '../advise/window.js';
+import { sec } from '../core/window.js';
 import { keyValues, positiveMs, specMs } from './parse.js';
 import { pingTimeout } from './tune-kit.js';
 import type { StrategyDef } from './types.js';

@@ -1,5 +1,5 @@
 /** The lab's TCP client's own heartbeat: PING every interval, no PONG within timeout fails. */
-import { sec } from '../advise/window.js';
+import { sec } from '../core/window.js';
 import { keyValues, positiveMs, specMs } from './parse.js';
 import { pingTimeout } from './tune-kit.js';
 import type { StrategyDef } from './types.js';

@@ -3,8 +3,8 @@
  * parsers return; everything else asks the definition through the functions below.
  */
 import { BadInputError } from '../errors.js';
-import type { PathContext, Prediction } from '../advise/window.js';
-import type { Workload } from '../scenario/workload.js';
+import type { PathContext, Prediction } from '../core/window.js';
+import type { Workload } from '../core/workload.js';
 import { grpc } from './grpc.js';
 import { h2 } from './h2.js';
 import { heartbeat } from './heartbeat.js';

@@ -1,6 +1,6 @@
 /** SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT (Linux TCP in docs/facts.md). */
-import { keepaliveWorstMs } from '../advise/tcp.js';
-import { retransmission, sec } from '../advise/window.js';
+import { keepaliveWorstMs } from '../core/tcp.js';
+import { retransmission, sec } from '../core/window.js';
 import { integerIn, keyValues, specMs, TCP_KEEPALIVE_MAX_S, wholeSeconds } from './parse.js';
 import { ceilTo, floorTo, periodCap } from './tune-kit.js';
 import type { StrategyDef } from './types.js';

@@ -3,9 +3,9 @@
  * out K after the last reschedule and "Keepalive timeout" comes at 1.5 K; PINGRESP and received
  * acks (PUBACK, SUBACK) reschedule, sends and received messages do not (MQTT in docs/facts.md).
  */
-import { retransmission, sec } from '../advise/window.js';
+import { retransmission, sec } from '../core/window.js';
 import { BadInputError } from '../errors.js';
-import { sendGapMs } from '../scenario/workload.js';
+import { sendGapMs } from '../core/workload.js';
 import { parseDuration } from '../util/duration.js';
 import { keyValues, positiveMs, specMs } from './parse.js';
 import { floorTo, periodCap } from './tune-kit.js';

@@ -2,7 +2,7 @@
  * nats.js: pingInterval, maxPingOut, reconnectTimeWait, maxReconnectAttempts (-1: forever). The
  * ping timer ticks every pingInterval from connect, not reset by traffic (NATS in docs/facts.md).
  */
-import { sec } from '../advise/window.js';
+import { sec } from '../core/window.js';
 import { BadInputError } from '../errors.js';
 import { integerIn, keyValues, positiveMs, specMs } from './parse.js';
 import { floorTo, periodCap } from './tune-kit.js';

@@ -1,5 +1,5 @@
 /** No detection beyond what the kernel does by default. */
-import { retransmission } from '../advise/window.js';
+import { retransmission } from '../core/window.js';
 import { noOptions } from './parse.js';
 import type { StrategyDef } from './types.js';
 

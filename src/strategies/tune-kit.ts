@@ -1,8 +1,8 @@
 /**
  * What `tune` asks of a strategy kind, and the rule that request/response heartbeats share. Pure.
  */
-import { sec } from '../advise/window.js';
-import type { Workload } from '../scenario/workload.js';
+import { sec } from '../core/window.js';
+import type { Workload } from '../core/workload.js';
 
 export interface TuneAsk {
   workload: Workload;

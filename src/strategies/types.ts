@@ -3,8 +3,8 @@
  * gives on a silent path, and how `tune` searches its settings. One file per kind implements
  * this; every hook is required, so a new kind that forgets one does not compile.
  */
-import type { PathContext, Prediction } from '../advise/window.js';
-import type { Workload } from '../scenario/workload.js';
+import type { PathContext, Prediction } from '../core/window.js';
+import type { Workload } from '../core/workload.js';
 import type { Made, TuneAsk } from './tune-kit.js';
 
 /** TCP socket options a kernel-level strategy stands for (any program can set them). */

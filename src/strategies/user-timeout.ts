@@ -1,8 +1,8 @@
 /** TCP_USER_TIMEOUT: unacknowledged data older than this fails (Linux TCP in docs/facts.md). */
-import { sec } from '../advise/window.js';
-import { userTimeoutWindowMs } from '../advise/tcp.js';
+import { sec } from '../core/window.js';
+import { userTimeoutWindowMs } from '../core/tcp.js';
 import { BadInputError } from '../errors.js';
-import { sendGapMs } from '../scenario/workload.js';
+import { sendGapMs } from '../core/workload.js';
 import { positiveMs, specMs } from './parse.js';
 import { floorTo } from './tune-kit.js';
 import type { StrategyDef } from './types.js';

@@ -3,7 +3,7 @@
  * up on a pong `timeoutMs` late; `server`: the server pings, and the client gives up when the
  * next ping is `timeoutMs` overdue (README: interval + latency); `both`: whichever comes first.
  */
-import { sec } from '../advise/window.js';
+import { sec } from '../core/window.js';
 import { keyValues, parseChoice, positiveMs, specMs } from './parse.js';
 import { pingTimeout } from './tune-kit.js';
 import type { StrategyDef } from './types.js';

@@ -4,8 +4,8 @@
  */
 import type { Endpoint, LabEvent } from '../events.js';
 import type { WireView } from '../faults/index.js';
-import type { FaultSpec, TestbedName } from '../scenario/base.js';
-import type { LabProcess } from './process.js';
+import type { FaultSpec, TestbedName } from '../faults/spec.js';
+import type { LabProcess } from '../core/process.js';
 
 /** A fault bound to one experiment's testbed and processes. */
 export interface BoundFault {

@@ -3,7 +3,7 @@
  * side's loopback), and the client on the other side of the path, connected and warmed up.
  */
 import { LabError } from '../../errors.js';
-import type { LabProcess } from '../../testbeds/process.js';
+import type { LabProcess } from '../../core/process.js';
 import { sleep } from '../../util/clock.js';
 import { ownClientEnv, startOwnClient } from '../own-client.js';
 import { clientOf, targetPushes } from '../spec-questions.js';

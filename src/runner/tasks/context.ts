@@ -5,7 +5,7 @@
 import { InterruptedError, LabError } from '../../errors.js';
 import type { ExperimentSpec } from '../../scenario/spec.js';
 import type { TargetDef } from '../../protocols/index.js';
-import type { LabProcess } from '../../testbeds/process.js';
+import type { LabProcess } from '../../core/process.js';
 import type { BoundFault, Testbed } from '../../testbeds/types.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { Timeline } from '../timeline.js';

@@ -1,5 +1,5 @@
 /** The target: started in the server's side of the testbed, and started again after a fault. */
-import type { LabProcess } from '../../testbeds/process.js';
+import type { LabProcess } from '../../core/process.js';
 import { now, within } from '../../util/clock.js';
 import { targetPushes } from '../spec-questions.js';
 import { waitReady } from '../timeline.js';

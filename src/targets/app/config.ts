@@ -1,4 +1,4 @@
-import type { Workload } from '../../scenario/workload.js';
+import type { Workload } from '../../core/workload.js';
 import type { Strategy } from '../../strategies/index.js';
 
 /** What the lab's WebSocket, gRPC and HTTP/2 servers are started with. */

@@ -3,7 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import { CommandError, LabUnavailableError } from '../../errors.js';
-import type { LabProcess } from '../process.js';
+import type { LabProcess } from '../../core/process.js';
 
 export interface RunResult {
   stdout: string;

@@ -10,13 +10,13 @@
  */
 import type { Endpoint } from '../../events.js';
 import type { FaultImpl, NetnsFaultContext, RouterControl } from '../../faults/types.js';
-import type { FaultSpec } from '../../scenario/base.js';
+import type { FaultSpec } from '../../faults/spec.js';
 import { PrivateDir } from '../private-dir.js';
 import type { BoundFault, LiveExperiment, Testbed } from '../types.js';
 import { LabError } from '../../errors.js';
 import { within } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
-import type { LabProcess } from '../process.js';
+import type { LabProcess } from '../../core/process.js';
 import { type AddressBlock, allocateBlock, isLabAddress, releaseBlock } from './addresses.js';
 import { run, spawnInNamespace } from './exec.js';
 import { dirPrefix, nsName, type Role } from './names.js';
@@ -181,7 +181,7 @@ export class NetnsTestbed implements Testbed {
   private async build(): Promise<void> {
     const { client, router, server } = this.ns;
     // Before anything exists: a missing tool is one line naming its package.
-    await this.opts.fault.preflight?.();
+    for (const tool of this.opts.fault.tools ?? []) await run([tool, '--version']);
     for (const ns of [client, router, server]) await this.addNamespace(ns);
     await this.sysctl(router, 'net.ipv4.ip_forward', 1);
     for (const [k, v] of Object.entries(this.opts.clientSysctls))

@@ -14,7 +14,7 @@ import type { Teardowns } from '../../util/teardown.js';
 import { spawnLab } from '../netns/exec.js';
 import { dirPrefix } from '../netns/names.js';
 import { PrivateDir } from '../private-dir.js';
-import type { LabProcess } from '../process.js';
+import type { LabProcess } from '../../core/process.js';
 import type { BoundFault, LiveExperiment, Testbed } from '../types.js';
 
 const LOOPBACK = '127.0.0.1';

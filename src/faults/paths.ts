@@ -3,8 +3,8 @@
  * that answers the next packet with RST, and silence until a fresh host takes the server's
  * address. Faults compose their predictions from these. Pure; facts in docs/facts.md.
  */
-import type { FaultSpec } from '../scenario/base.js';
-import { sendGapMs } from '../scenario/workload.js';
+import type { FaultSpec } from './spec.js';
+import { sendGapMs } from '../core/workload.js';
 import {
   isKernelOnly,
   keepaliveProbe,
@@ -12,8 +12,8 @@ import {
   silentPath,
   type Strategy,
 } from '../strategies/index.js';
-import { nextRetransmissionBoundMs, timerSlackMs } from './tcp.js';
-import { sec, type PathContext, type Prediction } from './window.js';
+import { nextRetransmissionBoundMs, timerSlackMs } from '../core/tcp.js';
+import { sec, type PathContext, type Prediction } from '../core/window.js';
 
 /**
  * A FIN or RST crosses at once; this bound covers the target process exiting and two event loops

@@ -4,7 +4,7 @@
  */
 import type { TargetName } from '../protocols/index.js';
 import type { Strategy } from '../strategies/index.js';
-import type { Workload } from './workload.js';
+import type { Workload } from '../core/workload.js';
 
 export const TESTBEDS = ['netns', 'proxy'] as const;
 export type TestbedName = (typeof TESTBEDS)[number];

@@ -2,7 +2,7 @@
  * The shape of a prediction, and the pieces of formula that several strategies and faults share.
  * Pure. The facts behind each formula, with their sources: docs/facts.md.
  */
-import { sendGapMs, type Workload } from '../scenario/workload.js';
+import { sendGapMs, type Workload } from './workload.js';
 import { DEFAULT_TCP_RETRIES2, retransmissionTimeoutMs, retransmissionWindowMs } from './tcp.js';
 
 export type Window = readonly [minMs: number, maxMs: number];
