@@ -17,7 +17,7 @@ import {
   targetPushes,
   testbedOptions,
 } from '../src/runner/spec-questions.js';
-import { parseWorkload } from '../src/scenario/spec.js';
+import { parseWorkload, type ExperimentSpec, type FaultName } from '../src/scenario/spec.js';
 import { FAULT_DEFS } from '../src/faults/index.js';
 import { PROTOCOLS } from '../src/protocols/index.js';
 import { specOf } from './helpers.js';
@@ -275,56 +275,21 @@ describe("the runner's questions about a spec", () => {
       );
   });
 
+  /** A NATS client's spec with this fault and workload. */
+  const natsSpec = (fault: FaultName, workload = 'idle'): ExperimentSpec =>
+    specOf({ target: 'nats', strategy: 'nats:ping=1s,maxout=2', workload, fault });
+
   it('only ip-reuse may take the sink down', () => {
-    assert.equal(
-      sinkMayDie(
-        specOf({
-          target: 'nats',
-          strategy: 'nats:ping=1s,maxout=2',
-          workload: 'idle',
-          fault: 'ip-reuse',
-        }),
-      ),
-      true,
-    );
-    assert.equal(
-      sinkMayDie(
-        specOf({
-          target: 'nats',
-          strategy: 'nats:ping=1s,maxout=2',
-          workload: 'idle',
-          fault: 'kill',
-        }),
-      ),
-      false,
-    );
+    assert.equal(sinkMayDie(natsSpec('ip-reuse')), true);
+    assert.equal(sinkMayDie(natsSpec('kill')), false);
   });
 
   it("the lab's ws, gRPC and HTTP/2 servers push to a subscriber; brokers and tcp do not", () => {
     const sub = parseWorkload('subscribe:10');
-    assert.equal(
-      targetPushes(specOf({ strategy: 'none', fault: 'kill', target: 'ws', workload: sub })),
-      true,
-    );
-    assert.equal(
-      targetPushes(specOf({ strategy: 'none', fault: 'kill', target: 'h2', workload: sub })),
-      true,
-    );
-    assert.equal(
-      targetPushes(specOf({ strategy: 'none', workload: 'idle', fault: 'kill', target: 'ws' })),
-      false,
-    );
-    assert.equal(
-      targetPushes(
-        specOf({
-          target: 'nats',
-          strategy: 'nats:ping=1s,maxout=2',
-          workload: 'subscribe:10',
-          fault: 'kill',
-        }),
-      ),
-      false,
-    );
+    for (const target of ['ws', 'h2'] as const)
+      assert.equal(targetPushes(specOf({ fault: 'kill', target, workload: sub })), true, target);
+    assert.equal(targetPushes(specOf({ fault: 'kill', target: 'ws' })), false);
+    assert.equal(targetPushes(natsSpec('kill', 'subscribe:10')), false);
   });
 
   it('QoS is reported for MQTT only', () => {
