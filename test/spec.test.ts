@@ -20,7 +20,9 @@ import {
   type ExperimentSpec,
 } from '../src/scenario/spec.js';
 import { parseDuration } from '../src/util/duration.js';
-import { specOf } from './helpers.js';
+import { assertBadInput, specOf } from './helpers.js';
+import { durationParam, mergeFields } from '../src/faults/index.js';
+import { faultLabel } from '../src/report/cells.js';
 
 /** An idle TCP client without probes through a partition, with a 30 s deadline. */
 const base = specOf({ deadlineMs: 30_000 });
@@ -410,5 +412,30 @@ describe('metrics: who sends and who receives follows the workload', () => {
     });
     assert.equal(m.sent, 0);
     assert.equal(m.reconnect_ms, null);
+  });
+});
+
+describe("a fault's own parameters", () => {
+  it('a duration parameter defined in a fault file fills the spec, validates and labels it', async () => {
+    const lag = durationParam('endpoint_lag', 'the endpoint leaves the rules this long after T0', {
+      required: true,
+    });
+    const flags = (key: string): string => `--${key.replace(/_/g, '-')}`;
+    assert.deepEqual(lag.fill({}, flags), {}, 'not given: nothing filled');
+    const fields = mergeFields(
+      { healMs: null, restartMs: null, params: { grace: 30_000 } },
+      {
+        ...lag.fill({ endpoint_lag: '1.5s' }, flags),
+      },
+    );
+    assert.deepEqual(fields.params, { grace: 30_000, endpoint_lag: 1500 }, 'merged, not replaced');
+    assert.equal(lag.given(fields), true);
+    assert.equal(lag.read(fields), 1500);
+    assert.equal(lag.given({ healMs: null, restartMs: null }), false);
+    await assertBadInput(() => lag.fill({ endpoint_lag: 'soon' }, flags), /--endpoint-lag: 'soon'/);
+    assert.equal(
+      faultLabel({ fault: 'partition', healMs: null, restartMs: null, params: fields.params }),
+      'partition grace 30 s, endpoint lag 1.5 s',
+    );
   });
 });

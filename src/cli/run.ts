@@ -17,7 +17,7 @@ import {
   type ExperimentSpec,
 } from '../scenario/spec.js';
 import { PRESETS } from '../scenario/presets.js';
-import { FAULT_PARAMS, flagOf } from '../faults/index.js';
+import { FAULT_PARAMS, flagOf, mergeFields } from '../faults/index.js';
 import type { FaultFields } from '../faults/spec.js';
 import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
 import { newRunId } from '../testbeds/netns/names.js';
@@ -100,7 +100,7 @@ function faultFieldsFromFlags(f: RunFlags): FaultFields {
       const value = f[camelCase(o.key)];
       texts[o.key] = typeof value === 'string' ? value : undefined;
     }
-    Object.assign(fields, param.fill(texts, flagOf));
+    mergeFields(fields, param.fill(texts, flagOf));
   }
   return fields;
 }

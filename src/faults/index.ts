@@ -46,4 +46,4 @@ export const FAULT_PARAMS: readonly FaultParam[] = [
 ];
 
 export type { FaultDef, FaultImpl, RouterControl, ProxyControl, WireView } from './types.js';
-export { flagOf, type FaultParam } from './params.js';
+export { durationParam, flagOf, mergeFields, type FaultParam } from './params.js';

@@ -36,6 +36,38 @@ export interface FaultParam {
 
 export const flagOf = (key: string): string => `--${key.replace(/_/g, '-')}`;
 
+/** Adds what one parameter filled to the fields so far (its own keys of `params` among them). */
+export function mergeFields(into: FaultFields, part: Partial<FaultFields>): FaultFields {
+  const { params, ...rest } = part;
+  Object.assign(into, rest);
+  if (params) into.params = { ...into.params, ...params };
+  return into;
+}
+
+/**
+ * A fault's own duration parameter, kept in the spec's `params` under its key: what a new fault
+ * defines in its own file. `read` gives its value in ms (undefined when not given).
+ */
+export function durationParam(
+  key: string,
+  help: string,
+  opts: { required?: boolean; scenarioWide?: boolean } = {},
+): FaultParam & { read(f: FaultFields): number | undefined } {
+  const read = (f: FaultFields): number | undefined => {
+    const v = f.params?.[key];
+    return typeof v === 'number' ? v : undefined;
+  };
+  return {
+    options: [{ key, arg: '<duration>', help }],
+    required: opts.required ?? false,
+    scenarioWide: opts.scenarioWide ?? false,
+    given: (f) => read(f) !== undefined,
+    fill: (t, name) =>
+      t[key] === undefined ? {} : { params: { [key]: parseDuration(t[key], name(key)) } },
+    read,
+  };
+}
+
 export const HEAL: FaultParam = {
   options: [
     { key: 'heal', arg: '<duration>', help: 'remove the drop this long after T0, e.g. 5s' },

@@ -44,6 +44,11 @@ export interface FaultFields {
   latency?: { ms: number; jitterMs: number };
   /** idle-timeout only: how long a flow may be idle before the middlebox forgets it. */
   idleTimeout?: IdleTimeout;
+  /**
+   * Any other fault's own parameters, by their key (`endpoint_lag`: milliseconds), so that a new
+   * fault keeps its parameters in its own file (params.ts `durationParam`).
+   */
+  params?: Record<string, number | string>;
 }
 
 export interface FaultSpec extends FaultFields {

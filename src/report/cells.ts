@@ -56,9 +56,14 @@ export function stats(values: readonly number[]): Stats | null {
 }
 
 export function faultLabel(
-  sp: Pick<ExperimentSpec, 'fault' | 'healMs' | 'restartMs' | 'latency' | 'idleTimeout'>,
+  sp: Pick<ExperimentSpec, 'fault' | 'healMs' | 'restartMs' | 'latency' | 'idleTimeout' | 'params'>,
 ): string {
   const s = (ms: number): string => `${+(ms / 1000).toFixed(3)} s`;
+  // A fault's own parameters (a duration in ms, or a word), in the order it gave them.
+  const own = Object.entries(sp.params ?? {})
+    .map(([k, v]) => ` ${k.replace(/_/g, ' ')} ${typeof v === 'number' ? s(v) : v}`)
+    .join(',');
+  if (own) return `${sp.fault}${own}`;
   if (sp.healMs !== null) return `${sp.fault} healed at ${s(sp.healMs)}`;
   if (sp.restartMs !== null) return `${sp.fault} restarted at ${s(sp.restartMs)}`;
   if (sp.latency) return `${sp.fault} ${s(sp.latency.ms)} +- ${s(sp.latency.jitterMs)}`;

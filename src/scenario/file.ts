@@ -9,7 +9,13 @@ import { z } from 'zod';
 import { BadInputError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { PROTOCOLS } from '../protocols/index.js';
-import { FAULT_DEFS, FAULT_PARAMS, faultsTaking, type FaultName } from '../faults/index.js';
+import {
+  FAULT_DEFS,
+  FAULT_PARAMS,
+  faultsTaking,
+  mergeFields,
+  type FaultName,
+} from '../faults/index.js';
 import type { FaultFields } from '../faults/spec.js';
 import {
   FAULTS,
@@ -216,7 +222,7 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
       const first = param.options[0].key;
       if (texts[first] === undefined && param.scenarioWide && def.params.includes(param))
         texts[first] = wide[first];
-      Object.assign(
+      mergeFields(
         fields,
         at(`${source}: faults[${i}]`, () =>
           param.fill(texts, (key) =>
