@@ -13,11 +13,12 @@ export const partition: FaultDef = {
     netns: {
       async apply(ctx) {
         const { client, server } = ctx.router.addr;
-        ctx.mark({ type: 'fault', name: 'partition', phase: 'start' });
-        await ctx.router.addRules('partition', [
+        const armed = await ctx.router.armRules('partition', [
           `FORWARD -s ${client}/32 -d ${server}/32 -j DROP`,
           `FORWARD -s ${server}/32 -d ${client}/32 -j DROP`,
         ]);
+        ctx.mark({ type: 'fault', name: 'partition', phase: 'start' });
+        await armed.commit();
         ctx.mark({ type: 'fault', name: 'partition', phase: 'applied' });
       },
       async heal(ctx) {

@@ -37,11 +37,12 @@ export const reset: FaultDef = {
       needsFlow: true,
       async apply(ctx) {
         const { client: c, server: s } = ctx.flow;
-        ctx.mark({ type: 'fault', name: 'reset', phase: 'start' });
-        await ctx.router.addRules('reset', [
+        const armed = await ctx.router.armRules('reset', [
           `FORWARD -p tcp -s ${c.address}/32 --sport ${c.port} -d ${s.address}/32 --dport ${s.port} -j REJECT --reject-with tcp-reset`,
           `FORWARD -p tcp -s ${s.address}/32 --sport ${s.port} -d ${c.address}/32 --dport ${c.port} -j REJECT --reject-with tcp-reset`,
         ]);
+        ctx.mark({ type: 'fault', name: 'reset', phase: 'start' });
+        await armed.commit();
         ctx.mark({ type: 'fault', name: 'reset', phase: 'applied' });
       },
       describe: ({ wire }) =>

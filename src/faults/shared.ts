@@ -43,11 +43,12 @@ export async function loseNode(
   },
 ): Promise<void> {
   const { server } = ctx.router.addr;
-  ctx.mark({ type: 'fault', name, phase: 'start' });
-  await ctx.router.addRules(chains.tag, [
+  const armed = await ctx.router.armRules(chains.tag, [
     `${chains.out} -d ${server}/32 -j DROP`,
     `${chains.in} -s ${server}/32 -j DROP`,
   ]);
+  ctx.mark({ type: 'fault', name, phase: 'start' });
+  await armed.commit();
   ctx.target.kill('SIGKILL');
   ctx.mark({ type: 'target_signal', signal: 'SIGKILL' });
   await ctx.target.exited;

@@ -41,6 +41,11 @@ export interface RouterControl {
   readonly targetPort: number;
   /** `-A` rule bodies for the filter table, installed atomically under `tag`. */
   addRules(tag: string, lines: string[]): Promise<void>;
+  /**
+   * Loads rules now and puts them in force at `commit`, in one transaction that takes a few
+   * milliseconds: for a fault's T0, which then falls right before `commit`.
+   */
+  armRules(tag: string, lines: string[]): Promise<{ commit(): Promise<void> }>;
   /** Removes a tag's rules, keeping their counters. */
   removeRules(tag: string): Promise<void>;
   sysctl(key: string, value: number): Promise<void>;

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { CommandError, LabUnavailableError } from '../../errors.js';
 import type { LabProcess } from '../../core/process.js';
+import { within } from '../../util/clock.js';
 
 export interface RunResult {
   stdout: string;
@@ -77,6 +78,40 @@ function runOnce(
     child.stdin.on('error', () => undefined); // a tool that exits without reading its input
     child.stdin.end(input);
   });
+}
+
+/** A tool started ahead of time, finished when it is told. */
+export interface ArmedTool {
+  /** Writes the rest of its input, closes it, and waits for it to exit 0. */
+  finish(tail: string): Promise<void>;
+  /** Stops it unfinished (it did nothing yet), and waits until it is gone. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts a tool and gives it the first part of its input now, the rest at `finish`.
+ * iptables-restore applies nothing before its COMMIT line, so a fault can load its rules before
+ * T0 and commit them at T0: a few milliseconds then, instead of a process start on a loaded
+ * machine.
+ */
+export function armTool(argv: readonly string[], head: string): ArmedTool {
+  const proc = spawnLab(argv);
+  proc.stdout.resume();
+  proc.stdin.write(head);
+  return {
+    async finish(tail) {
+      proc.stdin.end(tail);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), TOOL_TIMEOUT_MS);
+      const code = await proc.exited;
+      clearTimeout(timer);
+      if (code !== 0)
+        throw new CommandError(argv, typeof code === 'number' ? code : null, proc.stderrTail());
+    },
+    async kill() {
+      proc.kill('SIGKILL');
+      await within(proc.exited, 5000);
+    },
+  };
 }
 
 /** Debian package that provides a tool, for install hints. */

@@ -18,7 +18,7 @@ import { within } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { LabProcess } from '../../core/process.js';
 import { type AddressBlock, allocateBlock, isLabAddress, releaseBlock } from './addresses.js';
-import { run, spawnInNamespace } from './exec.js';
+import { armTool, run, spawnInNamespace, type ArmedTool } from './exec.js';
 import { dirPrefix, nsName, type Role } from './names.js';
 
 export interface NetnsOptions {
@@ -78,6 +78,7 @@ export class NetnsTestbed implements Testbed {
       addr: this.addr,
       targetPort: this.opts.targetPort,
       addRules: (tag, lines) => this.addRules(tag, lines),
+      armRules: (tag, lines) => this.armRules(tag, lines),
       removeRules: (tag) => this.removeRules(tag),
       sysctl: (key, value) => this.sysctl(this.ns.router, key, value),
       exec: (argv, opts) => run(['ip', 'netns', 'exec', this.ns.router, ...argv], opts),
@@ -269,6 +270,25 @@ export class NetnsTestbed implements Testbed {
     this.teardowns.defer(`remove router rules ${tag}`, () => this.removeRules(tag));
     this.rules.set(tag, { lines: tagged });
     await this.restore(tagged.map((l) => `-A ${l}`));
+  }
+
+  /** Loads a tagged rule set into iptables-restore now; `commit` puts it in force. */
+  armRules(tag: string, lines: string[]): Promise<{ commit(): Promise<void> }> {
+    const tagged = lines.map((l, i) => `${l} -m comment --comment halfopen:${tag}:${i}`);
+    const argv = ['ip', 'netns', 'exec', this.ns.router, 'iptables-restore', '--noflush'];
+    // An armed tool that never commits is stopped at teardown; it changed nothing. Its teardown is
+    // registered before it starts.
+    const held: { tool?: ArmedTool } = {};
+    this.teardowns.defer(`stop the armed rules ${tag}`, () => held.tool?.kill());
+    const tool = armTool(argv, `*filter\n${tagged.map((l) => `-A ${l}`).join('\n')}\n`);
+    held.tool = tool;
+    return Promise.resolve({
+      commit: async () => {
+        this.teardowns.defer(`remove router rules ${tag}`, () => this.removeRules(tag));
+        this.rules.set(tag, { lines: tagged });
+        await tool.finish('COMMIT\n');
+      },
+    });
   }
 
   /** Removes a tagged rule set, keeping its packet counters. */
