@@ -6,13 +6,13 @@
  */
 import { faultsOn } from '../src/faults/index.js';
 import { PROTOCOLS } from '../src/protocols/index.js';
+import { silentPath } from '../src/strategies/index.js';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import {
   IMMEDIATE_MS,
   REUSE_ALLOWANCE_MS,
   predict,
-  silentPathPrediction,
   toleranceMs,
   verdict,
   type Verdict,
@@ -264,20 +264,32 @@ describe('predict: every fault x strategy x workload x testbed', () => {
               assert.equal(p.unknown, undefined);
             });
         });
-      it('silentPathPrediction', () => {
+      it("the strategy's own silent-path window", () => {
         const s = parseStrategy(c.strategy!);
         workloads.forEach((workload, w) => {
-          const p = silentPathPrediction(s, parseWorkload(workload), {}, c.qos);
+          const p = silentPath(s, {
+            workload: parseWorkload(workload),
+            sysctls: {},
+            qos: c.qos ?? 0,
+          });
           assert.deepEqual(p.window, SILENT[id][w], workload);
         });
       });
     });
   }
-  it('silentPathPrediction: qos defaults to 0; sysctls reach the retransmission formula', () => {
+  it('silent path: QoS 0 publishing is not rescheduled; sysctls reach the retransmission formula', () => {
     const publish = parseWorkload('publish:10');
-    const mqtt = silentPathPrediction(parseStrategy('mqtt:keepalive=2s'), publish, {});
+    const mqtt = silentPath(parseStrategy('mqtt:keepalive=2s'), {
+      workload: publish,
+      sysctls: {},
+      qos: 0,
+    });
     assert.deepEqual(mqtt.window, [1000, 3000]);
-    const none = silentPathPrediction(parseStrategy('none'), publish, RETRIES5);
+    const none = silentPath(parseStrategy('none'), {
+      workload: publish,
+      sysctls: RETRIES5,
+      qos: 0,
+    });
     assert.deepEqual(none.window, [R5[0], R5[1] + GAP]);
   });
   it('a heal does not change the partition window', () => {

@@ -7,24 +7,11 @@
  */
 import { FAULT_DEFS } from '../faults/index.js';
 import type { ExperimentSpec } from '../scenario/spec.js';
-import { KERNEL_KINDS, silentPath, type Strategy } from '../strategies/index.js';
-import type { Workload } from '../core/workload.js';
 import { allowanceMs, type LabSlack, type Prediction, type Window } from '../core/window.js';
 
 export type { Prediction, Window } from '../core/window.js';
 export { allowanceMs, toleranceMs, type LabSlack } from '../core/window.js';
 export { IMMEDIATE_MS, REUSE_ALLOWANCE_MS } from '../faults/paths.js';
-
-/** Strategies that rely on the peer's kernel alone: a proxy's kernel answers for the peer. */
-export const KERNEL_ONLY: readonly Strategy['kind'][] = KERNEL_KINDS;
-
-/** No packet reaches the client after T0: only timers on the client can notice. */
-export const silentPathPrediction = (
-  strategy: Strategy,
-  workload: Workload,
-  sysctls: Record<string, number>,
-  qos: 0 | 1 = 0,
-): Prediction => silentPath(strategy, { workload, sysctls, qos });
 
 export function predict(spec: ExperimentSpec): Prediction {
   if (spec.own && !spec.own.declared)

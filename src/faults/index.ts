@@ -30,8 +30,6 @@ export const FAULT_DEFS = {
 export type FaultName = keyof typeof FAULT_DEFS;
 export const FAULTS = Object.keys(FAULT_DEFS) as FaultName[];
 
-export const faultDef = (name: FaultName): FaultDef => FAULT_DEFS[name];
-
 /** The faults a testbed can put on the path. */
 export const faultsOn = (testbed: TestbedName): FaultName[] =>
   FAULTS.filter((f) => FAULT_DEFS[f].testbeds[testbed] !== undefined);

@@ -39,17 +39,18 @@ export const partition: FaultDef = {
       },
       describe: () =>
         'the fault proxy blackholed the connection both ways (both sides stayed open)',
+      // The proxy's own kernel ACKs the client's data and keepalive probes through the blackhole.
+      predict: (spec) =>
+        answeredByProxy(spec.strategy)
+          ? {
+              window: null,
+              why: "answered by the proxy's own kernel: it ACKs the client's data and keepalive probes through the blackhole, so only an application heartbeat notices",
+            }
+          : silentPathPrediction(spec),
     },
   },
   reconnectFrom: null,
   takesSink: false,
   peerAlive: false,
-  predict(spec) {
-    if (spec.testbed === 'proxy' && answeredByProxy(spec.strategy))
-      return {
-        window: null,
-        why: "answered by the proxy's own kernel: it ACKs the client's data and keepalive probes through the blackhole, so only an application heartbeat notices",
-      };
-    return silentPathPrediction(spec);
-  },
+  predict: silentPathPrediction,
 };

@@ -141,5 +141,4 @@ export interface FaultDef {
   predict(spec: FaultSpec): Prediction;
 }
 
-export type TestbedImpls = FaultDef['testbeds'];
 export type { TestbedName };

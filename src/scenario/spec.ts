@@ -6,6 +6,7 @@
 import { BadInputError } from '../errors.js';
 import {
   FAULT_DEFS,
+  FAULT_PARAMS,
   FAULTS,
   faultsOn,
   faultsTaking,
@@ -80,7 +81,7 @@ export const PUSHING: readonly TargetName[] = TARGETS.filter((t) => PROTOCOLS[t]
 /** Checks a fault's parameters: those it takes are given where required, no other is. */
 function validateFaultParams(spec: ExperimentSpec): void {
   const def = FAULT_DEFS[spec.fault];
-  for (const param of new Set(FAULTS.flatMap((f) => FAULT_DEFS[f].params))) {
+  for (const param of FAULT_PARAMS) {
     const flags = param.options.map((o) => flagOf(o.key));
     const takes = (def.params as readonly unknown[]).includes(param);
     if (!takes && param.given(spec)) {

@@ -31,7 +31,6 @@ export const STRATEGIES = {
 type Defs = typeof STRATEGIES;
 export type StrategyKind = keyof Defs;
 export type Strategy = { [K in StrategyKind]: ReturnType<Defs[K]['parse']> }[StrategyKind];
-export type StrategyOf<K extends StrategyKind> = Extract<Strategy, { kind: K }>;
 
 // Each entry is registered under its own kind.
 STRATEGIES satisfies { [K in StrategyKind]: StrategyDef<{ kind: K }> & { kind: K } };

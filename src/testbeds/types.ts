@@ -3,7 +3,6 @@
  * namespaces) or proxy (no root; loopback through the userland fault proxy).
  */
 import type { Endpoint, LabEvent } from '../events.js';
-import type { WireView } from '../faults/index.js';
 import type { FaultSpec, TestbedName } from '../faults/spec.js';
 import type { LabProcess } from '../core/process.js';
 
@@ -17,8 +16,6 @@ export interface BoundFault {
   heal?: () => Promise<void>;
   /** Undoes what would keep a restarted target unreachable. */
   beforeRestart?: () => Promise<void>;
-  /** What crossed the wire, from the result's counters. */
-  describe(view: WireView): string;
 }
 
 /** The processes and the timeline a bound fault acts on. */

@@ -126,7 +126,6 @@ export class NetnsTestbed implements Testbed {
       apply: () => fault.apply(ctx),
       ...(fault.heal ? { heal: () => fault.heal!(ctx) } : {}),
       ...(fault.beforeRestart ? { beforeRestart: () => fault.beforeRestart!(ctx) } : {}),
-      describe: (view) => fault.describe(view),
     };
   }
 

@@ -157,7 +157,6 @@ export class ProxyTestbed implements Testbed {
       apply: () => fault.apply(ctx),
       ...(fault.heal ? { heal: () => fault.heal!(ctx) } : {}),
       ...(fault.beforeRestart ? { beforeRestart: () => fault.beforeRestart!(ctx) } : {}),
-      describe: (view) => fault.describe(view),
     });
   }
 }
