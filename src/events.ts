@@ -91,12 +91,22 @@ export type LabEvent =
   | { type: 'restart'; phase: 'start' | 'applied' }
   | { type: 'target_signal'; signal: string }
   | { type: 'fresh_host_up' }
+  /**
+   * Kubernetes, on the kube testbed: what changed on an object (`pod` nats-0 `SIGTERM`, `endpoint`
+   * nats-0 `terminating`, `node` node1 `NotReady`), as the cluster's event stream would say it.
+   */
+  | { type: 'k8s'; object: KubeObject; name: string; change: string }
   | { type: 'deadline' }
   | { type: 'stop'; reason: string };
 
+/** The kinds of Kubernetes object the kube testbed reports changes of. */
+export type KubeObject =
+  'pod' | 'endpoint' | 'node' | 'service' | 'policy' | 'forward' | 'conntrack';
+
 export type Source = 'client' | 'target' | 'sink' | 'lab';
 
-export type TimelineEntry = { t: bigint } & (
+/** `pod`: the replica pod an event came from, on the kube testbed. */
+export type TimelineEntry = { t: bigint; pod?: string } & (
   | ({ src: 'client' } & ClientEvent)
   | ({ src: 'target' } & TargetEvent)
   | ({ src: 'sink' } & SinkEvent)

@@ -219,6 +219,8 @@ function expected(id: Id, w: number, testbed: TestbedName, fault: FaultName): Wi
   switch (fault) {
     case 'graceful':
     case 'kill':
+    case 'pod-delete':
+    case 'pod-force-delete':
       return [0, IMMEDIATE];
     case 'latency':
       return null; // the peer is alive: any detection is a false disconnect

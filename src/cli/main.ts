@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BadInputError, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
 import { FAULT_PARAMS, faultsTaking, flagOf } from '../faults/index.js';
+import { KUBE_OPTIONS } from '../scenario/kube.js';
 import { DEFAULT_TARGET } from '../protocols/index.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
 import { cleanupCommand } from './cleanup.js';
@@ -154,8 +155,12 @@ Examples:
 for (const param of FAULT_PARAMS) {
   const owners = faultsTaking(param).join(', ');
   for (const o of param.options)
-    runCmd.option(`${flagOf(o.key)} ${o.arg}`, `${owners} only: ${o.help}`);
+    runCmd.option(`${flagOf(o.key)}${o.switch ? '' : ` ${o.arg}`}`, `${owners} only: ${o.help}`);
 }
+
+// The kube testbed's cluster settings, one definition each (scenario/kube.ts).
+for (const o of KUBE_OPTIONS)
+  runCmd.option(`${flagOf(o.key)} ${o.arg}`, `kube testbed only: ${o.help}`);
 
 const parallelHelp = `experiments at a time (default ${defaultParallel()}: two per core, since experiments mostly wait)`;
 

@@ -19,7 +19,9 @@ import {
 import { PRESETS } from '../scenario/presets.js';
 import { FAULT_PARAMS, flagOf, mergeFields } from '../faults/index.js';
 import type { FaultFields } from '../faults/spec.js';
-import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
+import { DEFAULT_TARGET, PROTOCOLS, type TargetName } from '../protocols/index.js';
+import { KUBE_OPTIONS, kubeFromTexts } from '../scenario/kube.js';
+import { defaultKube, type KubeSettings } from '../core/kube.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { parseDuration } from '../util/duration.js';
 import { BadInputError } from '../errors.js';
@@ -88,7 +90,20 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
     deadlineMs: parseDuration(f.deadline, '--deadline'),
     warmupMs: parseDuration(f.warmup, '--warmup'),
     sysctls: f.sysctl.reduce<Record<string, number>>((acc, s) => parseSysctl(s, acc), {}),
+    ...kubeFields(f, target),
   });
+}
+
+/** The kube testbed's settings from their flags (each option parses its own text). */
+function kubeFields(f: RunFlags, target: TargetName): { kube?: KubeSettings } {
+  const texts: Record<string, string | undefined> = {};
+  for (const o of KUBE_OPTIONS) {
+    const v = f[camelCase(o.key)];
+    texts[o.key] = typeof v === 'string' ? v : undefined;
+  }
+  const kube = kubeFromTexts(texts, target, flagOf);
+  if (f.testbed !== 'kube') return kube ? { kube } : {};
+  return { kube: kube ?? defaultKube(PROTOCOLS[target].target.defaultReplicas) };
 }
 
 /** The fault parameters' flags as spec fields; each parameter's definition parses its own. */
@@ -98,7 +113,7 @@ function faultFieldsFromFlags(f: RunFlags): FaultFields {
     const texts: Record<string, string | undefined> = {};
     for (const o of param.options) {
       const value = f[camelCase(o.key)];
-      texts[o.key] = typeof value === 'string' ? value : undefined;
+      texts[o.key] = typeof value === 'string' ? value : value === true ? 'yes' : undefined;
     }
     mergeFields(fields, param.fill(texts, flagOf));
   }

@@ -11,6 +11,8 @@ import { latency } from './latency.js';
 import { nodeLoss } from './node-loss.js';
 import type { FaultParam } from './params.js';
 import { partition } from './partition.js';
+import { podDelete } from './pod-delete.js';
+import { podForceDelete } from './pod-force-delete.js';
 import { proxyDeadUpstream } from './proxy-dead-upstream.js';
 import { reset } from './reset.js';
 import type { FaultDef } from './types.js';
@@ -25,6 +27,8 @@ export const FAULT_DEFS = {
   'proxy-dead-upstream': proxyDeadUpstream,
   latency,
   'idle-timeout': idleTimeout,
+  'pod-delete': podDelete,
+  'pod-force-delete': podForceDelete,
 } as const satisfies Record<string, FaultDef>;
 
 export type FaultName = keyof typeof FAULT_DEFS;

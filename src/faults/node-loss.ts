@@ -5,6 +5,7 @@
 import { freshHostPrediction, REUSE_ALLOWANCE_MS, silentPathPrediction } from './paths.js';
 import { RESTART } from './params.js';
 import { count, loseNode } from './shared.js';
+import { nodeLifecycle } from './kube.js';
 import type { FaultDef } from './types.js';
 
 export const nodeLoss: FaultDef = {
@@ -23,6 +24,26 @@ export const nodeLoss: FaultDef = {
       },
       describe: ({ wire }) =>
         `router dropped ${count(wire, 'node-loss:0')} packets to the server and ${count(wire, 'node-loss:1')} from it; the target was killed behind the drop`,
+    },
+    kube: {
+      async apply(ctx) {
+        const { kube, flowPod } = ctx;
+        const node = flowPod.node;
+        const armed = await kube.armNodeLoss(node);
+        ctx.mark({ type: 'fault', name: 'node-loss', phase: 'start' });
+        await armed.commit();
+        await kube.killNode(node);
+        nodeLifecycle(kube, node);
+        ctx.mark({ type: 'fault', name: 'node-loss', phase: 'applied' });
+      },
+      // Other replicas stay: the client may come back through the Service at once.
+      reconnectFrom: 'detection',
+      describe: ({ wire }) => {
+        const [to, from] = Object.entries(wire)
+          .filter(([k]) => k.startsWith('node-loss-'))
+          .reduce(([a, b], [k, v]) => (k.endsWith(':0') ? [a + v, b] : [a, b + v]), [0, 0]);
+        return `the fabric dropped ${to} packets to the lost node and ${from} from it; everything on it died behind the drop`;
+      },
     },
   },
   reconnectFrom: null,

@@ -16,6 +16,8 @@ export interface ParamOption {
   help: string;
   /** A fixed set of values (else a duration). */
   choices?: readonly string[];
+  /** A switch: the flag takes no value (`--same-ip`), a scenario file's key is true or false. */
+  switch?: true;
 }
 
 export interface FaultParam {
@@ -65,6 +67,49 @@ export function durationParam(
     fill: (t, name) =>
       t[key] === undefined ? {} : { params: { [key]: parseDuration(t[key], name(key)) } },
     read,
+  };
+}
+
+/**
+ * A fault's own choice among fixed values (`--policy new|every`), kept in the spec's `params`;
+ * `read` gives the value given, or the default.
+ */
+export function choiceParam<C extends string>(
+  key: string,
+  choices: readonly [C, ...C[]],
+  help: string,
+  fallback: C,
+): FaultParam & { read(f: FaultFields): C } {
+  return {
+    options: [
+      { key, arg: `<${choices.join('|')}>`, help: `${help} (default: ${fallback})`, choices },
+    ],
+    required: false,
+    scenarioWide: false,
+    given: (f) => f.params?.[key] !== undefined,
+    fill: (t, name) =>
+      t[key] === undefined ? {} : { params: { [key]: parseChoice(t[key], choices, name(key)) } },
+    read: (f) => (f.params?.[key] as C | undefined) ?? fallback,
+  };
+}
+
+/** A fault's own switch (`--same-ip`): its text is `yes` when given. `read` says whether it is on. */
+export function switchParam(
+  key: string,
+  help: string,
+): FaultParam & { read(f: FaultFields): boolean } {
+  return {
+    options: [{ key, arg: '', help, switch: true }],
+    required: false,
+    scenarioWide: false,
+    given: (f) => f.params?.[key] === 'yes',
+    fill: (t, name) => {
+      const v = t[key];
+      if (v === undefined || v === 'no') return {};
+      if (v !== 'yes') throw new BadInputError(`${name(key)} takes no value (got '${v}')`);
+      return { params: { [key]: 'yes' } };
+    },
+    read: (f) => f.params?.[key] === 'yes',
   };
 }
 

@@ -5,8 +5,9 @@
 import type { TargetName } from '../protocols/index.js';
 import type { Strategy } from '../strategies/index.js';
 import type { Workload } from '../core/workload.js';
+import type { KubeSettings } from '../core/kube.js';
 
-export const TESTBEDS = ['netns', 'proxy'] as const;
+export const TESTBEDS = ['netns', 'proxy', 'kube'] as const;
 export type TestbedName = (typeof TESTBEDS)[number];
 
 /**
@@ -66,4 +67,6 @@ export interface FaultSpec extends FaultFields {
   warmupMs: number;
   /** net.ipv4.* sysctls for the client namespace. */
   sysctls: Record<string, number>;
+  /** The kube testbed's cluster: replicas, Service form, control-plane delays. */
+  kube?: KubeSettings;
 }

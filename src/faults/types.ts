@@ -9,7 +9,8 @@
  * after the heal can never be stamped before it.
  */
 import type { Prediction } from '../core/window.js';
-import type { Endpoint, LabEvent } from '../events.js';
+import type { Endpoint, KubeObject, LabEvent } from '../events.js';
+import type { KubeDelayKey, KubeSettings } from '../core/kube.js';
 import type { FaultSpec, TestbedName } from './spec.js';
 import type { LabProcess } from '../core/process.js';
 import type { FaultParam } from './params.js';
@@ -68,6 +69,89 @@ export interface NetnsFaultContext extends FaultContext {
   readonly flow: { client: Endpoint; server: Endpoint };
 }
 
+/** A replica pod of the kube testbed. */
+export interface PodView {
+  /** As Kubernetes names it: `nats-0` (a replacement keeps the name). */
+  readonly name: string;
+  readonly ip: string;
+  /** Its node (node 0 holds the client). */
+  readonly node: number;
+}
+
+/** Where kube rules go: the client's node (kube-proxy, conntrack, policy) or the fabric between nodes. */
+export type KubeRuleSite = 'client-node' | 'fabric';
+
+/**
+ * The small cluster, as far as a fault may touch it: the endpoints kube-proxy steers to, the pods'
+ * processes, the nodes, the client node's conntrack and tagged rules. Each change is marked on the
+ * timeline as a Kubernetes event.
+ */
+export interface KubeControl {
+  readonly settings: KubeSettings;
+  readonly targetPort: number;
+  /** The Service's ClusterIP. */
+  readonly serviceIp: string;
+  /** The client pod's address. */
+  readonly clientIp: string;
+  /** The replica pods now, in name order. */
+  pods(): readonly PodView[];
+  /** A control-plane delay as the lab runs it (scaled). */
+  delay(key: KubeDelayKey): number;
+  /**
+   * Runs `step` `ms` from now, as the control plane would; stopped at teardown. A step that fails
+   * fails the experiment.
+   */
+  later(ms: number, what: string, step: () => Promise<void>): void;
+  /**
+   * Sets an endpoint's state in the Service, and kube-proxy's rules with it, now (the fault waits
+   * `endpoint_lag` first where Kubernetes would): `ready` and `terminating` endpoints are in the
+   * EndpointSlice; kube-proxy steers new connections to ready ones, to terminating ones only when
+   * none is ready; `not-ready` ones never (a pod on a NotReady node); `gone` leaves the slice.
+   */
+  setEndpoint(pod: string, state: 'ready' | 'terminating' | 'not-ready' | 'gone'): Promise<void>;
+  /** Signals every process in the pod (its container); marked on the timeline. */
+  signalPod(pod: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Resolves once every process of the pod has exited (at most `ms`; false: still running). */
+  podStopped(pod: string, ms: number): Promise<boolean>;
+  /**
+   * The node goes silent both ways: the fabric drops everything to and from it, committed at T0
+   * (`armRules`' contract), then everything on it dies behind the drop.
+   */
+  armNodeLoss(node: number): Promise<{ commit(): Promise<void> }>;
+  /** Kills the node's processes (pods and all) behind its drop. */
+  killNode(node: number): Promise<void>;
+  /**
+   * A new pod for the replica `name` on a spare node, with the target (and a broker's sink)
+   * started in it: a new address, or (`sameIp`) the old pod's, which must be gone.
+   */
+  replacePod(name: string, opts: { sameIp: boolean; node?: number }): Promise<PodView>;
+  /** The pod leaves the cluster: its processes die and its namespace goes. */
+  deletePod(name: string): Promise<void>;
+  /** Tagged rules (`-A CHAIN ...` bodies) in a table at a site; counters kept after removal. */
+  addRules(
+    site: KubeRuleSite,
+    tag: string,
+    lines: string[],
+    table?: 'filter' | 'raw',
+  ): Promise<void>;
+  armRules(site: KubeRuleSite, tag: string, lines: string[]): Promise<{ commit(): Promise<void> }>;
+  removeRules(site: KubeRuleSite, tag: string): Promise<void>;
+  /** Runs a tool in the client's node (`conntrack -D ...`, `sysctl`). */
+  execClientNode(argv: readonly string[]): Promise<{ stdout: string; stderr: string }>;
+  /** Starts a process in the client's pod; stopped at teardown. */
+  spawnInClientPod(argv: readonly string[], what: string): LabProcess;
+  /** Marks a Kubernetes event on the timeline. */
+  event(object: KubeObject, name: string, change: string): void;
+}
+
+export interface KubeFaultContext extends FaultContext {
+  readonly kube: KubeControl;
+  /** The client's established connection (as its kernel lists it). */
+  readonly flow: { client: Endpoint; server: Endpoint };
+  /** The pod the client's connection is on: its conntrack entry's DNAT destination. */
+  readonly flowPod: PodView;
+}
+
 export interface ToxicSpec {
   name: string;
   type: string;
@@ -117,6 +201,19 @@ export interface FaultImpl<C extends FaultContext> {
   predict?(spec: FaultSpec): Prediction;
 }
 
+/** How a fault is made on the kube testbed: what it builds first, and where the client dials. */
+export interface KubeFaultImpl extends Omit<FaultImpl<KubeFaultContext>, 'prepare'> {
+  /**
+   * Builds what the fault needs before the client starts (a port-forward relay in the client's
+   * pod). Returns where the client dials instead of the Service, if that changes.
+   */
+  prepare?(kube: KubeControl, spec: FaultSpec): Promise<{ host: string; port: number } | null>;
+  /** Where reconnect is measured from on this testbed, when it differs from the fault's. */
+  reconnectFrom?: 'detection' | null;
+  /** Checks of the spec on this testbed (a node-level fault needs a spare node, ...). */
+  validate?(spec: FaultSpec): void;
+}
+
 export interface FaultDef {
   /** The real-world cause and what it does on the wire, one line for --help. */
   readonly summary: string;
@@ -125,6 +222,7 @@ export interface FaultDef {
   readonly testbeds: {
     readonly netns?: FaultImpl<NetnsFaultContext>;
     readonly proxy?: FaultImpl<ProxyFaultContext>;
+    readonly kube?: KubeFaultImpl;
   };
   /**
    * Where reconnect is measured from when no heal or restart brings the path back: `detection`

@@ -62,6 +62,9 @@ export function appTarget(
     port,
     describe,
     version: `halfopen ${what} server on ${library}`,
+    // Independent servers: a Service balances between any number.
+    maxReplicas: 5,
+    defaultReplicas: 3,
     launch: (c) => ({
       argv: nodeArgv(base, './server.js', {
         host: c.host,

@@ -20,6 +20,11 @@ export interface LaunchConfig {
   workload: Workload;
   /** The first sequence number a pushing server sends (after a restart, where the last stopped). */
   firstSeq: number;
+  /**
+   * One replica of several (kube): its name and its peers' addresses, for a target that joins
+   * them (NATS cluster routes); `advertise`: tell clients the others' addresses.
+   */
+  cluster?: { name: string; peers: readonly string[]; advertise: boolean };
 }
 
 export interface Launch {
@@ -50,6 +55,10 @@ export interface TargetDef {
   embedded?: TargetDef;
   /** For targets that are packages, not binaries: what runs, with its version. */
   version?: string;
+  /** How many replicas it can run behind a Service (kube): mosquitto does not cluster. */
+  maxReplicas: number;
+  /** Replicas on the kube testbed unless asked (the seed's NATS cluster has three). */
+  defaultReplicas: number;
 }
 
 export interface ClientArgs {

@@ -65,6 +65,7 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
   let falseDisconnects = 0;
   const accepted = new Map<number, bigint>();
   const received = new Map<number, number>();
+  const perReceiver = new Map<string, number>();
   const subscribe = opts.workload === 'subscribe';
   const isSend = (e: TimelineEntry): e is TimelineEntry & { seq: number } =>
     e.type === 'sent' && (subscribe ? e.src === 'sink' || e.src === 'target' : e.src === 'client');
@@ -75,7 +76,13 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
       if (t0 === null || e.t < t0) falseDisconnects += 1;
       else if (msBetween(t0, e.t) <= opts.deadlineMs) detect ??= e;
     } else if (isSend(e)) accepted.set(e.seq, e.t);
-    else if (isRecv(e)) received.set(e.seq, (received.get(e.seq) ?? 0) + 1);
+    else if (isRecv(e)) {
+      received.set(e.seq, (received.get(e.seq) ?? 0) + 1);
+      // A message each of a cluster's sinks received (routes carry it to every replica) is one
+      // delivery per receiver: a duplicate is a second one at the same receiver.
+      const at = `${e.pod ?? ''}/${e.seq}`;
+      perReceiver.set(at, (perReceiver.get(at) ?? 0) + 1);
+    }
   }
 
   const detectT = detect?.t ?? null;
@@ -109,7 +116,7 @@ export function computeMetrics(entries: readonly TimelineEntry[], opts: MetricOp
     if (!received.has(seq)) lost += 1;
   }
   let duplicates = 0;
-  for (const n of received.values()) duplicates += n - 1;
+  for (const n of perReceiver.values()) duplicates += n - 1;
 
   const labMark = (type: 'heal' | 'restart'): bigint | null =>
     entries.find((e) => e.src === 'lab' && e.type === type && e.phase === 'applied')?.t ?? null;

@@ -10,6 +10,8 @@ import type { FaultImpl, NetnsFaultContext, ProxyFaultContext } from '../faults/
 import { PROTOCOLS, type ProtocolDef, type TargetDef } from '../protocols/index.js';
 import type { ExperimentSpec } from '../scenario/spec.js';
 import type { NetnsOptions } from '../testbeds/netns/topology.js';
+import type { KubeOptions } from '../testbeds/kube/testbed.js';
+import { defaultKube, type KubeSettings } from '../core/kube.js';
 import type { MetricOptions } from './metrics.js';
 
 /** The target the experiment starts: the lab's own server or a broker binary. */
@@ -48,7 +50,9 @@ export function embeddedStandIn(spec: ExperimentSpec): TargetDef | undefined {
 export function reconnectFrom(spec: ExperimentSpec): MetricOptions['reconnectFrom'] {
   if (spec.healMs !== null) return 'heal';
   if (spec.restartMs !== null) return 'restart';
-  return FAULT_DEFS[spec.fault].reconnectFrom;
+  const def = FAULT_DEFS[spec.fault];
+  const kube = spec.testbed === 'kube' ? def.testbeds.kube : undefined;
+  return kube?.reconnectFrom !== undefined ? kube.reconnectFrom : def.reconnectFrom;
 }
 
 /**
@@ -72,10 +76,16 @@ export function qosOf(spec: ExperimentSpec): 0 | 1 | null {
   return PROTOCOLS[spec.target].qos ? spec.qos : null;
 }
 
+/** The kube testbed's settings: the spec's, else the target's default replicas. */
+export function kubeOf(spec: ExperimentSpec): KubeSettings {
+  return spec.kube ?? defaultKube(PROTOCOLS[spec.target].target.defaultReplicas);
+}
+
 /** How each testbed is built for this experiment (without the run's ids). */
 export type TestbedOptions =
   | { testbed: 'netns'; options: Omit<NetnsOptions, 'runId' | 'index'> }
-  | { testbed: 'proxy'; options: { fault: FaultImpl<ProxyFaultContext> } };
+  | { testbed: 'proxy'; options: { fault: FaultImpl<ProxyFaultContext> } }
+  | { testbed: 'kube'; options: Omit<KubeOptions, 'runId' | 'index'> };
 
 /**
  * The testbed the experiment needs, and how: on netns, the client's sysctls, the target's port,
@@ -102,5 +112,17 @@ export function testbedOptions(spec: ExperimentSpec): TestbedOptions {
     }
     case 'proxy':
       return { testbed: 'proxy', options: { fault: impls.proxy ?? missing() } };
+    case 'kube':
+      return {
+        testbed: 'kube',
+        options: {
+          clientSysctls: spec.sysctls,
+          targetPort: PROTOCOLS[spec.target].target.port,
+          service: spec.target,
+          settings: kubeOf(spec),
+          fault: impls.kube ?? missing(),
+          spec,
+        },
+      };
   }
 }

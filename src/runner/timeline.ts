@@ -71,7 +71,7 @@ export class Timeline {
    * Feeds a child's JSON-line events into the timeline. A line that is not an event is a bug in
    * the child; it is kept as a fatal event rather than thrown away.
    */
-  attach(src: Exclude<Source, 'lab'>, proc: LabProcess): void {
+  attach(src: Exclude<Source, 'lab'>, proc: LabProcess, pod?: string): void {
     onLines(proc.stdout, (line) => {
       let parsed: { t: string } & (ClientEvent | TargetEvent | SinkEvent);
       try {
@@ -86,7 +86,7 @@ export class Timeline {
           error: `unparsable output: ${line.slice(0, 200)}`,
         };
       }
-      this.push({ ...parsed, src, t: BigInt(parsed.t) } as TimelineEntry);
+      this.push({ ...parsed, src, t: BigInt(parsed.t), ...(pod ? { pod } : {}) } as TimelineEntry);
     });
   }
 
@@ -94,14 +94,20 @@ export class Timeline {
    * Feeds a broker's log (stdout and stderr) into the timeline as target `log` events, stamped on
    * arrival, and a `listening` event at the first line matching `ready`.
    */
-  attachLog(proc: LabProcess, ready: RegExp, listening: { address: string; port: number }): void {
+  attachLog(
+    proc: LabProcess,
+    ready: RegExp,
+    listening: { address: string; port: number },
+    pod?: string,
+  ): void {
     let isReady = false;
+    const tag = pod ? { pod } : {};
     for (const stream of [proc.stdout, proc.stderr]) {
       onLines(stream, (line) => {
-        this.push({ t: now(), src: 'target', type: 'log', line: line.slice(0, 500) });
+        this.push({ t: now(), src: 'target', type: 'log', line: line.slice(0, 500), ...tag });
         if (!isReady && ready.test(line)) {
           isReady = true;
-          this.push({ t: now(), src: 'target', type: 'listening', ...listening });
+          this.push({ t: now(), src: 'target', type: 'listening', ...listening, ...tag });
         }
       });
     }

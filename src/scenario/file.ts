@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BadInputError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
-import { PROTOCOLS } from '../protocols/index.js';
+import { PROTOCOLS, type TargetName } from '../protocols/index.js';
 import {
   FAULT_DEFS,
   FAULT_PARAMS,
@@ -16,7 +16,9 @@ import {
   mergeFields,
   type FaultName,
 } from '../faults/index.js';
-import type { FaultFields } from '../faults/spec.js';
+import type { FaultFields, TestbedName } from '../faults/spec.js';
+import { KUBE_OPTIONS, kubeFromTexts } from './kube.js';
+import { KUBE_DELAYS, SERVICE_FORMS, defaultKube, type KubeSettings } from '../core/kube.js';
 import {
   FAULTS,
   TARGETS,
@@ -29,6 +31,11 @@ import {
   type ExperimentSpec,
 } from './spec.js';
 
+const KUBE_HELP: Record<string, string> = Object.fromEntries(
+  KUBE_OPTIONS.map((o) => [o.key, o.help]),
+);
+const kubeHelp = (key: string): string => KUBE_HELP[key] ?? key;
+
 const duration = z
   .string()
   .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'a duration such as 500ms, 2s or 1m')
@@ -39,7 +46,7 @@ const paramFields = Object.fromEntries(
   FAULT_PARAMS.flatMap((param) =>
     param.options.map((o) => [
       o.key,
-      (o.choices ? z.enum(o.choices as [string, ...string[]]) : duration)
+      (o.switch ? z.boolean() : o.choices ? z.enum(o.choices as [string, ...string[]]) : duration)
         .optional()
         .describe(`${faultsTaking(param).join(', ')}: ${o.help}`),
     ]),
@@ -118,6 +125,19 @@ export const scenarioSchema = z
       .record(z.string(), z.number().int())
       .default({})
       .describe('net.ipv4 sysctls for the client namespace, e.g. tcp_retries2: 5'),
+    kube: z
+      .object({
+        replicas: z.number().int().min(1).max(5).optional().describe(kubeHelp('replicas')),
+        service: z.enum(SERVICE_FORMS).optional().describe(kubeHelp('service')),
+        time_scale: z.number().positive().max(10).optional().describe(kubeHelp('time_scale')),
+        advertise: z.boolean().optional().describe(kubeHelp('advertise')),
+        ...Object.fromEntries(
+          KUBE_DELAYS.map((d) => [d.key, duration.optional().describe(kubeHelp(d.key))]),
+        ),
+      })
+      .strict()
+      .optional()
+      .describe('the kube testbed: replicas, the Service, the time-scale and Kubernetes delays'),
   })
   .strict();
 
@@ -201,6 +221,22 @@ export function parseScenario(text: string, source: string): Scenario {
   return { name: parsed.data.name ?? source, specs: expand(parsed.data, source) };
 }
 
+/** The kube block's settings for a client's target (its texts parsed as the flags are). */
+function kubeOf(
+  f: ScenarioFile,
+  testbed: TestbedName,
+  target: TargetName,
+  source: string,
+): KubeSettings | undefined {
+  const texts: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(f.kube ?? {}))
+    texts[k] =
+      typeof v === 'boolean' ? (v ? 'yes' : 'no') : v === undefined ? undefined : String(v);
+  const kube = at(`${source}: kube`, () => kubeFromTexts(texts, target, (k) => `kube.${k}`));
+  if (testbed !== 'kube') return undefined;
+  return kube ?? defaultKube(PROTOCOLS[target].target.defaultReplicas);
+}
+
 function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
   const ms = (text: string, field: string): number =>
     at(`${source}: ${field}`, () => parseDuration(text, field));
@@ -217,7 +253,10 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
     const fields: FaultFields = { healMs: null, restartMs: null };
     for (const param of FAULT_PARAMS) {
       const texts: Record<string, string | undefined> = {};
-      for (const o of param.options) texts[o.key] = e[o.key];
+      for (const o of param.options) {
+        const v = e[o.key] as unknown;
+        texts[o.key] = v === true ? 'yes' : v === false ? 'no' : (v as string | undefined);
+      }
       // A scenario-wide value applies to the faults that take the parameter.
       const first = param.options[0].key;
       if (texts[first] === undefined && param.scenarioWide && def.params.includes(param))
@@ -255,7 +294,9 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
           for (const qos of qosLevels)
             for (const fault of faults)
               for (let r = 0; r < f.repetitions; r++) {
+                const kube = kubeOf(f, testbed, client.target, source);
                 const spec: ExperimentSpec = {
+                  ...(kube ? { kube } : {}),
                   testbed,
                   target: client.target,
                   ...(own ? { own } : {}),

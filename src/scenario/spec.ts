@@ -3,6 +3,7 @@
  * field. Everything here is validated at the edge: a bad value becomes one BadInputError line and
  * nothing is created. What each fault, protocol and strategy allows is asked of its definition.
  */
+import { KUBE_OPTIONS } from './kube.js';
 import { BadInputError } from '../errors.js';
 import {
   FAULT_DEFS,
@@ -11,6 +12,7 @@ import {
   faultsOn,
   faultsTaking,
   flagOf,
+  type FaultDef,
   type FaultName,
 } from '../faults/index.js';
 import { PROTOCOLS, TARGETS, type TargetName } from '../protocols/index.js';
@@ -122,6 +124,7 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   }
   def.validate?.(spec);
   const protocol = PROTOCOLS[spec.target];
+  validateKube(spec, def);
   const kinds = strategyKindsFor(spec.target, spec.own !== undefined);
   if (spec.own) validateOwnClient(spec.own);
   if (!kinds.includes(spec.strategy.kind)) {
@@ -151,6 +154,39 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
     throw new BadInputError(`--deadline ${formatMs(spec.deadlineMs)} must be from 100ms to 24h`);
   }
   return spec;
+}
+
+/** The kube testbed's settings: given only there, and what its fault and target can do. */
+function validateKube(spec: ExperimentSpec, def: FaultDef): void {
+  if (spec.testbed !== 'kube') {
+    if (spec.kube)
+      throw new BadInputError(
+        `${KUBE_OPTIONS.slice(0, 4)
+          .map((o) => flagOf(o.key))
+          .join(', ')} and the Kubernetes delays apply to --testbed kube only`,
+      );
+    return;
+  }
+  const kube = spec.kube;
+  if (!kube) throw new BadInputError('internal: a kube spec without its cluster settings');
+  const target = PROTOCOLS[spec.target].target;
+  if (kube.replicas > target.maxReplicas)
+    throw new BadInputError(
+      `--replicas ${kube.replicas}: the ${spec.target} target runs at most ${target.maxReplicas}`,
+    );
+  if (
+    spec.workload.kind === 'subscribe' &&
+    PROTOCOLS[spec.target].pushes === 'sink' &&
+    kube.replicas > 1
+  )
+    throw new BadInputError(
+      `workload '${formatWorkload(spec.workload)}' on ${kube.replicas} ${spec.target} replicas is not supported yet (each replica's sink would publish); use --replicas 1 or a publish workload`,
+    );
+  if (spec.restartMs !== null)
+    throw new BadInputError(
+      '--restart does not apply on the kube testbed: pods come back as Kubernetes brings them back (statefulset-replace, rollout)',
+    );
+  def.testbeds.kube?.validate?.(spec);
 }
 
 function validateOwnClient(own: OwnClient): void {

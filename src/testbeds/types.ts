@@ -25,6 +25,24 @@ export interface LiveExperiment {
   mark: (e: LabEvent) => void;
 }
 
+/** One copy of the server side: where a target (and a broker's sink beside it) runs. */
+export interface ServerSite {
+  /** The pod's name on kube (`nats-0`), `server` elsewhere. */
+  readonly name: string;
+  /** On kube, the pod: events from the site carry it (several replicas share the timeline). */
+  readonly pod?: string;
+  /** Its own address, as the target's listening event names it. */
+  readonly address: string;
+  /** Its place among the target's replicas (0 when there is one). */
+  readonly replica: number;
+  /** The addresses of the others, for a target that joins its peers (a NATS cluster's routes). */
+  readonly peers: readonly string[];
+  /** A private directory of its own for config files. */
+  dir(): string;
+  writeFiles(files: Record<string, string>): void;
+  spawn(argv: readonly string[], what: string, env?: Record<string, string>): LabProcess;
+}
+
 export interface Testbed {
   readonly name: TestbedName;
   /** The address the target binds (as the target sees it). */
@@ -47,6 +65,12 @@ export interface Testbed {
   readCounters(): Promise<Map<string, number>>;
   /** Refuses (true) or admits (false) the client's new connections to the target. */
   gate(closed: boolean): Promise<void>;
+  /**
+   * Where the target runs: one site on netns and proxy, one per replica pod on kube. A site added
+   * later (a replacement pod) is started by the function given to `onNewSite`.
+   */
+  sites(): readonly ServerSite[];
+  onNewSite(start: (site: ServerSite) => Promise<void>): void;
   /** The experiment's fault, bound to this testbed (which was built for it). */
   bindFault(live: LiveExperiment): Promise<BoundFault>;
 }

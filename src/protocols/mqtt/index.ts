@@ -6,6 +6,9 @@ export const mqtt: ProtocolDef = {
   target: {
     port: 1883,
     describe: 'mosquitto (Debian package), with a config the lab writes',
+    // mosquitto does not cluster: one broker behind the Service.
+    maxReplicas: 1,
+    defaultReplicas: 1,
     launch: (c) => ({
       argv: ['mosquitto', '-c', `${c.dir}/mosquitto.conf`],
       files: {
@@ -27,6 +30,8 @@ export const mqtt: ProtocolDef = {
       port: 1883,
       describe: 'aedes (embedded MQTT broker, npm), where mosquitto is not installed',
       version: `aedes ${packageVersion('aedes')} (embedded)`,
+      maxReplicas: 1,
+      defaultReplicas: 1,
       launch: (c) => ({
         argv: nodeArgv(import.meta.url, './aedes.js', { host: c.host, port: c.port }),
         files: {},

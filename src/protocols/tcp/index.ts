@@ -9,6 +9,8 @@ export const tcp: ProtocolDef = {
     port: 7000,
     describe: 'built-in line-protocol TCP server and sink',
     version: `halfopen tcp server on ${nodeModule('net')}`,
+    maxReplicas: 5,
+    defaultReplicas: 3,
     launch: (c) => ({
       argv: nodeArgv(import.meta.url, './server.js', {
         host: c.host,

@@ -3,8 +3,9 @@
  * side's loopback), and the client on the other side of the path, connected and warmed up.
  */
 import { LabError } from '../../errors.js';
-import type { LabProcess } from '../../core/process.js';
-import { sleep } from '../../util/clock.js';
+import { ProcessGroup, type LabProcess } from '../../core/process.js';
+import type { ServerSite } from '../../testbeds/types.js';
+import { now, sleep } from '../../util/clock.js';
 import { ownClientEnv, startOwnClient } from '../own-client.js';
 import { clientOf, targetPushes } from '../spec-questions.js';
 import { waitReady } from '../timeline.js';
@@ -14,30 +15,47 @@ import type { Task } from './task.js';
 /** The id the client and its sink agree on (topic, subject). */
 const clientId = (ctx: ExperimentContext): string => `c${ctx.index}`;
 
-/** For brokers: the sink that receives what the client publishes, or publishes to it. */
+/**
+ * For brokers: the sink that receives what the client publishes, or publishes to it, beside the
+ * target at `site` (over its loopback). Null for targets that count deliveries themselves.
+ */
+export async function startSink(
+  ctx: ExperimentContext,
+  site: ServerSite,
+): Promise<LabProcess | null> {
+  const { spec, timeline, made } = ctx;
+  const def = clientOf(spec);
+  if (!def.sinkArgv) return null;
+  const bed = need(made.bed, 'testbed');
+  const argv = def.sinkArgv({
+    port: bed.targetPort,
+    clientId: clientId(ctx),
+    workload: spec.workload,
+    qos: spec.qos,
+  });
+  const proc = site.spawn([process.execPath, ...argv], `sink ${site.name}`);
+  timeline.attach('sink', proc, site.pod);
+  const since = now();
+  await waitReady(
+    timeline,
+    proc,
+    'the sink',
+    (e) => e.src === 'sink' && e.type === 'ready' && e.t >= since,
+    READY_TIMEOUT_MS,
+    ctx.signal,
+  );
+  (made.sink as ProcessGroup | undefined)?.add(proc);
+  return proc;
+}
+
+/** For brokers: one sink beside each of the target's replicas. */
 export const sink: Task<ExperimentContext> = {
   name: 'sink',
   async setup(ctx) {
-    const { spec, timeline, made } = ctx;
-    const def = clientOf(spec);
-    if (!def.sinkArgv) return;
-    const bed = need(made.bed, 'testbed');
-    const argv = def.sinkArgv({
-      port: bed.targetPort,
-      clientId: clientId(ctx),
-      workload: spec.workload,
-      qos: spec.qos,
-    });
-    made.sink = bed.spawn('server', [process.execPath, ...argv], 'sink');
-    timeline.attach('sink', made.sink);
-    await waitReady(
-      timeline,
-      made.sink,
-      'the sink',
-      (e) => e.src === 'sink' && e.type === 'ready',
-      READY_TIMEOUT_MS,
-      ctx.signal,
-    );
+    if (!clientOf(ctx.spec).sinkArgv) return;
+    const bed = need(ctx.made.bed, 'testbed');
+    ctx.made.sink = new ProcessGroup();
+    for (const site of bed.sites()) await startSink(ctx, site);
   },
 };
 

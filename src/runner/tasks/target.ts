@@ -1,5 +1,7 @@
 /** The target: started in the server's side of the testbed, and started again after a fault. */
-import type { LabProcess } from '../../core/process.js';
+import { ProcessGroup, type LabProcess } from '../../core/process.js';
+import type { ServerSite } from '../../testbeds/types.js';
+import { startSink } from './client.js';
 import { now, within } from '../../util/clock.js';
 import { targetPushes } from '../spec-questions.js';
 import { waitReady } from '../timeline.js';
@@ -12,12 +14,13 @@ import type { Task } from './task.js';
  */
 export async function startTarget(
   ctx: ExperimentContext,
+  site: ServerSite,
   signal = ctx.signal,
 ): Promise<LabProcess> {
   const { spec, timeline, made } = ctx;
   const bed = need(made.bed, 'testbed');
   const def = need(made.targetDef, 'target');
-  const dir = def.broker ? bed.privateDir() : '';
+  const dir = def.broker ? site.dir() : '';
   // A pushing server (subscribe) restarted goes on numbering where the last one stopped.
   let firstSeq = 1;
   for (const e of timeline.entries)
@@ -29,17 +32,29 @@ export async function startTarget(
     strategy: spec.strategy,
     workload: spec.workload,
     firstSeq,
+    ...(site.peers.length > 0
+      ? {
+          cluster: { name: site.name, peers: site.peers, advertise: spec.kube?.advertise ?? false },
+        }
+      : {}),
   });
-  bed.writeFiles(launch.files);
+  site.writeFiles(launch.files);
   const since = now();
-  const target = bed.spawn('server', launch.argv, 'target');
+  const target = site.spawn(launch.argv, `target ${site.name}`);
+  // Events carry the pod they came from where there are several (kube).
+  const { pod } = site;
   if (def.broker)
-    timeline.attachLog(target, def.broker.ready, { address: bed.targetHost, port: bed.targetPort });
-  else timeline.attach('target', target);
+    timeline.attachLog(
+      target,
+      def.broker.ready,
+      { address: site.address, port: bed.targetPort },
+      pod,
+    );
+  else timeline.attach('target', target, pod);
   await waitReady(
     timeline,
     target,
-    `the target (${def.describe.split(' ')[0]})`,
+    `the target (${def.describe.split(' ')[0]}${site.replica > 0 || site.peers.length > 0 ? ` in ${site.name}` : ''})`,
     (e) => e.src === 'target' && e.type === 'listening' && e.t >= since,
     READY_TIMEOUT_MS,
     signal,
@@ -50,8 +65,23 @@ export async function startTarget(
 export const target: Task<ExperimentContext> = {
   name: 'target',
   async setup(ctx) {
-    ctx.progress(`starting ${ctx.spec.target} target`);
-    ctx.made.target = await startTarget(ctx);
+    const { made, spec } = ctx;
+    const bed = need(made.bed, 'testbed');
+    const sites = bed.sites();
+    ctx.progress(
+      `starting ${spec.target} target${sites.length > 1 ? ` (${sites.length} replicas)` : ''}`,
+    );
+    const group = new ProcessGroup();
+    made.target = group;
+    for (const site of sites) group.add(await startTarget(ctx, site));
+    // A replacement pod (kube) runs the target and a broker's sink too, and a pushing target starts
+    // at once when the client is subscribed already.
+    bed.onNewSite(async (site) => {
+      const proc = await startTarget(ctx, site);
+      group.add(proc);
+      if (made.client && targetPushes(spec)) proc.stdin.write('start\n');
+      await startSink(ctx, site);
+    });
   },
 };
 
@@ -75,7 +105,7 @@ export async function restartTarget(ctx: ExperimentContext, signal: AbortSignal)
   await fault.beforeRestart?.();
   stopped();
   const since = now();
-  made.target = await startTarget(ctx, signal);
+  made.target = await startTarget(ctx, bed.sites()[0]!, signal);
   // A server that pushes to a subscribing client starts again at once (nobody to wait for).
   if (targetPushes(spec)) made.target.stdin.write('start\n');
   if (made.sink)

@@ -3,6 +3,7 @@ import { LabUnavailableError } from '../../errors.js';
 import { brokerPreflight, netnsPreflight } from '../../testbeds/netns/preflight.js';
 import { NetnsTestbed } from '../../testbeds/netns/topology.js';
 import { ProxyTestbed } from '../../testbeds/proxy/testbed.js';
+import { KubeTestbed } from '../../testbeds/kube/testbed.js';
 import { embeddedStandIn, targetOf, testbedOptions } from '../spec-questions.js';
 import type { ExperimentContext } from './context.js';
 import type { Task } from './task.js';
@@ -14,7 +15,7 @@ import type { Task } from './task.js';
 export const preflight: Task<ExperimentContext> = {
   name: 'preflight',
   async setup({ spec, made }) {
-    if (spec.testbed === 'netns') await netnsPreflight();
+    if (spec.testbed !== 'proxy') await netnsPreflight();
     const def = targetOf(spec);
     if (!def.broker) {
       made.targetDef = def;
@@ -48,6 +49,9 @@ export const testbed: Task<ExperimentContext> = {
         return;
       case 'proxy':
         made.bed = await ProxyTestbed.create({ runId, index, ...how.options }, teardowns);
+        return;
+      case 'kube':
+        made.bed = await KubeTestbed.create({ runId, index, ...how.options }, teardowns);
         return;
     }
   },

@@ -12,7 +12,8 @@ import type { Endpoint } from '../../events.js';
 import type { FaultImpl, NetnsFaultContext, RouterControl } from '../../faults/types.js';
 import type { FaultSpec } from '../../faults/spec.js';
 import { PrivateDir } from '../private-dir.js';
-import type { BoundFault, LiveExperiment, Testbed } from '../types.js';
+import type { BoundFault, LiveExperiment, ServerSite, Testbed } from '../types.js';
+import { singleSite } from '../site.js';
 import { LabError } from '../../errors.js';
 import { within } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
@@ -197,6 +198,14 @@ export class NetnsTestbed implements Testbed {
   }
 
   private readonly dir: PrivateDir;
+
+  sites(): readonly ServerSite[] {
+    return [singleSite(this, this.targetHost)];
+  }
+
+  onNewSite(): void {
+    // One server, never replaced by a new site.
+  }
 
   privateDir(): string {
     return this.dir.path();

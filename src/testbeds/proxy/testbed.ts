@@ -15,7 +15,8 @@ import { spawnLab } from '../netns/exec.js';
 import { dirPrefix } from '../netns/names.js';
 import { PrivateDir } from '../private-dir.js';
 import type { LabProcess } from '../../core/process.js';
-import type { BoundFault, LiveExperiment, Testbed } from '../types.js';
+import type { BoundFault, LiveExperiment, ServerSite, Testbed } from '../types.js';
+import { singleSite } from '../site.js';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -94,6 +95,14 @@ export class ProxyTestbed implements Testbed {
     });
     held.proc = spawnLab(argv, env);
     return held.proc;
+  }
+
+  sites(): readonly ServerSite[] {
+    return [singleSite(this, this.targetHost)];
+  }
+
+  onNewSite(): void {
+    // One server, never replaced by a new site.
   }
 
   privateDir(): string {

@@ -1,0 +1,65 @@
+/**
+ * Kubernetes' own sequences, as the kube testbed's faults share them: a pod's deletion by the
+ * kubelet (preStop, SIGTERM, SIGKILL after the grace period) racing kube-proxy's endpoint update,
+ * and a lost node's lifecycle (NotReady, its endpoints out of the rules, eviction). Delays are the
+ * cluster's, scaled (core/kube.ts).
+ */
+import type { KubeControl } from './types.js';
+
+/**
+ * The kubelet stops a pod: after `preStopMs` SIGTERM to every process; SIGKILL `graceMs` after the
+ * start to what still runs (never sooner than the kubelet's minimum after SIGTERM).
+ */
+export async function stopPod(
+  kube: KubeControl,
+  pod: string,
+  opts: { preStopMs: number; graceMs: number },
+): Promise<void> {
+  const term = async (): Promise<void> => {
+    await kube.signalPod(pod, 'SIGTERM');
+    const killAt = Math.max(opts.graceMs - opts.preStopMs, kube.delay('kill_min'));
+    kube.later(killAt, `SIGKILL to ${pod}`, async () => {
+      if (!(await kube.podStopped(pod, 0))) await kube.signalPod(pod, 'SIGKILL');
+    });
+  };
+  if (opts.preStopMs > 0) {
+    kube.event('pod', pod, `preStop (sleep ${opts.preStopMs} ms)`);
+    kube.later(opts.preStopMs, `SIGTERM to ${pod}`, term);
+  } else await term();
+}
+
+/** kube-proxy learns an endpoint's new state `endpoint_lag` after the API changed it. */
+export function endpointLater(
+  kube: KubeControl,
+  pod: string,
+  state: Parameters<KubeControl['setEndpoint']>[1],
+  afterMs = 0,
+): void {
+  kube.later(afterMs + kube.delay('endpoint_lag'), `endpoint ${pod} ${state}`, () =>
+    kube.setEndpoint(pod, state),
+  );
+}
+
+/**
+ * A lost node, seen from the control plane: NotReady after node-monitor-grace-period, its pods'
+ * endpoints then out of the rules (not ready), eviction `eviction` later. Its pods stay Terminating
+ * (a StatefulSet's until the node is deleted), so nothing replaces them here.
+ */
+export function nodeLifecycle(
+  kube: KubeControl,
+  node: number,
+  onEvicted?: () => Promise<void>,
+): void {
+  const notReady = kube.delay('node_grace');
+  const pods = kube.pods().filter((p) => p.node === node);
+  kube.later(notReady, `node${node} NotReady`, () => {
+    kube.event('node', `node${node}`, 'NotReady (node-monitor-grace-period passed)');
+    return Promise.resolve();
+  });
+  for (const p of pods) endpointLater(kube, p.name, 'not-ready', notReady);
+  kube.later(notReady + kube.delay('eviction'), `eviction on node${node}`, async () => {
+    for (const p of pods)
+      kube.event('pod', p.name, 'evicted (Terminating: its node is unreachable)');
+    await onEvicted?.();
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * `kubectl delete pod`: the kubelet runs preStop, then SIGTERM; at the same moment the endpoint
+ * turns terminating and kube-proxy drops it from the rules after its sync (they race); SIGKILL
+ * after terminationGracePeriodSeconds.
+ */
+import { endpointLater, stopPod } from './kube.js';
+import { IMMEDIATE_MS } from './paths.js';
+import { count } from './shared.js';
+import type { FaultDef } from './types.js';
+import { scaledDelay } from '../core/kube.js';
+
+export const podDelete: FaultDef = {
+  summary:
+    'kube: the pod is deleted; preStop, then SIGTERM (FIN) while its endpoint turns terminating; SIGKILL after the grace period',
+  params: [],
+  testbeds: {
+    kube: {
+      async apply(ctx) {
+        const { kube, flowPod } = ctx;
+        const pod = flowPod.name;
+        ctx.mark({ type: 'fault', name: 'pod-delete', phase: 'start' });
+        kube.event('pod', pod, 'deleted (Terminating)');
+        kube.event('endpoint', pod, 'terminating in the EndpointSlice');
+        endpointLater(kube, pod, 'terminating');
+        await stopPod(kube, pod, {
+          preStopMs: kube.delay('prestop'),
+          graceMs: kube.delay('grace_period'),
+        });
+        ctx.mark({ type: 'fault', name: 'pod-delete', phase: 'applied' });
+      },
+      reconnectFrom: 'detection',
+      describe: ({ wire }) =>
+        `the pod got SIGTERM (after any preStop); ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST reached the client's node`,
+    },
+  },
+  reconnectFrom: null,
+  takesSink: true,
+  peerAlive: false,
+  predict: (spec) => {
+    const pre = spec.kube ? scaledDelay(spec.kube, 'prestop') : 0;
+    return {
+      window: [pre, pre + IMMEDIATE_MS],
+      why:
+        pre > 0
+          ? `the target serves through preStop (${pre} ms), then closes its sockets on SIGTERM (FIN)`
+          : 'the target closes its sockets on SIGTERM (FIN) at once',
+    };
+  },
+};

@@ -1,0 +1,38 @@
+/**
+ * `kubectl delete pod --force --grace-period=0` on a healthy node: the API object and its endpoint
+ * go at once (kube-proxy's rules after its sync), but the kubelet still stops the container:
+ * SIGTERM now, SIGKILL after its 2 s minimum. The seed note claims no FIN is sent: the wire says.
+ */
+import { endpointLater, stopPod } from './kube.js';
+import { immediate } from './paths.js';
+import { count } from './shared.js';
+import type { FaultDef } from './types.js';
+
+export const podForceDelete: FaultDef = {
+  summary:
+    'kube: the pod is force-deleted; its endpoint leaves, and its node still sends SIGTERM, then SIGKILL 2 s later',
+  params: [],
+  testbeds: {
+    kube: {
+      async apply(ctx) {
+        const { kube, flowPod } = ctx;
+        const pod = flowPod.name;
+        ctx.mark({ type: 'fault', name: 'pod-force-delete', phase: 'start' });
+        kube.event('pod', pod, 'deleted (--force --grace-period=0): gone from the API');
+        kube.event('endpoint', pod, 'removed from the EndpointSlice');
+        endpointLater(kube, pod, 'gone');
+        // The kubelet never uses a grace below its minimum (pod_workers.go, killContainer).
+        await stopPod(kube, pod, { preStopMs: 0, graceMs: 0 });
+        ctx.mark({ type: 'fault', name: 'pod-force-delete', phase: 'applied' });
+      },
+      reconnectFrom: 'detection',
+      describe: ({ wire }) =>
+        `the pod got SIGTERM at once (its node is alive); ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST reached the client's node`,
+    },
+  },
+  reconnectFrom: null,
+  takesSink: true,
+  peerAlive: false,
+  predict: () =>
+    immediate('the kubelet still sends SIGTERM at once: the target closes its sockets (FIN)'),
+};

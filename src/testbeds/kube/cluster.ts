@@ -1,0 +1,329 @@
+/**
+ * The kube testbed's control plane, as small as it can be: the replica pods, the Service's
+ * endpoints (and kube-proxy's rules with them), pod signals, node loss and replacement pods, each
+ * change marked on the timeline as a Kubernetes event. Its delays are the fault's to schedule
+ * (`later`), with Kubernetes' defaults scaled by the time-scale.
+ */
+import type { LabEvent } from '../../events.js';
+import type { KubeControl, KubeRuleSite, PodView } from '../../faults/types.js';
+import { scaledDelay, type KubeSettings } from '../../core/kube.js';
+import type { LabProcess } from '../../core/process.js';
+import { LabError } from '../../errors.js';
+import { sleep, within } from '../../util/clock.js';
+import type { Teardowns } from '../../util/teardown.js';
+import type { PrivateDir } from '../private-dir.js';
+import type { ServerSite } from '../types.js';
+import { run, spawnInNamespace } from '../netns/exec.js';
+import { deleteNamespace, killNamespaceProcesses } from '../netns/topology.js';
+import type { KubePlan } from './plan.js';
+import { endpointChain, serviceRules, type EndpointState } from './service.js';
+import { addNamespace, inNs, restore, type TaggedRules, vethLink } from './wire.js';
+
+export interface Pod extends PodView {
+  readonly replica: number;
+  readonly generation: number;
+  readonly ns: string;
+  readonly slot: number;
+  /** Its DNAT chain's tag (`nats-0`, a replacement `nats-0.1`). */
+  readonly chainTag: string;
+  readonly dir: PrivateDir;
+  readonly procs: LabProcess[];
+}
+
+export interface ClusterConfig {
+  settings: KubeSettings;
+  plan: KubePlan;
+  teardowns: Teardowns;
+  rules: TaggedRules;
+  service: string;
+  targetPort: number;
+  nodeNs(k: number): string;
+  podNs(replica: number, generation: number): string;
+  fabric: string;
+  clientNode: string;
+  clientNs: string;
+  dir(): PrivateDir;
+  /** Starts the target (and a broker's sink) in a new pod. */
+  start(site: ServerSite): Promise<void>;
+  spawnClient(argv: readonly string[], what: string): LabProcess;
+  writeHosts(): Promise<void>;
+}
+
+export class Cluster {
+  private readonly byName = new Map<string, Pod>();
+  private readonly endpoints = new Map<string, EndpointState>();
+  /** Slots in use per node. */
+  private readonly used = new Map<number, Set<number>>();
+  private readonly silent = new Set<number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly running = new Set<Promise<void>>();
+  private failure: Error | undefined;
+  private loopRegistered = false;
+  private stopped = false;
+
+  constructor(private readonly c: ClusterConfig) {}
+
+  nodeNs(k: number): string {
+    return this.c.nodeNs(k);
+  }
+
+  pods(): readonly Pod[] {
+    return [...this.byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private pod(name: string): Pod {
+    const p = this.byName.get(name);
+    if (!p) throw new LabError(`internal: no pod ${name}`);
+    return p;
+  }
+
+  /** A pod for replica `replica` on node `node`: its namespace, its veth and its address. */
+  async addPod(
+    replica: number,
+    node: number,
+    opts: { ip?: { pod: string; gateway: string } } = {},
+  ): Promise<Pod> {
+    const name = `${this.c.service}-${replica}`;
+    const generation = (this.generations.get(name) ?? -1) + 1;
+    this.generations.set(name, generation);
+    const ns = this.c.podNs(replica, generation);
+    const slots = this.used.get(node) ?? new Set<number>();
+    this.used.set(node, slots);
+    let slot = 0;
+    while (slots.has(slot)) slot++;
+    const addr = opts.ip ?? this.c.plan.podSlot(node, slot);
+    slots.add(slot);
+    await addNamespace(this.c.teardowns, ns);
+    const nodeNs = this.c.nodeNs(node);
+    const dev = `p${replica}g${generation}`;
+    await vethLink(nodeNs, dev, addr.gateway, ns, addr.pod);
+    // An address outside the node's own CIDR (a reused IP) is routed to it by name.
+    if (opts.ip)
+      await run([
+        'ip',
+        '-n',
+        this.c.fabric,
+        'route',
+        'replace',
+        `${addr.pod}/32`,
+        'via',
+        this.c.plan.nodeLink(node).node,
+      ]);
+    const pod: Pod = {
+      name,
+      ip: addr.pod,
+      node,
+      replica,
+      generation,
+      ns,
+      slot,
+      chainTag: generation === 0 ? name : `${name}.${generation}`,
+      dir: this.c.dir(),
+      procs: [],
+    };
+    this.byName.set(name, pod);
+    this.endpoints.set(name, { pod: pod.chainTag, ip: pod.ip, state: 'ready' });
+    return pod;
+  }
+
+  private readonly generations = new Map<string, number>();
+
+  /** Where the target runs in a pod, with its peers for a clustered target. */
+  site(p: Pod): ServerSite {
+    const peers = this.pods()
+      .filter((o) => o.name !== p.name)
+      .map((o) => o.ip);
+    return {
+      name: p.name,
+      pod: p.name,
+      address: p.ip,
+      replica: p.replica,
+      peers: this.c.settings.replicas > 1 ? peers : [],
+      dir: () => p.dir.path(),
+      writeFiles: (files) => p.dir.write(files),
+      spawn: (argv, what, env) => {
+        const held: { proc?: LabProcess } = {};
+        this.c.teardowns.defer(`stop ${what}`, async () => {
+          if (!held.proc) return;
+          held.proc.kill('SIGKILL');
+          await within(held.proc.exited, 5000);
+        });
+        held.proc = spawnInNamespace(p.ns, argv, env);
+        p.procs.push(held.proc);
+        return held.proc;
+      },
+    };
+  }
+
+  /** kube-proxy's sync: the Service's rules for the endpoints now, in one transaction. */
+  async syncService(): Promise<void> {
+    // The REJECT rule is flushed with its chain: keep what it counted.
+    await this.c.rules.carry((t) => t.startsWith('svc-no-endpoints:'));
+    await restore(
+      this.c.clientNode,
+      serviceRules(this.c.plan.serviceIp, this.c.targetPort, [...this.endpoints.values()]),
+    );
+  }
+
+  throwFailure(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** The control a fault gets: `mark` stamps its events (null while building). */
+  control(mark: ((e: LabEvent) => void) | null): KubeControl {
+    const event = (
+      object: Parameters<KubeControl['event']>[0],
+      name: string,
+      change: string,
+    ): void => mark?.({ type: 'k8s', object, name, change });
+    const siteNs = (site: KubeRuleSite): string =>
+      site === 'fabric' ? this.c.fabric : this.c.clientNode;
+    const c = this.c;
+    return {
+      settings: c.settings,
+      targetPort: c.targetPort,
+      serviceIp: c.plan.serviceIp,
+      clientIp: c.plan.podSlot(0, 0).pod,
+      pods: () => this.pods().map(({ name, ip, node }) => ({ name, ip, node })),
+      delay: (key) => scaledDelay(c.settings, key),
+      later: (ms, what, step) => this.later(ms, what, step),
+      setEndpoint: async (name, state) => {
+        const p = this.pod(name);
+        if (state === 'gone') this.endpoints.delete(name);
+        else this.endpoints.set(name, { pod: p.chainTag, ip: p.ip, state });
+        await this.syncService();
+        event('endpoint', name, state === 'gone' ? 'removed from the Service' : state);
+      },
+      signalPod: async (name, signal) => {
+        const p = this.pod(name);
+        event('pod', name, signal);
+        const { stdout } = await run(['ip', 'netns', 'pids', p.ns], { allowFail: true });
+        for (const pid of stdout
+          .split('\n')
+          .map(Number)
+          .filter((n) => n > 0))
+          try {
+            process.kill(pid, signal);
+          } catch {
+            // gone meanwhile
+          }
+      },
+      podStopped: async (name, ms) => {
+        const p = this.pod(name);
+        const until = Date.now() + ms;
+        for (;;) {
+          const { stdout } = await run(['ip', 'netns', 'pids', p.ns], { allowFail: true });
+          if (stdout.trim() === '') return true;
+          if (Date.now() >= until) return false;
+          await sleep(20);
+        }
+      },
+      armNodeLoss: (node) => {
+        const dev = `n${node}`;
+        const armed = c.rules.arm(c.fabric, 'filter', `node-loss-${node}`, [
+          `FORWARD -o ${dev} -j DROP`,
+          `FORWARD -i ${dev} -j DROP`,
+        ]);
+        return Promise.resolve({
+          commit: async () => {
+            await armed.commit();
+            this.silent.add(node);
+            event('node', `node${node}`, 'lost (silent both ways)');
+          },
+        });
+      },
+      killNode: async (node) => {
+        await killNamespaceProcesses(c.nodeNs(node));
+        for (const p of this.pods().filter((o) => o.node === node)) {
+          await killNamespaceProcesses(p.ns);
+          event('pod', p.name, 'gone with its node');
+        }
+      },
+      replacePod: async (name, opts) => {
+        const old = this.pod(name);
+        const node = opts.node ?? this.spareNode();
+        if (opts.sameIp && this.exists(old))
+          throw new LabError(`internal: ${name} still holds ${old.ip}`);
+        const ip = opts.sameIp
+          ? { pod: old.ip, gateway: c.plan.podSlot(old.node, old.slot).gateway }
+          : undefined;
+        const pod = await this.addPod(old.replica, node, ip ? { ip } : {});
+        // New endpoints are not ready until the pod is: kube-proxy learns it after the target runs.
+        this.endpoints.delete(name);
+        await restore(c.clientNode, endpointChain(pod.chainTag, pod.ip, c.targetPort));
+        event('pod', name, `scheduled on node${node} with ${pod.ip}`);
+        await c.start(this.site(pod));
+        event('pod', name, 'running');
+        if (c.settings.service === 'headless') await c.writeHosts();
+        return { name: pod.name, ip: pod.ip, node: pod.node };
+      },
+      deletePod: async (name) => {
+        const p = this.pod(name);
+        this.deleted.add(p.ns);
+        await deleteNamespace(p.ns);
+        this.used.get(p.node)?.delete(p.slot);
+        event('pod', name, 'deleted');
+      },
+      addRules: (site, tag, lines, table = 'filter') =>
+        c.rules.add(siteNs(site), table, tag, lines),
+      armRules: (site, tag, lines) =>
+        Promise.resolve(c.rules.arm(siteNs(site), 'filter', tag, lines)),
+      removeRules: (_site, tag) => c.rules.remove(tag),
+      execClientNode: (argv) => run(inNs(c.clientNode, argv)),
+      spawnInClientPod: (argv, what) => c.spawnClient(argv, what),
+      event,
+    };
+  }
+
+  private readonly deleted = new Set<string>();
+
+  private exists(p: Pod): boolean {
+    return !this.deleted.has(p.ns);
+  }
+
+  /** A node that holds no pod and is not lost (the spare after the replicas' nodes). */
+  private spareNode(): number {
+    const busy = new Set(
+      this.pods()
+        .filter((p) => this.exists(p))
+        .map((p) => p.node),
+    );
+    for (let k = 1; k < this.c.settings.replicas + 2; k++)
+      if (!busy.has(k) && !this.silent.has(k)) return k;
+    throw new LabError('no spare node left for a replacement pod');
+  }
+
+  /**
+   * Runs a control-plane step `ms` from now. The first one registers the loop's stop, which then
+   * runs before any process or namespace it could touch is torn down.
+   */
+  private later(ms: number, what: string, step: () => Promise<void>): void {
+    if (this.stopped) return;
+    if (!this.loopRegistered) {
+      this.loopRegistered = true;
+      this.c.teardowns.defer('stop the control loop', async () => {
+        this.stopped = true;
+        for (const t of this.timers) clearTimeout(t);
+        this.timers.clear();
+        await Promise.all([...this.running]);
+      });
+    }
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        if (this.stopped) return;
+        const p: Promise<void> = step()
+          .catch((err: unknown) => {
+            if (!this.stopped)
+              this.failure ??= new LabError(
+                `${what}: ${err instanceof Error ? err.message : String(err)}`,
+              );
+          })
+          .finally(() => this.running.delete(p));
+        this.running.add(p);
+      },
+      Math.max(0, ms),
+    );
+    this.timers.add(timer);
+  }
+}
