@@ -57,6 +57,8 @@ function resultOf(spec: ExperimentSpec, m: Measured): ExperimentResult {
     allowance_ms: null,
     timer_lateness_ms: null,
     flow: null,
+    fault_params: {},
+    kube: null,
     events: [],
     timeline: [],
     ...m,

@@ -23,6 +23,7 @@ import type { TuneFlags } from '../src/cli/tune.js';
 import { BadInputError } from '../src/errors.js';
 import { runExperiment, type ExperimentResult } from '../src/runner/experiment.js';
 import { PROTOCOLS } from '../src/protocols/index.js';
+import { defaultKube, type KubeSettings } from '../src/core/kube.js';
 import {
   ownClientOf,
   parseStrategy,
@@ -133,6 +134,28 @@ export function specOf(o: SpecOptions = {}): ExperimentSpec {
     deadlineMs: 10_000,
     warmupMs: 1000,
     sysctls: {},
+    ...rest,
+  });
+}
+
+/**
+ * A kube experiment: the kube testbed with the target's default replicas and every Kubernetes
+ * delay at 1/20 of its real value (endpoint lag 50 ms, grace 1.5 s, kill minimum 100 ms,
+ * NotReady 2.5 s, eviction 15 s), unless `kube` says otherwise.
+ */
+export function kubeSpecOf(
+  o: SpecOptions & { kubeSettings?: Partial<KubeSettings> } = {},
+): ExperimentSpec {
+  const { kubeSettings, ...rest } = o;
+  const target = rest.target ?? 'tcp';
+  return specOf({
+    testbed: 'kube',
+    fault: 'pod-force-delete',
+    kube: {
+      ...defaultKube(PROTOCOLS[target].target.defaultReplicas),
+      timeScale: 0.05,
+      ...kubeSettings,
+    },
     ...rest,
   });
 }

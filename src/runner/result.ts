@@ -54,6 +54,21 @@ export interface ExperimentResult extends Metrics {
   allowance_ms: [number, number] | null;
   /** The connection the fault hit, as the client namespace's kernel listed it. */
   flow: { client: string; server: string } | null;
+  /** The fault's own parameters by key (`policy`, `same_ip`, ...). */
+  fault_params: Record<string, number | string>;
+  /**
+   * kube: the cluster, the pod the client's connection was on at T0 and at the stop (null: none
+   * open then), and the Kubernetes events, in ms from T0.
+   */
+  kube: {
+    replicas: number;
+    service: string;
+    time_scale: number;
+    advertise: boolean;
+    pod_at_fault: string | null;
+    pod_at_stop: string | null;
+    events: { at_ms: number; object: string; name: string; change: string }[];
+  } | null;
   /** Every status event the client's library emitted, in ms from T0 (negative: before it). */
   events: { at_ms: number; name: string; detail?: string }[];
   timeline: TimelineEntry[];
@@ -140,7 +155,39 @@ export function buildResult(inputs: ResultInputs): Omit<ExperimentResult, 'timel
           server: `${flow.server.address}:${flow.server.port}`,
         }
       : null,
+    fault_params: spec.params ?? {},
+    kube: kubeOutcome(spec, entries, t0),
     events: libraryEvents(entries, t0),
+  };
+}
+
+/** The cluster's side of a kube experiment: where the client was, and what Kubernetes did. */
+function kubeOutcome(
+  spec: ExperimentSpec,
+  entries: readonly TimelineEntry[],
+  t0: bigint,
+): ExperimentResult['kube'] {
+  if (!spec.kube) return null;
+  const events: NonNullable<ExperimentResult['kube']>['events'] = [];
+  const onPod: (string | null)[] = [];
+  for (const e of entries)
+    if (e.src === 'lab' && e.type === 'k8s') {
+      events.push({
+        at_ms: tenths(msBetween(t0, e.t)),
+        object: e.object,
+        name: e.name,
+        change: e.change,
+      });
+      if (e.object === 'conntrack') onPod.push(e.name === '-' ? null : e.name);
+    }
+  return {
+    replicas: spec.kube.replicas,
+    service: spec.kube.service,
+    time_scale: spec.kube.timeScale,
+    advertise: spec.kube.advertise,
+    pod_at_fault: onPod[0] ?? null,
+    pod_at_stop: onPod.length > 1 ? onPod[onPod.length - 1]! : null,
+    events,
   };
 }
 

@@ -218,10 +218,25 @@ export class KubeTestbed implements Testbed {
     this.sites()[0]!.writeFiles(files);
   }
 
+  /** Read at the stop: also where the client's connection is then (a `conntrack` event). */
   async readCounters(): Promise<Map<string, number>> {
     this.cluster.throwFailure();
+    if (this.mark) {
+      const flow = await this.establishedFlow();
+      const pod = flow ? await this.flowPod(flow).catch(() => null) : null;
+      this.mark({
+        type: 'k8s',
+        object: 'conntrack',
+        name: pod?.name ?? '-',
+        change: pod
+          ? `at the stop the client's connection is on ${pod.name} (${pod.ip})`
+          : 'at the stop the client has no connection to a pod',
+      });
+    }
     return this.rules.read();
   }
+
+  private mark: LiveExperiment['mark'] | null = null;
 
   /** The restart gate: the client's node answers new connections to the Service with RST. */
   async gate(closed: boolean): Promise<void> {
@@ -239,6 +254,7 @@ export class KubeTestbed implements Testbed {
         `the client has no established connection to ${this.clientDial().host}:${this.clientDial().port} to apply the fault to`,
       );
     const pod = await this.flowPod(flow);
+    this.mark = live.mark;
     const ctx: KubeFaultContext = {
       spec: live.spec,
       kube: this.cluster.control(live.mark),

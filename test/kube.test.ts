@@ -1,0 +1,64 @@
+/**
+ * The kube testbed end to end: a client pod, replica pods behind a ClusterIP Service (kube-proxy's
+ * iptables rules on the client's node), Kubernetes' delays at 1/20 of real (test/helpers.ts
+ * kubeSpecOf). Each test reads what crossed the wire from the result: the rules' packet counters
+ * (`dnat-<pod>:0` new connections each endpoint was given, `wire:0..3` RST and FIN to and from
+ * the client) and the Kubernetes events (the conntrack entry's DNAT target at T0 and at the stop).
+ *
+ * Timing tolerances: a verdict is judged against the window it pins; "at once" is the lab's
+ * immediate window (250 ms) plus its allowance.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import type { ExperimentResult } from '../src/runner/experiment.js';
+import { describeResult, kubeSpecOf, measure, netnsSkip } from './helpers.js';
+
+/** The Kubernetes events of a result, as `object name: change` lines. */
+export const kubeEvents = (r: ExperimentResult): string[] =>
+  (r.kube?.events ?? []).map((e) => `${e.object} ${e.name}: ${e.change}`);
+
+/** The time of the first event matching `re` (ms from T0). */
+export function eventAt(r: ExperimentResult, re: RegExp): number {
+  const e = r.kube?.events.find((x) => re.test(`${x.object} ${x.name}: ${x.change}`));
+  assert.ok(e, `no event ${re} in ${kubeEvents(r).join(' | ')}`);
+  return e.at_ms;
+}
+
+describe('kube: pod-force-delete', { skip: netnsSkip, concurrency: 2 }, () => {
+  it('tcp: the node still sends SIGTERM at once; FIN reaches the client, which comes back on another replica', async () => {
+    const r = await measure(
+      kubeSpecOf({ fault: 'pod-force-delete', strategy: 'none', workload: 'publish:5' }),
+    );
+    const why = `${describeResult(r)}; ${kubeEvents(r).join(' | ')}`;
+    assert.deepEqual(r.predicted_ms, [0, 250]);
+    assert.equal(r.verdict, 'inside', why);
+    assert.ok((r.wire['wire:1'] ?? 0) >= 1, `a FIN crossed the client's node: ${why}`);
+    const victim = r.kube!.pod_at_fault!;
+    assert.match(victim, /^tcp-[0-2]$/);
+    // The kubelet signals at T0; the endpoint leaves the rules one endpoint lag (50 ms) later.
+    assert.ok(eventAt(r, new RegExp(`pod ${victim}: SIGTERM`)) < 250, why);
+    assert.ok(eventAt(r, new RegExp(`endpoint ${victim}: removed from the Service`)) >= 50, why);
+    // The built-in server exits on SIGTERM: no SIGKILL was needed after the 100 ms minimum.
+    assert.ok(!kubeEvents(r).some((l) => l.includes(`${victim}: SIGKILL`)), why);
+    assert.notEqual(r.reconnect_ms, null, why);
+    assert.ok(r.kube!.pod_at_stop && r.kube!.pod_at_stop !== victim, why);
+    assert.equal(r.lost, 0, why);
+  });
+
+  it('nats (3 replicas, JetStream in memory, no advertise): detected at once, back through the Service', async () => {
+    const r = await measure(
+      kubeSpecOf({
+        target: 'nats',
+        fault: 'pod-force-delete',
+        strategy: 'nats:ping=5s,maxout=2',
+        workload: 'publish:5',
+      }),
+    );
+    const why = `${describeResult(r)}; ${kubeEvents(r).join(' | ')}`;
+    assert.equal(r.kube!.replicas, 3);
+    assert.equal(r.verdict, 'inside', why);
+    assert.match(r.kube!.pod_at_fault!, /^nats-[0-2]$/);
+    assert.ok(r.kube!.pod_at_stop && r.kube!.pod_at_stop !== r.kube!.pod_at_fault, why);
+    assert.notEqual(r.reconnect_ms, null, why);
+  });
+});
