@@ -4,6 +4,7 @@
  * window is written as its formula with the settings put in (the definitions in src/faults and src/strategies; docs/facts.md), so a
  * change that widens or shifts one shows here, and says which term moved. Pure: no processes.
  */
+import { defaultKube } from '../src/core/kube.js';
 import { faultsOn } from '../src/faults/index.js';
 import { PROTOCOLS } from '../src/protocols/index.js';
 import { silentPath } from '../src/strategies/index.js';
@@ -84,6 +85,8 @@ function spec(c: Case): ExperimentSpec {
     sysctls: c.sysctls ?? {},
     latency: fault === 'latency' ? (c.latency ?? { ms: 100, jitterMs: 0 }) : undefined,
     idleTimeout: c.idleTimeout,
+    // One replica: every workload runs on it (several brokers' sinks would all publish).
+    ...(c.testbed === 'kube' ? { kube: defaultKube(1) } : {}),
   });
 }
 const windowOf = (c: Case): Window | null => predict(spec(c)).window;
