@@ -63,12 +63,13 @@ export async function runScenario(
 ): Promise<void> {
   const parallel = parseParallel(flags.parallel);
   // A machine that cannot host the testbed or lacks a broker fails in one line, before anything.
-  if (scenario.specs.some((s) => s.testbed === 'netns')) await netnsPreflight();
+  for (const testbed of new Set(scenario.specs.map((s) => s.testbed)))
+    if (testbed !== 'proxy') await netnsPreflight(testbed);
   // A missing broker binary is fatal only where no embedded broker stands in (netns, or no
   // embedded broker for that protocol).
   for (const spec of scenario.specs) {
     const def = PROTOCOLS[spec.target].target;
-    if (def.broker && (spec.testbed === 'netns' || !def.embedded))
+    if (def.broker && (spec.testbed !== 'proxy' || !def.embedded))
       await brokerPreflight(def.broker);
   }
   const runId = newRunId();

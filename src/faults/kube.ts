@@ -8,24 +8,45 @@ import type { KubeControl } from './types.js';
 
 /**
  * The kubelet stops a pod: after `preStopMs` SIGTERM to every process; SIGKILL `graceMs` after the
- * start to what still runs (never sooner than the kubelet's minimum after SIGTERM).
+ * start to what still runs (never sooner than the kubelet's minimum after SIGTERM). Then, once
+ * every process is gone, `whenGone` (the controller's replacement).
  */
 export async function stopPod(
   kube: KubeControl,
   pod: string,
-  opts: { preStopMs: number; graceMs: number },
+  opts: { preStopMs: number; graceMs: number; whenGone?: () => Promise<void> },
 ): Promise<void> {
-  const term = async (): Promise<void> => {
-    await kube.signalPod(pod, 'SIGTERM');
-    const killAt = Math.max(opts.graceMs - opts.preStopMs, kube.delay('kill_min'));
-    kube.later(killAt, `SIGKILL to ${pod}`, async () => {
-      if (!(await kube.podStopped(pod, 0))) await kube.signalPod(pod, 'SIGKILL');
-    });
+  const killAt = Math.max(opts.graceMs - opts.preStopMs, kube.delay('kill_min'));
+  const reap = async (): Promise<void> => {
+    if (!(await kube.podStopped(pod, killAt))) {
+      await kube.signalPod(pod, 'SIGKILL');
+      await kube.podStopped(pod, 5000);
+    }
+    await opts.whenGone?.();
   };
   if (opts.preStopMs > 0) {
     kube.event('pod', pod, `preStop (sleep ${opts.preStopMs} ms)`);
-    kube.later(opts.preStopMs, `SIGTERM to ${pod}`, term);
-  } else await term();
+    kube.later(opts.preStopMs, `SIGTERM to ${pod}`, async () => {
+      await kube.signalPod(pod, 'SIGTERM');
+      await reap();
+    });
+  } else {
+    await kube.signalPod(pod, 'SIGTERM');
+    kube.later(0, `the end of ${pod}`, reap);
+  }
+}
+
+/**
+ * The StatefulSet controller's replacement for a deleted pod: the same name on the same node,
+ * with a new address, once the old pod is gone; kube-proxy steers to it once it runs.
+ */
+export function recreatePod(kube: KubeControl, pod: string): () => Promise<void> {
+  return async () => {
+    const node = kube.pods().find((p) => p.name === pod)?.node;
+    await kube.deletePod(pod);
+    await kube.replacePod(pod, { sameIp: false, ...(node !== undefined ? { node } : {}) });
+    endpointLater(kube, pod, 'ready');
+  };
 }
 
 /** kube-proxy learns an endpoint's new state `endpoint_lag` after the API changed it. */

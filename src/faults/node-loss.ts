@@ -32,9 +32,10 @@ export const nodeLoss: FaultDef = {
         const armed = await kube.armNodeLoss(node);
         ctx.mark({ type: 'fault', name: 'node-loss', phase: 'start' });
         await armed.commit();
+        // Silent from here: what runs on the node dies behind the drop.
+        ctx.mark({ type: 'fault', name: 'node-loss', phase: 'applied' });
         await kube.killNode(node);
         nodeLifecycle(kube, node);
-        ctx.mark({ type: 'fault', name: 'node-loss', phase: 'applied' });
       },
       // Other replicas stay: the client may come back through the Service at once.
       reconnectFrom: 'detection',

@@ -3,7 +3,7 @@
  * turns terminating and kube-proxy drops it from the rules after its sync (they race); SIGKILL
  * after terminationGracePeriodSeconds.
  */
-import { endpointLater, stopPod } from './kube.js';
+import { endpointLater, recreatePod, stopPod } from './kube.js';
 import { IMMEDIATE_MS } from './paths.js';
 import { count } from './shared.js';
 import type { FaultDef } from './types.js';
@@ -25,6 +25,7 @@ export const podDelete: FaultDef = {
         await stopPod(kube, pod, {
           preStopMs: kube.delay('prestop'),
           graceMs: kube.delay('grace_period'),
+          whenGone: recreatePod(kube, pod),
         });
         ctx.mark({ type: 'fault', name: 'pod-delete', phase: 'applied' });
       },

@@ -3,7 +3,7 @@
  * go at once (kube-proxy's rules after its sync), but the kubelet still stops the container:
  * SIGTERM now, SIGKILL after its 2 s minimum. The seed note claims no FIN is sent: the wire says.
  */
-import { endpointLater, stopPod } from './kube.js';
+import { endpointLater, recreatePod, stopPod } from './kube.js';
 import { immediate } from './paths.js';
 import { count } from './shared.js';
 import type { FaultDef } from './types.js';
@@ -22,7 +22,7 @@ export const podForceDelete: FaultDef = {
         kube.event('endpoint', pod, 'removed from the EndpointSlice');
         endpointLater(kube, pod, 'gone');
         // The kubelet never uses a grace below its minimum (pod_workers.go, killContainer).
-        await stopPod(kube, pod, { preStopMs: 0, graceMs: 0 });
+        await stopPod(kube, pod, { preStopMs: 0, graceMs: 0, whenGone: recreatePod(kube, pod) });
         ctx.mark({ type: 'fault', name: 'pod-force-delete', phase: 'applied' });
       },
       reconnectFrom: 'detection',

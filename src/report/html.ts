@@ -132,12 +132,12 @@ function lossChart(client: string, cells: readonly Cell[]): string {
   );
 }
 
-const LANES = ['lab', 'client', 'sent', 'delivered'] as const;
+const LANES = ['lab', 'k8s', 'client', 'sent', 'delivered'] as const;
 type Lane = (typeof LANES)[number];
 
 /** Where an event goes on the timeline view, or null for what it leaves out (logs). */
 function laneOf(e: TimelineEntry): Lane | null {
-  if (e.src === 'lab') return 'lab';
+  if (e.src === 'lab') return e.type === 'k8s' ? 'k8s' : 'lab';
   if (e.type === 'lateness') return null;
   if (e.type === 'sent') return 'sent';
   if (e.type === 'recv') return 'delivered';
@@ -160,7 +160,13 @@ function timelineChart(r: ExperimentResult): string {
     const lane = laneOf(e);
     if (!lane) continue;
     const name =
-      e.type === 'status' ? `status ${e.name}` : e.type === 'fault' ? `fault ${e.phase}` : e.type;
+      e.type === 'status'
+        ? `status ${e.name}`
+        : e.type === 'fault'
+          ? `fault ${e.phase}`
+          : e.type === 'k8s'
+            ? `${e.object} ${e.name}: ${e.change}`
+            : e.type;
     const list = lanes.get(lane) ?? [];
     list.push({ value: [msBetween(t0, e.t) / 1000, LANES.indexOf(lane)], name });
     lanes.set(lane, list);
@@ -202,6 +208,16 @@ function timelineChart(r: ExperimentResult): string {
 }
 
 /** Green when every repetition was inside its window, red when one missed it. */
+/** The Kubernetes events of a kube experiment, in order, from T0. */
+function kubeEventList(r: ExperimentResult): string {
+  if (!r.kube || r.kube.events.length === 0) return '';
+  const items = r.kube.events.map(
+    (e) =>
+      `<li><code>${e.at_ms >= 0 ? '+' : ''}${formatMs(e.at_ms)}</code> ${esc(e.object)} <b>${esc(e.name)}</b>: ${esc(e.change)}</li>`,
+  );
+  return `<p>Kubernetes (${r.kube.replicas} replicas, ${esc(r.kube.service)}, time-scale ${r.kube.time_scale}):</p><ul class="k8s">${items.join('')}</ul>`;
+}
+
 function verdictClass(c: Cell): string {
   const vs = c.verdicts.map(([v]) => v);
   if (c.errors.length) return 'error';
@@ -230,7 +246,7 @@ export function renderHtml(input: ReportInput): string {
   const loss = [...byClient].map(([k, cs]) => `<figure>${lossChart(k, cs)}</figure>`);
   const timelines = input.experiments.map(
     ({ index, result: r, timelinePath }) =>
-      `<details><summary>#${index} ${esc(r.target)} ${esc(r.strategy)}, ${esc(r.workload)}, ${esc(r.fault)}: detected ${r.detect_ms === null ? 'never' : formatMs(r.detect_ms)}, ${r.lost} lost (<code>${esc(timelinePath)}</code>)</summary>${timelineChart(r)}</details>`,
+      `<details><summary>#${index} ${esc(r.target)} ${esc(r.strategy)}, ${esc(r.workload)}, ${esc(r.fault)}: detected ${r.detect_ms === null ? 'never' : formatMs(r.detect_ms)}, ${r.lost} lost (<code>${esc(timelinePath)}</code>)</summary>${timelineChart(r)}${kubeEventList(r)}</details>`,
   );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)} - halfopen</title>

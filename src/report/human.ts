@@ -26,6 +26,24 @@ export function formatWindow(w: readonly [number, number] | null): string {
   return w ? `${formatMs(w[0])} - ${formatMs(w[1])}` : 'never';
 }
 
+/** The cluster, where the client was, and what Kubernetes did (at most a dozen events). */
+function kubeLines(k: NonNullable<Result['kube']>): string[] {
+  const where =
+    k.pod_at_stop === k.pod_at_fault
+      ? `the client was on ${k.pod_at_fault ?? 'no pod'} at the fault and at the stop`
+      : `the client was on ${k.pod_at_fault ?? 'no pod'} at the fault, on ${k.pod_at_stop ?? 'no pod'} at the stop`;
+  const lines = [
+    `  cluster      ${k.replicas} replica${k.replicas > 1 ? 's' : ''} behind a ${k.service === 'headless' ? 'headless Service (pod names)' : 'ClusterIP Service'}, Kubernetes delays x${k.time_scale}; ${where}`,
+  ];
+  const shown = k.events.filter((e) => e.object !== 'conntrack').slice(0, 12);
+  shown.forEach((e, i) =>
+    lines.push(
+      `  ${i === 0 ? 'kubernetes ' : '           '}  ${`${e.at_ms >= 0 ? '+' : ''}${formatMs(e.at_ms)}`.padStart(8)}  ${e.object} ${e.name}: ${e.change}`,
+    ),
+  );
+  return lines;
+}
+
 export function renderResult(r: Result, timelinePath: string | null): string {
   const lines: string[] = [];
   const qos = r.qos === null ? '' : ` QoS ${r.qos},`;
@@ -73,7 +91,12 @@ export function renderResult(r: Result, timelinePath: string | null): string {
       `  messages     ${r.sent} accepted${r.workload.startsWith('subscribe') ? ' (published by the far side)' : ''}, ${r.lost} lost, ${r.stale_sent} accepted after the fault before detection${dup}`,
     );
   const def = faultNamed(r.fault);
-  const oneFlow = def?.reconnectFrom === 'detection' && r.detect_ms !== null;
+  const impl = def?.testbeds[r.testbed as TestbedName];
+  const basis =
+    impl && 'reconnectFrom' in impl && impl.reconnectFrom !== undefined
+      ? impl.reconnectFrom
+      : def?.reconnectFrom;
+  const oneFlow = basis === 'detection' && r.detect_ms !== null;
   if (r.heal_ms !== null || r.restart_ms !== null || oneFlow) {
     const from = oneFlow ? 'detection' : r.heal_ms !== null ? 'heal' : 'restart';
     lines.push(
@@ -86,6 +109,7 @@ export function renderResult(r: Result, timelinePath: string | null): string {
     );
   if (r.false_disconnects)
     lines.push(`  warning      ${r.false_disconnects} disconnects before the fault`);
+  if (r.kube) lines.push(...kubeLines(r.kube));
   if (timelinePath) lines.push(`  timeline     ${timelinePath}`);
   return lines.join('\n');
 }

@@ -15,7 +15,7 @@ import type { Task } from './task.js';
 export const preflight: Task<ExperimentContext> = {
   name: 'preflight',
   async setup({ spec, made }) {
-    if (spec.testbed !== 'proxy') await netnsPreflight();
+    if (spec.testbed !== 'proxy') await netnsPreflight(spec.testbed);
     const def = targetOf(spec);
     if (!def.broker) {
       made.targetDef = def;

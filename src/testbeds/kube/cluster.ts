@@ -214,7 +214,8 @@ export class Cluster {
         for (;;) {
           const { stdout } = await run(['ip', 'netns', 'pids', p.ns], { allowFail: true });
           if (stdout.trim() === '') return true;
-          if (Date.now() >= until) return false;
+          // The experiment is over: teardown kills what is left.
+          if (Date.now() >= until || this.stopped) return false;
           await sleep(20);
         }
       },

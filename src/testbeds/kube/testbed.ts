@@ -25,6 +25,7 @@ import { PrivateDir } from '../private-dir.js';
 import type { BoundFault, LiveExperiment, ServerSite, Testbed } from '../types.js';
 import { run, spawnInNamespace } from '../netns/exec.js';
 import { dirPrefix } from '../netns/names.js';
+import { NETNS_ETC } from '../netns/cleanup.js';
 import { Cluster, type Pod } from './cluster.js';
 import { KubePlan } from './plan.js';
 import { endpointChain, serviceSkeleton } from './service.js';
@@ -48,9 +49,6 @@ const CONNTRACK_SYSCTLS: Record<string, number> = {
   'net.netfilter.nf_conntrack_tcp_timeout_established': 86_400,
   'net.netfilter.nf_conntrack_tcp_timeout_close_wait': 3600,
 };
-
-/** Where /etc/hosts of a namespace comes from under `ip netns exec` (headless names). */
-const NETNS_ETC = '/etc/netns';
 
 export class KubeTestbed implements Testbed {
   readonly name = 'kube' as const;

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { run } from './exec.js';
 import { parseLabName } from './names.js';
 import { deleteNamespace } from './topology.js';
@@ -35,8 +35,21 @@ export async function listLabNamespaces(): Promise<string[]> {
     .filter((n) => parseLabName(n) !== null);
 }
 
+/** Where `ip netns exec` finds a namespace's own /etc files (the kube testbed's hosts file). */
+export const NETNS_ETC = '/etc/netns';
+
+/** The lab's temp directories, and its namespaces' /etc/netns directories (full paths). */
 export function listLabDirs(): string[] {
-  return readdirSync(tmpdir()).filter((n) => parseLabName(n) !== null);
+  const under = (root: string): string[] => {
+    try {
+      return readdirSync(root)
+        .filter((n) => parseLabName(n) !== null)
+        .map((n) => join(root, n));
+    } catch {
+      return [];
+    }
+  };
+  return [...under(tmpdir()), ...under(NETNS_ETC)];
 }
 
 export async function cleanupNetns(opts: { force: boolean }): Promise<CleanupReport> {
@@ -50,9 +63,8 @@ export async function cleanupNetns(opts: { force: boolean }): Promise<CleanupRep
     await deleteNamespace(ns);
     report.removed.push(ns);
   }
-  for (const name of listLabDirs()) {
-    const dir = join(tmpdir(), name);
-    if (spare(parseLabName(name)!.ownerPid)) {
+  for (const dir of listLabDirs()) {
+    if (spare(parseLabName(basename(dir))!.ownerPid)) {
       report.skippedLive.push(dir);
       continue;
     }

@@ -10,15 +10,15 @@ import { run } from './exec.js';
 const NO_NETNS_HINT =
   'without root, use the proxy testbed (--testbed proxy: the lab on loopback through a userland fault proxy)';
 
-export async function netnsPreflight(): Promise<void> {
+export async function netnsPreflight(testbed: 'netns' | 'kube' = 'netns'): Promise<void> {
   if (process.platform !== 'linux') {
     throw new LabUnavailableError(
-      `the netns testbed needs Linux network namespaces; ${NO_NETNS_HINT}`,
+      `the ${testbed} testbed needs Linux network namespaces; ${NO_NETNS_HINT}`,
     );
   }
   if (process.getuid?.() !== 0) {
     throw new LabUnavailableError(
-      `the netns testbed needs root (network namespaces, veth, iptables); ${NO_NETNS_HINT}`,
+      `the ${testbed} testbed needs root (network namespaces, veth, iptables); ${NO_NETNS_HINT}`,
     );
   }
   if (!existsSync('/proc/self/ns/net')) {
