@@ -71,6 +71,19 @@ export function faultLabel(
   return sp.fault;
 }
 
+/**
+ * The target column: on kube with its cluster (`nats x3`, `nats x3 advertised`, `tcp x3
+ * headless`, `x0.05` when the delays are scaled), so variants of one scenario stay apart.
+ */
+export function targetLabel(sp: Pick<ExperimentSpec, 'target' | 'kube'>): string {
+  const k = sp.kube;
+  if (!k) return sp.target;
+  const parts = [`${sp.target} x${k.replicas}`];
+  if (k.advertise) parts.push('advertised');
+  if (k.service === 'headless') parts.push('headless');
+  return parts.join(' ');
+}
+
 /** The strategy column; for your own client, what it was said to do and its command. */
 function strategyLabel(sp: ExperimentSpec): string {
   if (!sp.own) return formatStrategy(sp.strategy);
@@ -87,15 +100,16 @@ export function cellsOf(rows: readonly MatrixRow[]): Cell[] {
     const workload = formatWorkload(sp.workload);
     const qos = PROTOCOLS[sp.target].qos ? sp.qos : null;
     const label = faultLabel(sp);
-    const key = [sp.testbed, sp.target, strategy, sp.own?.command, workload, qos, label].join('|');
+    const target = targetLabel(sp);
+    const key = [sp.testbed, target, strategy, sp.own?.command, workload, qos, label].join('|');
     let entry = cells.get(key);
     if (!entry) {
       entry = {
         detects: [],
         cell: {
           key,
-          client: `${sp.target} ${strategy}${qos === null ? '' : ` QoS ${qos}`}`,
-          target: sp.target,
+          client: `${target} ${strategy}${qos === null ? '' : ` QoS ${qos}`}`,
+          target,
           strategy,
           workload,
           qos,

@@ -41,6 +41,19 @@ const duration = z
   .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'a duration such as 500ms, 2s or 1m')
   .describe('a duration: 500ms, 2s, 1.5s, 1m, 1h');
 
+/** The kube testbed's cluster: one block, or a list of variants (each runs every experiment). */
+const kubeBlock = z
+  .object({
+    replicas: z.number().int().min(1).max(5).optional().describe(kubeHelp('replicas')),
+    service: z.enum(SERVICE_FORMS).optional().describe(kubeHelp('service')),
+    time_scale: z.number().positive().max(10).optional().describe(kubeHelp('time_scale')),
+    advertise: z.boolean().optional().describe(kubeHelp('advertise')),
+    ...Object.fromEntries(
+      KUBE_DELAYS.map((d) => [d.key, duration.optional().describe(kubeHelp(d.key))]),
+    ),
+  })
+  .strict();
+
 /** One schema field per fault parameter, described with the faults that take it. */
 const paramFields = Object.fromEntries(
   FAULT_PARAMS.flatMap((param) =>
@@ -126,16 +139,7 @@ export const scenarioSchema = z
       .default({})
       .describe('net.ipv4 sysctls for the client namespace, e.g. tcp_retries2: 5'),
     kube: z
-      .object({
-        replicas: z.number().int().min(1).max(5).optional().describe(kubeHelp('replicas')),
-        service: z.enum(SERVICE_FORMS).optional().describe(kubeHelp('service')),
-        time_scale: z.number().positive().max(10).optional().describe(kubeHelp('time_scale')),
-        advertise: z.boolean().optional().describe(kubeHelp('advertise')),
-        ...Object.fromEntries(
-          KUBE_DELAYS.map((d) => [d.key, duration.optional().describe(kubeHelp(d.key))]),
-        ),
-      })
-      .strict()
+      .union([kubeBlock, z.array(kubeBlock).min(1)])
       .optional()
       .describe('the kube testbed: replicas, the Service, the time-scale and Kubernetes delays'),
   })
@@ -221,20 +225,28 @@ export function parseScenario(text: string, source: string): Scenario {
   return { name: parsed.data.name ?? source, specs: expand(parsed.data, source) };
 }
 
-/** The kube block's settings for a client's target (its texts parsed as the flags are). */
-function kubeOf(
+/**
+ * The kube settings each experiment of a client runs with: one per variant of the kube block on
+ * the kube testbed (its texts parsed as the flags are), none elsewhere.
+ */
+function kubeVariants(
   f: ScenarioFile,
   testbed: TestbedName,
   target: TargetName,
   source: string,
-): KubeSettings | undefined {
-  const texts: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(f.kube ?? {}))
-    texts[k] =
-      typeof v === 'boolean' ? (v ? 'yes' : 'no') : v === undefined ? undefined : String(v);
-  const kube = at(`${source}: kube`, () => kubeFromTexts(texts, target, (k) => `kube.${k}`));
-  if (testbed !== 'kube') return undefined;
-  return kube ?? defaultKube(PROTOCOLS[target].target.defaultReplicas);
+): (KubeSettings | undefined)[] {
+  const blocks = f.kube === undefined ? [] : Array.isArray(f.kube) ? f.kube : [f.kube];
+  const settings = blocks.map((block, i) => {
+    const texts: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(block))
+      texts[k] =
+        typeof v === 'boolean' ? (v ? 'yes' : 'no') : v === undefined ? undefined : String(v);
+    const at_ = Array.isArray(f.kube) ? `kube[${i}]` : 'kube';
+    return at(`${source}: ${at_}`, () => kubeFromTexts(texts, target, (k) => `${at_}.${k}`));
+  });
+  if (testbed !== 'kube') return [undefined];
+  const fallback = defaultKube(PROTOCOLS[target].target.defaultReplicas);
+  return settings.length === 0 ? [fallback] : settings.map((k) => k ?? fallback);
 }
 
 function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
@@ -293,27 +305,27 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
         for (const workload of workloads)
           for (const qos of qosLevels)
             for (const fault of faults)
-              for (let r = 0; r < f.repetitions; r++) {
-                const kube = kubeOf(f, testbed, client.target, source);
-                const spec: ExperimentSpec = {
-                  ...(kube ? { kube } : {}),
-                  testbed,
-                  target: client.target,
-                  ...(own ? { own } : {}),
-                  strategy,
-                  workload,
-                  qos,
-                  ...fault,
-                  deadlineMs: ms(f.deadline, 'deadline'),
-                  warmupMs: ms(f.warmup, 'warmup'),
-                  sysctls,
-                };
-                specs.push(
-                  at(`${source}: clients[${c}] with fault ${fault.fault}`, () =>
-                    validateSpec(spec),
-                  ),
-                );
-              }
+              for (const kube of kubeVariants(f, testbed, client.target, source))
+                for (let r = 0; r < f.repetitions; r++) {
+                  const spec: ExperimentSpec = {
+                    ...(kube ? { kube } : {}),
+                    testbed,
+                    target: client.target,
+                    ...(own ? { own } : {}),
+                    strategy,
+                    workload,
+                    qos,
+                    ...fault,
+                    deadlineMs: ms(f.deadline, 'deadline'),
+                    warmupMs: ms(f.warmup, 'warmup'),
+                    sysctls,
+                  };
+                  specs.push(
+                    at(`${source}: clients[${c}] with fault ${fault.fault}`, () =>
+                      validateSpec(spec),
+                    ),
+                  );
+                }
   });
   return specs;
 }
