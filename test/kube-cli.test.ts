@@ -214,3 +214,28 @@ describe(
     });
   },
 );
+
+describe('kube: tune --verify', { skip: netnsSkip }, () => {
+  it("checks a setting against the loss of the node of the client's pod", async () => {
+    const r = await runCli([
+      'tune',
+      '--target',
+      'nats',
+      '--within',
+      '5s',
+      '--verify',
+      '--testbed',
+      'kube',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    type Verified = { partition: { testbed: string; detect_ms: number | null }; passed: boolean };
+    const out = r.json<{ recommendations: { predicted_ms: number[]; verified?: Verified }[] }>();
+    const [rec] = out.recommendations;
+    assert.ok(rec?.verified, JSON.stringify(out));
+    assert.equal(rec.verified.partition.testbed, 'kube');
+    // Judged against --within 5 s (the recommendation's window is (2.5 s, 5 s]) with the lab's allowance.
+    assert.deepEqual(rec.predicted_ms, [2500, 5000]);
+    assert.ok(rec.verified.passed, JSON.stringify(rec));
+  });
+});

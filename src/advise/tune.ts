@@ -10,6 +10,8 @@
 import { PROTOCOLS, type TargetName } from '../protocols/index.js';
 import type { ExperimentSpec } from '../scenario/spec.js';
 import type { Workload } from '../core/workload.js';
+import { defaultKube } from '../core/kube.js';
+import type { TestbedName } from '../faults/spec.js';
 import {
   formatStrategy,
   STRATEGIES,
@@ -55,12 +57,23 @@ export { IDLE_MARGIN } from '../strategies/tune-kit.js';
 export function tuneSpec(
   req: Pick<TuneRequest, 'target' | 'workload' | 'qos'>,
   strategy: Strategy,
-  fault: 'partition' | 'latency',
-  testbed: 'netns' | 'proxy',
+  fault: 'partition' | 'latency' | 'node-loss',
+  testbed: TestbedName,
   deadlineMs: number,
   latency?: { ms: number; jitterMs: number },
 ): ExperimentSpec {
   return {
+    // On kube, the target's replicas behind a Service (one where several brokers' sinks would all
+    // publish to a subscriber).
+    ...(testbed === 'kube'
+      ? {
+          kube: defaultKube(
+            req.workload.kind === 'subscribe' && PROTOCOLS[req.target].pushes === 'sink'
+              ? 1
+              : PROTOCOLS[req.target].target.defaultReplicas,
+          ),
+        }
+      : {}),
     testbed,
     target: req.target,
     strategy,

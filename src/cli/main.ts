@@ -231,7 +231,10 @@ program
     '--verify',
     'measure each setting: a partition it must notice in time (netns, root) and a slow path it must ride out (the fault proxy)',
   )
-  .option('--testbed <name>', 'with --verify: where the partition runs, netns (default) or proxy')
+  .option(
+    '--testbed <name>',
+    "with --verify: where the silent path runs: netns (default: a partition), proxy, or kube (the node of the client's pod is lost)",
+  )
   .option('--json', 'print one JSON object')
   .addHelpText(
     'after',

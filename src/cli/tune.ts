@@ -95,6 +95,12 @@ export function slowPath(req: TuneRequest): { ms: number; jitterMs: number } {
 /** Experiments measured at once: two per core, as a matrix runs them, and at least two. */
 const VERIFY_PARALLEL = Math.max(2, 2 * availableParallelism());
 
+/**
+ * The silent path each testbed checks a setting against: a partition, or on kube the node of the
+ * client's pod lost (the Service keeps steering to it until NotReady).
+ */
+const SILENT_FAULT = { netns: 'partition', proxy: 'partition', kube: 'node-loss' } as const;
+
 /** Long enough for several probes to cross the slow path (3 periods, 5 s to 60 s). */
 const slowPathFor = (r: Recommendation): number =>
   Math.min(60_000, Math.max(5000, 3 * (r.probeEveryMs ?? 0), 3 * (r.toleratesMs ?? 0)));
@@ -102,14 +108,14 @@ const slowPathFor = (r: Recommendation): number =>
 async function verify(
   req: TuneRequest,
   recs: Recommendation[],
-  partitionBed: 'netns' | 'proxy',
+  partitionBed: 'netns' | 'proxy' | 'kube',
   signal: AbortSignal,
   progress: (s: string) => void,
 ): Promise<(Verification | null)[]> {
   const root = process.getuid?.() === 0;
-  if (partitionBed === 'netns' && !root)
+  if (partitionBed !== 'proxy' && !root)
     throw new LabUnavailableError(
-      "--verify runs its partitions on the netns testbed, which needs root; without root use --testbed proxy (settings of the kernel's own timers are then not measured)",
+      `--verify runs its partitions on the ${partitionBed} testbed, which needs root; without root use --testbed proxy (settings of the kernel's own timers are then not measured)`,
     );
   const runId = newRunId();
   const specs: ExperimentSpec[] = [];
@@ -117,12 +123,12 @@ async function verify(
     if (!r.strategy) return null;
     // The kernel's own timers cannot be checked through the proxy: its kernel answers them.
     const kernelOnly = isKernelOnly(r.strategy);
-    const bed = kernelOnly ? 'netns' : partitionBed;
-    if (bed === 'netns' && !root) return null;
+    const bed = kernelOnly && partitionBed === 'proxy' ? 'netns' : partitionBed;
+    if (bed !== 'proxy' && !root) return null;
     const slow = slowPath(req);
     const slowFor = slowPathFor(r);
     const partition =
-      specs.push(tuneSpec(req, r.strategy, 'partition', bed, req.withinMs * 1.5)) - 1;
+      specs.push(tuneSpec(req, r.strategy, SILENT_FAULT[bed], bed, req.withinMs * 1.5)) - 1;
     const latency = kernelOnly
       ? null
       : specs.push(tuneSpec(req, r.strategy, 'latency', 'proxy', slowFor, slow)) - 1;
@@ -228,7 +234,7 @@ function render(
         ? `path ${sp.latency_ms} ms slower each way for ${formatMs(sp.for_ms)}: ${sp.false_disconnect ? 'FALSE DISCONNECT' : 'no false disconnect'}`
         : "slow path not measured (the fault proxy's kernel answers for the peer; netns has no latency without netem)";
       lines.push(
-        `    measured     partition (${p.testbed}): ${p.detect_ms === null ? 'not detected' : `detected at ${formatMs(p.detect_ms)}`}, ${p.in_time ? 'in time' : 'TOO LATE'}; ${slowText}`,
+        `    measured     ${SILENT_FAULT[p.testbed as keyof typeof SILENT_FAULT] ?? 'partition'} (${p.testbed}): ${p.detect_ms === null ? 'not detected' : `detected at ${formatMs(p.detect_ms)}`}, ${p.in_time ? 'in time' : 'TOO LATE'}; ${slowText}`,
       );
     } else if (checks && process.getuid?.() !== 0 && isKernelOnly(r.strategy)) {
       lines.push("    measured     not here: the kernel's timers need the netns testbed (root)");
@@ -252,7 +258,7 @@ function render(
     lines.push('');
     const slowOnes = measured.filter((c) => c.slow_path !== null).length;
     lines.push(
-      `verified: ${passed} of ${measured.length} settings passed: each noticed the partition in time${slowOnes ? `, and rode out the slow path where measured (${slowOnes})` : ''}`,
+      `verified: ${passed} of ${measured.length} settings passed: each noticed the silent path in time${slowOnes ? `, and rode out the slow path where measured (${slowOnes})` : ''}`,
     );
   }
   return lines.join('\n');
@@ -260,7 +266,11 @@ function render(
 
 export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promise<void> {
   const req = requestFromFlags(flags);
-  const bed = parseChoice(flags.testbed ?? 'netns', ['netns', 'proxy'] as const, '--testbed');
+  const bed = parseChoice(
+    flags.testbed ?? 'netns',
+    ['netns', 'proxy', 'kube'] as const,
+    '--testbed',
+  );
   if (flags.testbed !== undefined && !flags.verify)
     throw new BadInputError('--testbed applies to --verify only');
   const recs = tune(req);
