@@ -62,3 +62,40 @@ describe('kube: pod-force-delete', { skip: netnsSkip, concurrency: 2 }, () => {
     assert.notEqual(r.reconnect_ms, null, why);
   });
 });
+
+describe(
+  'kube: the NATS cluster tells clients its replicas only when it advertises',
+  { skip: netnsSkip, concurrency: 2 },
+  () => {
+    // Your own client (bash) reads the server's INFO through the Service: with advertising, its
+    // connect_urls name every replica's pod address; with cluster.noAdvertise (the seed's Helm
+    // values, the default here) none.
+    const readInfo =
+      'exec bash -c "exec 3<>/dev/tcp/$HALFOPEN_HOST/$HALFOPEN_PORT; printf \\"CONNECT {}\\r\\nPING\\r\\n\\" >&3; timeout 2 cat <&3; sleep 10"';
+    for (const advertise of [true, false])
+      it(`advertise ${advertise ? 'yes' : 'no'}`, async () => {
+        const r = await measure(
+          kubeSpecOf({
+            target: 'nats',
+            fault: 'pod-delete',
+            clientCmd: readInfo,
+            deadlineMs: 2000,
+            kubeSettings: { advertise },
+          }),
+        );
+        const logs = r.timeline
+          .filter((e) => e.src === 'client' && e.type === 'log')
+          .map((e) => (e.type === 'log' ? e.line : ''))
+          .join('\n');
+        assert.match(logs, /^INFO /m, logs.slice(0, 500));
+        const urls = /"connect_urls":\[([^\]]*)\]/.exec(logs)?.[1] ?? '';
+        const pods = r.kube!.events.filter((e) => e.object === 'conntrack').length;
+        assert.ok(pods >= 1);
+        assert.equal(
+          urls.split(',').filter((u) => /:4222"$/.test(u)).length,
+          advertise ? 3 : 0,
+          logs,
+        );
+      });
+  },
+);
