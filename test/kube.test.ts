@@ -63,6 +63,86 @@ describe('kube: pod-force-delete', { skip: netnsSkip, concurrency: 2 }, () => {
   });
 });
 
+describe('kube: pod-delete', { skip: netnsSkip, concurrency: 2 }, () => {
+  it('tcp with a preStop sleep: served through preStop, FIN at SIGTERM; the StatefulSet brings the pod back', async () => {
+    // preStop 10 s real = 500 ms here: the window is [500 ms, 750 ms].
+    const r = await measure(
+      kubeSpecOf({
+        fault: 'pod-delete',
+        strategy: 'none',
+        workload: 'publish:5',
+        kubeSettings: { delays: { prestop: 10_000 } },
+      }),
+    );
+    const why = `${describeResult(r)}; ${kubeEvents(r).join(' | ')}`;
+    assert.deepEqual(r.predicted_ms, [500, 750]);
+    assert.equal(r.verdict, 'inside', why);
+    const victim = r.kube!.pod_at_fault!;
+    assert.ok(eventAt(r, new RegExp(`endpoint ${victim}: terminating`)) < 500, why);
+    assert.ok(eventAt(r, new RegExp(`pod ${victim}: SIGTERM`)) >= 500, why);
+    assert.ok(eventAt(r, new RegExp(`pod ${victim}: running`)) > 500, why);
+    assert.ok((r.wire['wire:1'] ?? 0) >= 1, `FIN: ${why}`);
+    assert.equal(r.lost, 0, why);
+  });
+
+  it('nats: detected at SIGTERM, back on a replica', async () => {
+    const r = await measure(
+      kubeSpecOf({
+        target: 'nats',
+        fault: 'pod-delete',
+        strategy: 'nats:ping=5s,maxout=2',
+        workload: 'publish:5',
+      }),
+    );
+    const why = `${describeResult(r)}; ${kubeEvents(r).join(' | ')}`;
+    assert.deepEqual(r.predicted_ms, [0, 250]);
+    assert.equal(r.verdict, 'inside', why);
+    assert.notEqual(r.reconnect_ms, null, why);
+  });
+});
+
+describe('kube: node-loss', { skip: netnsSkip, concurrency: 2 }, () => {
+  it('tcp heartbeat: silence; the endpoint stays in the rules until NotReady', async () => {
+    const r = await measure(
+      kubeSpecOf({
+        fault: 'node-loss',
+        strategy: 'heartbeat:interval=1s,timeout=2s',
+        workload: 'publish:5',
+      }),
+    );
+    const why = `${describeResult(r)}; ${kubeEvents(r).join(' | ')}`;
+    assert.deepEqual(r.predicted_ms, [2000, 3000]);
+    assert.equal(r.verdict, 'inside', why);
+    const victim = r.kube!.pod_at_fault!;
+    // Silent: no RST reached the client's node (the counters cover the whole run).
+    assert.equal(r.wire['wire:0'] ?? 0, 0, why);
+    const dropped = Object.entries(r.wire)
+      .filter(([k]) => k.startsWith('node-loss-'))
+      .reduce((n, [, v]) => n + v, 0);
+    assert.ok(dropped > 0, `the fabric dropped packets: ${why}`);
+    // NotReady after node-monitor-grace-period (50 s real = 2.5 s here); only then does the
+    // endpoint leave the rules. The client came back on another replica.
+    assert.ok(eventAt(r, /node node\d: NotReady/) >= 2500, why);
+    assert.ok(r.kube!.pod_at_stop && r.kube!.pod_at_stop !== victim, why);
+  });
+
+  it("nats, the seed's pings (5 s, 2 out): detected in (10 s, 15 s]; what was published meanwhile is lost", async () => {
+    const r = await measure(
+      kubeSpecOf({
+        target: 'nats',
+        fault: 'node-loss',
+        strategy: 'nats:ping=5s,maxout=2',
+        workload: 'publish:5',
+        deadlineMs: 20_000,
+      }),
+    );
+    const why = `${describeResult(r)}; ${kubeEvents(r).join(' | ')}`;
+    assert.deepEqual(r.predicted_ms, [10_000, 15_000]);
+    assert.equal(r.verdict, 'inside', why);
+    assert.ok(r.lost > 0 && r.lost <= (r.stale_sent ?? 0) + 1, why);
+  });
+});
+
 describe(
   'kube: the NATS cluster tells clients its replicas only when it advertises',
   { skip: netnsSkip, concurrency: 2 },
