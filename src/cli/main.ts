@@ -140,11 +140,19 @@ ${faultHelp}
 Exit codes: 0 the experiment ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
 Needs root on Linux (network namespaces); nothing is changed outside the lab's own namespaces.
 
+The kube testbed (--testbed kube): a small cluster's data plane. The client's pod on one node;
+--replicas server pods (default 3; mqtt 1), one per node, behind a ClusterIP Service written as
+kube-proxy's iptables mode writes it (or --service headless: the client dials a pod's name);
+Kubernetes' delays (--endpoint-lag, --grace-period, ...) at their real values times --time-scale.
+The result adds the pod the client was on at the fault and at the stop, and the cluster's events.
+
 Examples:
   halfopen run --fault partition --strategy keepalive:idle=2s,interval=1s,count=3
   halfopen run --target nats --strategy nats:ping=1s,maxout=2 --workload publish:10 --fault partition --heal 5s
   halfopen run --target mqtt --strategy mqtt:keepalive=2s --qos 1 --workload publish:10 --fault kill --restart 3s
   halfopen run --preset seed --fault node-loss
+  halfopen run --testbed kube --target nats --strategy nats:ping=5s,maxout=2 --workload publish:1 \
+    --fault pod-force-delete --time-scale 0.05
   halfopen run --target ws --strategy ws:ping=1s,timeout=1s,side=server --fault node-loss
   halfopen run --target nats --workload publish:10 --fault partition --heal 8s \\
     --client-cmd 'python3 examples/nats_publisher.py' --strategy user-timeout:3s`,
