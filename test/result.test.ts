@@ -127,6 +127,8 @@ describe('the result, from a hand-built timeline', () => {
       allowance_ms: [45, 59.6],
       timer_lateness_ms: null,
       flow: { client: '198.18.0.1:40000', server: '198.18.0.6:7000' },
+      fault_params: {},
+      kube: null,
       events: [
         { at_ms: -1400, name: 'ready', detail: 'first' },
         { at_ms: 2501, name: 'close' },
