@@ -225,7 +225,10 @@ function expected(id: Id, w: number, testbed: TestbedName, fault: FaultName): Wi
     case 'pod-delete':
     case 'pod-force-delete':
       return [0, IMMEDIATE];
+    case 'rollout':
+      return [0, IMMEDIATE]; // one replica: the client's pod is the first deleted (SIGTERM, FIN)
     case 'latency':
+    case 'endpoint-removed':
       return null; // the peer is alive: any detection is a false disconnect
     case 'node-loss':
       return SILENT[id][w]!;

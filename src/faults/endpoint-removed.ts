@@ -1,0 +1,41 @@
+/**
+ * The pod stays healthy but leaves the Service: its readiness probe fails (an overloaded pod, a
+ * dependency down), so the endpoint turns not ready in the EndpointSlice and kube-proxy stops
+ * steering new connections to it after its sync. Relabelling a pod out of the selector does the
+ * same on the wire. kube-proxy's rules steer only a flow's first packet and it never clears TCP
+ * conntrack entries, so the client's established connection goes on to the same pod, which still
+ * answers: nothing is broken, and any detection is a false disconnect. With one replica the
+ * Service has no endpoint left, and new connections are REJECTed (icmp-port-unreachable).
+ */
+import { endpointLater } from './kube.js';
+import { count } from './shared.js';
+import type { FaultDef } from './types.js';
+
+export const endpointRemoved: FaultDef = {
+  summary:
+    "kube: the pod's readiness fails and its endpoint leaves the Service's rules; established flows stay on it (conntrack), new ones go elsewhere",
+  params: [],
+  testbeds: {
+    kube: {
+      apply(ctx) {
+        const { kube, flowPod } = ctx;
+        const pod = flowPod.name;
+        ctx.mark({ type: 'fault', name: 'endpoint-removed', phase: 'start' });
+        kube.event('pod', pod, 'Ready=False (readiness probe failing; the pod runs on)');
+        kube.event('endpoint', pod, 'not ready in the EndpointSlice');
+        endpointLater(kube, pod, 'not-ready');
+        ctx.mark({ type: 'fault', name: 'endpoint-removed', phase: 'applied' });
+        return Promise.resolve();
+      },
+      describe: ({ wire }) =>
+        `the endpoint left kube-proxy's rules; ${count(wire, 'svc-no-endpoints:0')} new connections were rejected for want of an endpoint, ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST reached the client's node`,
+    },
+  },
+  reconnectFrom: null,
+  takesSink: false,
+  peerAlive: true,
+  predict: () => ({
+    window: null,
+    why: 'the pod and the path stay alive (conntrack keeps the established flow on it): any detection is a false disconnect',
+  }),
+};
