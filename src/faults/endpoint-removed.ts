@@ -10,6 +10,7 @@
 import { endpointLater } from './kube.js';
 import { count } from './shared.js';
 import type { FaultDef } from './types.js';
+import { BadInputError } from '../errors.js';
 
 export const endpointRemoved: FaultDef = {
   summary:
@@ -26,6 +27,14 @@ export const endpointRemoved: FaultDef = {
         endpointLater(kube, pod, 'not-ready');
         ctx.mark({ type: 'fault', name: 'endpoint-removed', phase: 'applied' });
         return Promise.resolve();
+      },
+      // Headless, the client dials the pod itself: no rule of kube-proxy's is on its path, and the
+      // lab's names do not follow readiness (a DNS record would).
+      validate: (spec) => {
+        if (spec.kube?.service === 'headless')
+          throw new BadInputError(
+            "endpoint-removed changes kube-proxy's rules for the ClusterIP; under --service headless the client dials the pod itself: use --service cluster-ip",
+          );
       },
       describe: ({ wire }) =>
         `the endpoint left kube-proxy's rules; ${count(wire, 'svc-no-endpoints:0')} new connections were rejected for want of an endpoint, ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST reached the client's node`,
