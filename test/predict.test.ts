@@ -6,6 +6,7 @@
  */
 import { defaultKube } from '../src/core/kube.js';
 import { faultsOn } from '../src/faults/index.js';
+import { POD_START_ALLOWANCE_MS } from '../src/faults/rollout.js';
 import { PROTOCOLS } from '../src/protocols/index.js';
 import { silentPath } from '../src/strategies/index.js';
 import { strict as assert } from 'node:assert';
@@ -225,7 +226,10 @@ function expected(id: Id, w: number, testbed: TestbedName, fault: FaultName): Wi
     case 'pod-delete':
     case 'pod-force-delete':
       return [0, IMMEDIATE];
+    case 'rollout':
+      return [0, IMMEDIATE]; // one replica: the client's pod is the first deleted (SIGTERM, FIN)
     case 'latency':
+    case 'endpoint-removed':
       return null; // the peer is alive: any detection is a false disconnect
     case 'node-loss':
       return SILENT[id][w]!;
@@ -324,6 +328,37 @@ describe('node-loss with a restart: the replacement answers RST; r = restart + U
   ];
   for (const [c, want] of cases)
     it(JSON.stringify(c), () => assert.deepEqual(windowOf({ fault: 'node-loss', ...c }), want));
+});
+
+describe("kube rollout: the client's pod is deleted in its turn; endpoint-removed: nothing breaks", () => {
+  const START = 3000; // POD_START_ALLOWANCE_MS: a replacement up and Ready
+  /** A kube spec (3 replicas unless said) with the delays at `scale` and a preStop given in real ms. */
+  const kubeWindow = (fault: FaultName, replicas: number, scale: number, prestop?: number) =>
+    predict({
+      ...spec({ testbed: 'kube', fault, strategy: NATS }),
+      kube: {
+        ...defaultKube(replicas),
+        timeScale: scale,
+        delays: prestop === undefined ? {} : { prestop },
+      },
+    }).window;
+  it('the constant', () => assert.equal(POD_START_ALLOWANCE_MS, START));
+  it('rollout: up to replicas - 1 turns of (preStop + max(exit, endpoint lag) + start) before it', () => {
+    // Real delays: the endpoint lag (1 s) is longer than the exit (250 ms).
+    assert.deepEqual(kubeWindow('rollout', 3, 1), [0, 2 * (1000 + START) + IMMEDIATE]);
+    assert.deepEqual(kubeWindow('rollout', 3, 0.05), [0, 2 * (IMMEDIATE + START) + IMMEDIATE]);
+    assert.deepEqual(kubeWindow('rollout', 5, 0.05), [0, 4 * (IMMEDIATE + START) + IMMEDIATE]);
+    // preStop 5 s at 1/20: 250 ms before every SIGTERM, the client's own first.
+    assert.deepEqual(kubeWindow('rollout', 3, 0.05, 5000), [
+      250,
+      2 * (250 + IMMEDIATE + START) + 250 + IMMEDIATE,
+    ]);
+    assert.deepEqual(kubeWindow('rollout', 1, 0.05), [0, IMMEDIATE]);
+  });
+  it('endpoint-removed: the pod and the path stay alive, whatever the cluster', () => {
+    assert.equal(kubeWindow('endpoint-removed', 3, 0.05), null);
+    assert.equal(kubeWindow('endpoint-removed', 1, 1, 5000), null);
+  });
 });
 
 describe('idle-timeout: the window for a fault at T0, moved by when the flow is forgotten', () => {

@@ -4,6 +4,7 @@
  */
 import type { TestbedName } from './spec.js';
 import { graceful } from './graceful.js';
+import { endpointRemoved } from './endpoint-removed.js';
 import { idleTimeout } from './idle-timeout.js';
 import { ipReuse } from './ip-reuse.js';
 import { kill } from './kill.js';
@@ -15,6 +16,7 @@ import { podDelete } from './pod-delete.js';
 import { podForceDelete } from './pod-force-delete.js';
 import { proxyDeadUpstream } from './proxy-dead-upstream.js';
 import { reset } from './reset.js';
+import { rollout } from './rollout.js';
 import type { FaultDef } from './types.js';
 
 export const FAULT_DEFS = {
@@ -29,6 +31,8 @@ export const FAULT_DEFS = {
   'idle-timeout': idleTimeout,
   'pod-delete': podDelete,
   'pod-force-delete': podForceDelete,
+  'endpoint-removed': endpointRemoved,
+  rollout,
 } as const satisfies Record<string, FaultDef>;
 
 export type FaultName = keyof typeof FAULT_DEFS;

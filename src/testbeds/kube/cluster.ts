@@ -15,7 +15,7 @@ import type { PrivateDir } from '../private-dir.js';
 import type { ServerSite } from '../types.js';
 import { run, spawnInNamespace } from '../netns/exec.js';
 import { deleteNamespace, killNamespaceProcesses } from '../netns/topology.js';
-import type { KubePlan } from './plan.js';
+import { SLOTS, type KubePlan } from './plan.js';
 import { endpointChain, serviceRules, type EndpointState } from './service.js';
 import { addNamespace, inNs, restore, type TaggedRules, vethLink } from './wire.js';
 
@@ -52,8 +52,9 @@ export interface ClusterConfig {
 export class Cluster {
   private readonly byName = new Map<string, Pod>();
   private readonly endpoints = new Map<string, EndpointState>();
-  /** Slots in use per node. */
+  /** Slots in use per node, and the last one handed out. */
   private readonly used = new Map<number, Set<number>>();
+  private readonly lastSlot = new Map<number, number>();
   private readonly silent = new Set<number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
@@ -89,10 +90,15 @@ export class Cluster {
     const ns = this.c.podNs(replica, generation);
     const slots = this.used.get(node) ?? new Set<number>();
     this.used.set(node, slots);
-    let slot = 0;
-    while (slots.has(slot)) slot++;
+    // As host-local IPAM: the next free address after the last one handed out on the node, so a
+    // pod made where one was just deleted gets a new address, not the freed one.
+    const last = this.lastSlot.get(node) ?? -1;
+    let slot = -1;
+    for (let k = 1; k <= SLOTS && slot < 0; k++)
+      if (!slots.has((last + k) % SLOTS)) slot = (last + k) % SLOTS;
     const addr = opts.ip ?? this.c.plan.podSlot(node, slot);
     slots.add(slot);
+    this.lastSlot.set(node, slot);
     await addNamespace(this.c.teardowns, ns);
     const nodeNs = this.c.nodeNs(node);
     const dev = `p${replica}g${generation}`;
