@@ -3,6 +3,7 @@
  * scenario files, testbeds, predictions and reports all ask its definition.
  */
 import type { TestbedName } from './spec.js';
+import { conntrackLost } from './conntrack-lost.js';
 import { graceful } from './graceful.js';
 import { idleTimeout } from './idle-timeout.js';
 import { ipReuse } from './ip-reuse.js';
@@ -29,6 +30,7 @@ export const FAULT_DEFS = {
   'idle-timeout': idleTimeout,
   'pod-delete': podDelete,
   'pod-force-delete': podForceDelete,
+  'conntrack-lost': conntrackLost,
 } as const satisfies Record<string, FaultDef>;
 
 export type FaultName = keyof typeof FAULT_DEFS;
