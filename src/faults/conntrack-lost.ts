@@ -103,7 +103,12 @@ function watchPickup(ctx: KubeFaultContext, untilMs: number): void {
 /** Sets the client node's tcp_loose before the client connects. */
 async function setLoose(kube: KubeControl, spec: FaultSpec): Promise<null> {
   const loose = PICKUP.read(spec) === 'loose' ? 1 : 0;
-  await kube.execClientNode(['sysctl', '-q', '-w', `net.netfilter.nf_conntrack_tcp_loose=${loose}`]);
+  await kube.execClientNode([
+    'sysctl',
+    '-q',
+    '-w',
+    `net.netfilter.nf_conntrack_tcp_loose=${loose}`,
+  ]);
   return null;
 }
 

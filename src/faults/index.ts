@@ -9,6 +9,7 @@ import { idleTimeout } from './idle-timeout.js';
 import { ipReuse } from './ip-reuse.js';
 import { kill } from './kill.js';
 import { latency } from './latency.js';
+import { networkPolicy } from './network-policy.js';
 import { nodeLoss } from './node-loss.js';
 import type { FaultParam } from './params.js';
 import { partition } from './partition.js';
@@ -31,6 +32,7 @@ export const FAULT_DEFS = {
   'pod-delete': podDelete,
   'pod-force-delete': podForceDelete,
   'conntrack-lost': conntrackLost,
+  'network-policy': networkPolicy,
 } as const satisfies Record<string, FaultDef>;
 
 export type FaultName = keyof typeof FAULT_DEFS;
