@@ -17,34 +17,14 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { ExperimentResult } from '../src/runner/experiment.js';
-import { describeResult, kubeSpecOf, measure, netnsSkip } from './helpers.js';
-
-// Not imported from kube.test.js: importing a test file runs its tests too.
-/** The Kubernetes events of a result, as `object name: change` lines. */
-export const kubeEvents = (r: ExperimentResult): string[] =>
-  (r.kube?.events ?? []).map((e) => `${e.object} ${e.name}: ${e.change}`);
-
-/** The time of the first event matching `re` (ms from T0). */
-export function eventAt(r: ExperimentResult, re: RegExp): number {
-  const e = r.kube?.events.find((x) => re.test(`${x.object} ${x.name}: ${x.change}`));
-  assert.ok(e, `no event ${re} in ${kubeEvents(r).join(' | ')}`);
-  return e.at_ms;
-}
-
-const why = (r: ExperimentResult): string =>
-  `${describeResult(r)}; wire ${JSON.stringify(r.wire)}; ${kubeEvents(r).join(' | ')}`;
+import { kubeSpecOf, measure, netnsSkip } from './helpers.js';
+import { eventAt, receivedAfterT0, why } from './kube-results.js';
 
 /** The pods whose pickup counter `:i` counted (0: the client's packet, 1: a pod's). */
 const pickedUp = (r: ExperimentResult, i: 0 | 1): string[] =>
   Object.entries(r.wire)
     .filter(([k, v]) => v > 0 && k.startsWith('pickup-') && k.endsWith(`:${i}`))
     .map(([k]) => k.slice('pickup-'.length, -2));
-
-/** Messages the far side received after T0. */
-export function receivedAfterT0(r: ExperimentResult): number {
-  const t0 = r.timeline.find((e) => e.src === 'lab' && e.type === 'fault')!.t;
-  return r.timeline.filter((e) => e.src !== 'client' && e.type === 'recv' && e.t > t0).length;
-}
 
 /** The flow went on on its pod: nothing detected, nothing lost, still delivering at the stop. */
 function flowWentOn(r: ExperimentResult): void {
@@ -97,7 +77,7 @@ describe(
         assert.equal(r.verdict, 'inside', w);
         assert.equal(r.detect_reason, 'ECONNRESET', w);
         assert.ok((r.wire['wire:0'] ?? 0) >= 1, `RST to the client: ${w}`);
-        eventAt(r, new RegExp(`conntrack ${to[0]}: .*another replica .*\\(RST\\)`));
+        eventAt(r, new RegExp(`conntrack ${to[0]}: .*another replica.*\\(RST\\)`));
         // A new connection makes a new entry at once.
         assert.notEqual(r.reconnect_ms, null, w);
       }
