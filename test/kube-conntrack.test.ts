@@ -55,7 +55,7 @@ describe(
       assert.deepEqual(pickedUp(r, 0), ['tcp-0'], why(r));
       assert.deepEqual(pickedUp(r, 1), [], why(r));
       flowWentOn(r);
-      // The next message goes within 200 ms; the event is read within a 50 ms poll of it.
+      // The next message goes within 200 ms; the event is read within a 100 ms poll of it.
       assert.ok(eventAt(r, /conntrack tcp-0: .*the same pod, so the flow goes on/) < 1000, why(r));
     });
 

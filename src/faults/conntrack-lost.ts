@@ -32,7 +32,7 @@ export const PICKUP = choiceParam(
 );
 
 /** How often the counters of the pickup rules are read, for the event that names the pod. */
-const PICKUP_POLL_MS = 50;
+const PICKUP_POLL_MS = 100;
 
 /** The tag of the rules that count the flow's pickup toward and from a pod. */
 const pickupTag = (pod: string): string => `pickup-${pod}`;
