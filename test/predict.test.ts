@@ -61,6 +61,11 @@ interface Case {
   latency?: { ms: number; jitterMs: number };
   idleTimeout?: IdleTimeout;
   own?: OwnClient;
+  /** The fault's own parameters (`pickup`, `policy`). */
+  params?: Record<string, string>;
+  /** kube: the replicas behind the Service (default 1), the Service's form. */
+  replicas?: number;
+  service?: 'cluster-ip' | 'headless';
 }
 
 /**
@@ -87,7 +92,10 @@ function spec(c: Case): ExperimentSpec {
     latency: fault === 'latency' ? (c.latency ?? { ms: 100, jitterMs: 0 }) : undefined,
     idleTimeout: c.idleTimeout,
     // One replica: every workload runs on it (several brokers' sinks would all publish).
-    ...(c.testbed === 'kube' ? { kube: defaultKube(1) } : {}),
+    ...(c.params ? { params: c.params } : {}),
+    ...(c.testbed === 'kube'
+      ? { kube: { ...defaultKube(c.replicas ?? 1), ...(c.service ? { service: c.service } : {}) } }
+      : {}),
   });
 }
 const windowOf = (c: Case): Window | null => predict(spec(c)).window;
@@ -248,6 +256,20 @@ function expected(id: Id, w: number, testbed: TestbedName, fault: FaultName): Wi
     }
     case 'ip-reuse':
       return REUSE[id][w]!;
+    case 'conntrack-lost': {
+      // tcp_loose, one replica: the client's own next packet is picked up by the same pod and
+      // the flow goes on. A pod's packet first (a push to a subscriber, a server's ping before
+      // the client's own: nats-server's first at 1-1.4 s, ws side=server every 1 s) reaches the
+      // client un-DNATed; the client's RST to it resets the pod's socket, so the client's next
+      // packet meets RST. ws client and ws both ping (1 s) before a push is sure (0.2 s) is not.
+      const podFirst =
+        w === 2
+          ? !['ws client', 'ws both'].includes(id)
+          : w === 0 && ['nats', 'ws server'].includes(id);
+      return podFirst ? RESET[id][w]! : null;
+    }
+    case 'network-policy':
+      return null; // --policy new: the open flow goes on
     case 'idle-timeout':
       throw new Error('idle-timeout has its own table');
   }
@@ -303,6 +325,41 @@ describe('predict: every fault x strategy x workload x testbed', () => {
   });
   it('a heal does not change the partition window', () => {
     assert.deepEqual(windowOf({ strategy: HB, healMs: 5000 }), windowOf({ strategy: HB }));
+  });
+});
+
+describe('kube: conntrack-lost and network-policy by mode, replicas and Service form', () => {
+  const STRICT = { fault: 'conntrack-lost', params: { pickup: 'strict' } } as const;
+  const LOOSE3 = { fault: 'conntrack-lost', replicas: 3 } as const;
+  const EVERY = { fault: 'network-policy', params: { policy: 'every' } } as const;
+  const cases: [Case, Window | null][] = [
+    // strict: the next packet is INVALID and dropped, both ways: a silent path.
+    [{ ...STRICT, strategy: HB }, SILENT.heartbeat[0]!],
+    [{ ...STRICT, workload: 'publish:10' }, RETRANS],
+    [{ ...STRICT, strategy: NATS, workload: 'subscribe:5' }, SILENT.nats[2]!],
+    // loose, 3 replicas: the client's packet is balanced again; RST from another replica (2/3).
+    [{ ...LOOSE3, workload: 'publish:10' }, MSG_RST],
+    [{ ...LOOSE3, strategy: HB }, [0, 1000]],
+    [{ ...LOOSE3, strategy: NATS, workload: 'publish:10' }, MSG_RST],
+    // nats-server's first ping (1-1.4 s) comes before the client's (4 s): the client's kernel
+    // resets the pod's socket, so its own ping meets RST, whatever pod it is steered to.
+    [{ ...LOOSE3, strategy: NATS }, [0, 5000]],
+    // Headless: the client dials the pod itself, no DNAT to redo: the same pod takes it.
+    [{ ...LOOSE3, service: 'headless', workload: 'publish:10' }, null],
+    [{ ...LOOSE3, service: 'headless', strategy: NATS }, [0, 5000]],
+    // every packet judged: a silent path; new connections only: the open flow goes on.
+    [{ ...EVERY, strategy: HB }, SILENT.heartbeat[0]!],
+    [{ ...EVERY, strategy: NATS, workload: 'publish:10' }, SILENT.nats[1]!],
+    [{ fault: 'network-policy', params: { policy: 'new' }, strategy: NATS }, null],
+  ];
+  for (const [c, want] of cases)
+    it(JSON.stringify(c), () => assert.deepEqual(windowOf({ testbed: 'kube', ...c }), want));
+  it('why says how likely the RST is, and why nothing comes', () => {
+    const why = (c: Case): string => predict(spec({ testbed: 'kube', ...c })).why;
+    assert.match(why({ ...LOOSE3, workload: 'publish:10' }), /probability 2\/3/);
+    assert.match(why({ fault: 'conntrack-lost', workload: 'publish:10' }), /same pod/);
+    assert.match(why({ ...STRICT, strategy: HB }), /INVALID/);
+    assert.match(why({ fault: 'network-policy', strategy: HB }), /new connections only/);
   });
 });
 

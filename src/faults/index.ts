@@ -3,12 +3,14 @@
  * scenario files, testbeds, predictions and reports all ask its definition.
  */
 import type { TestbedName } from './spec.js';
+import { conntrackLost } from './conntrack-lost.js';
 import { graceful } from './graceful.js';
 import { endpointRemoved } from './endpoint-removed.js';
 import { idleTimeout } from './idle-timeout.js';
 import { ipReuse } from './ip-reuse.js';
 import { kill } from './kill.js';
 import { latency } from './latency.js';
+import { networkPolicy } from './network-policy.js';
 import { nodeLoss } from './node-loss.js';
 import type { FaultParam } from './params.js';
 import { partition } from './partition.js';
@@ -32,6 +34,8 @@ export const FAULT_DEFS = {
   'pod-delete': podDelete,
   'pod-force-delete': podForceDelete,
   'endpoint-removed': endpointRemoved,
+  'conntrack-lost': conntrackLost,
+  'network-policy': networkPolicy,
   rollout,
 } as const satisfies Record<string, FaultDef>;
 
