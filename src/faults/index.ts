@@ -13,8 +13,10 @@ import type { FaultParam } from './params.js';
 import { partition } from './partition.js';
 import { podDelete } from './pod-delete.js';
 import { podForceDelete } from './pod-force-delete.js';
+import { portForward } from './port-forward.js';
 import { proxyDeadUpstream } from './proxy-dead-upstream.js';
 import { reset } from './reset.js';
+import { statefulsetReplace } from './statefulset-replace.js';
 import type { FaultDef } from './types.js';
 
 export const FAULT_DEFS = {
@@ -29,6 +31,8 @@ export const FAULT_DEFS = {
   'idle-timeout': idleTimeout,
   'pod-delete': podDelete,
   'pod-force-delete': podForceDelete,
+  'statefulset-replace': statefulsetReplace,
+  'port-forward': portForward,
 } as const satisfies Record<string, FaultDef>;
 
 export type FaultName = keyof typeof FAULT_DEFS;
