@@ -60,9 +60,11 @@ server.on('error', (err) => {
   emit({ type: 'fatal', error: err.message });
   process.exit(1);
 });
-server.listen(cfg.listen.port, cfg.listen.host, () =>
-  emit({ type: 'listening', address: cfg.listen.host, port: cfg.listen.port }),
-);
+server.listen(cfg.listen.port, cfg.listen.host, () => {
+  const at = server.address();
+  const port = typeof at === 'object' && at ? at.port : cfg.listen.port;
+  emit({ type: 'listening', address: cfg.listen.host, port });
+});
 
 onParentGone((why) => {
   emit({ type: 'stopping', signal: why });
