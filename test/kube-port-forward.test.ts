@@ -38,7 +38,10 @@ interface RelayRun {
 
 /** Starts the relay toward `podPort` on loopback; resolves once it listens. */
 async function startRelay(podPort: number, t: { after(fn: () => void): void }): Promise<RelayRun> {
-  const config = { listen: { host: '127.0.0.1', port: 0 }, pod: { ip: '127.0.0.1', port: podPort } };
+  const config = {
+    listen: { host: '127.0.0.1', port: 0 },
+    pod: { ip: '127.0.0.1', port: podPort },
+  };
   const proc = spawn(process.execPath, [RELAY, JSON.stringify(config)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -46,7 +49,7 @@ async function startRelay(podPort: number, t: { after(fn: () => void): void }): 
   const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const events: Record<string, unknown>[] = [];
   let rest = '';
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     rest += chunk;
     const lines = rest.split('\n');
     rest = lines.pop()!;
@@ -143,7 +146,10 @@ describe('kube: port-forward', { skip: netnsSkip, concurrency: 2 }, () => {
     assert.equal(r.kube!.pod_at_fault, 'tcp-0', w);
     assert.equal(r.kube!.pod_at_stop, null, w);
     assert.equal(r.reconnect_ms, null, w);
-    assert.ok(forward(r).some((l) => l.includes('kubectl exits (SIGTERM)')), w);
+    assert.ok(
+      forward(r).some((l) => l.includes('kubectl exits (SIGTERM)')),
+      w,
+    );
     assert.equal(r.lost, 0, w);
   });
 
@@ -161,7 +167,10 @@ describe('kube: port-forward', { skip: netnsSkip, concurrency: 2 }, () => {
     assert.equal(r.verdict, 'inside', w);
     assert.equal(r.detect_reason, 'eof', w);
     const f = forward(r);
-    assert.ok(f.some((l) => l.includes('closed: the pod closed its side (EOF)')), w);
+    assert.ok(
+      f.some((l) => l.includes('closed: the pod closed its side (EOF)')),
+      w,
+    );
     // The client redials within 100 ms; the run stops 500 ms after the detection.
     assert.ok(
       f.some((l) => l.includes('kubectl exits (lost connection to pod: ECONNREFUSED)')),
@@ -186,7 +195,10 @@ describe('kube: port-forward', { skip: netnsSkip, concurrency: 2 }, () => {
     // Twice the user timeout passed with the client publishing all along.
     assert.ok((r.stale_sent ?? 0) >= 20, w);
     const dropped = Object.entries(r.wire).filter(([k]) => k.startsWith('node-loss-1:'));
-    assert.ok(dropped.some(([, v]) => v > 0), `the relay's stream died in the fabric: ${w}`);
+    assert.ok(
+      dropped.some(([, v]) => v > 0),
+      `the relay's stream died in the fabric: ${w}`,
+    );
     assert.ok(!forward(r).some((l) => l.includes('kubectl exits')), w);
   });
 

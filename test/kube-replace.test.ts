@@ -70,8 +70,14 @@ describe('kube: statefulset-replace', { skip: netnsSkip, concurrency: 2 }, () =>
     assert.ok(r.detect_ms! > scheduled, `the RST came from the replacement: ${w}`);
     assert.ok((r.wire['wire:0'] ?? 0) >= 1, `an RST crossed the client's node: ${w}`);
     const dropped = Object.entries(r.wire).filter(([k]) => k.startsWith('node-loss-'));
-    assert.ok(dropped.some(([, v]) => v > 0), `the lost node's drop counted: ${w}`);
-    assert.ok(kubeEvents(r).some((l) => /node node\d: deleted/.test(l)), w);
+    assert.ok(
+      dropped.some(([, v]) => v > 0),
+      `the lost node's drop counted: ${w}`,
+    );
+    assert.ok(
+      kubeEvents(r).some((l) => /node node\d: deleted/.test(l)),
+      w,
+    );
     assert.notEqual(r.reconnect_ms, null, w);
   });
 

@@ -357,8 +357,7 @@ describe('statefulset-replace --same-ip: the replacement answers RST; r = node_g
     [{ ...same, strategy: NATS, kube: fast }, [2 * 5000, 3 * 5000]],
     [{ ...same, workload: 'publish:10', kube: fast }, RETRANS],
   ];
-  for (const [c, want] of cases)
-    it(JSON.stringify(c), () => assert.deepEqual(windowOf(c), want));
+  for (const [c, want] of cases) it(JSON.stringify(c), () => assert.deepEqual(windowOf(c), want));
 });
 
 describe('port-forward: by --forward-case', () => {
@@ -381,8 +380,7 @@ describe('port-forward: by --forward-case', () => {
     [pf('node-loss', { strategy: NATS }), [2 * 5000, 3 * 5000]],
     [pf('node-loss', { strategy: HB }), [2000, 1000 + 2000]],
   ];
-  for (const [c, want] of cases)
-    it(JSON.stringify(c), () => assert.deepEqual(windowOf(c), want));
+  for (const [c, want] of cases) it(JSON.stringify(c), () => assert.deepEqual(windowOf(c), want));
 });
 
 describe('idle-timeout: the window for a fault at T0, moved by when the flow is forgotten', () => {

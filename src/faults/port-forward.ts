@@ -13,7 +13,9 @@ import { choiceParam } from './params.js';
 import { answeredByProxy, immediate, silentPathPrediction } from './paths.js';
 import { podDelete } from './pod-delete.js';
 import { count } from './shared.js';
-import type { FaultDef, KubeControl } from './types.js';
+import type { FaultDef, KubeControl, KubeFaultContext } from './types.js';
+import type { FaultSpec } from './spec.js';
+import type { Prediction } from '../core/window.js';
 import type { LabProcess } from '../core/process.js';
 import { LabError } from '../errors.js';
 import { within } from '../util/clock.js';
@@ -86,9 +88,64 @@ async function startRelay(kube: KubeControl): Promise<{ host: string; port: numb
     }),
   );
   await within(Promise.race([listening, proc.exited]), 10_000);
-  if (!ready) throw new LabError(`the port-forward relay did not start: ${proc.stderrTail().trim()}`);
+  if (!ready)
+    throw new LabError(`the port-forward relay did not start: ${proc.stderrTail().trim()}`);
   return listen;
 }
+
+type ForwardCase = ReturnType<typeof FORWARD_CASE.read>;
+
+/** Each way the forward breaks: what the lab does at T0 (`start` marks T0), and its window. */
+const CASES: Record<
+  ForwardCase,
+  {
+    act(ctx: KubeFaultContext, relay: Relay, start: () => void): Promise<void>;
+    predict(spec: FaultSpec): Prediction;
+  }
+> = {
+  close: {
+    async act({ kube }, relay, start) {
+      start();
+      kube.event('forward', `pod/${relay.pod}`, 'the user stops kubectl (SIGTERM)');
+      relay.proc.kill('SIGTERM');
+      await within(relay.proc.exited, 5000);
+    },
+    predict: () => immediate("kubectl's kernel closes the local connections (FIN) as it exits"),
+  },
+  'pod-delete': {
+    // As the pod-delete fault: preStop, SIGTERM while the endpoint turns terminating, SIGKILL.
+    async act({ kube, flowPod }, _relay, start) {
+      const pod = flowPod.name;
+      start();
+      kube.event('pod', pod, 'deleted (Terminating)');
+      endpointLater(kube, pod, 'terminating');
+      await stopPod(kube, pod, {
+        preStopMs: kube.delay('prestop'),
+        graceMs: kube.delay('grace_period'),
+      });
+    },
+    predict(spec) {
+      const p = podDelete.predict(spec);
+      return { ...p, why: `${p.why}; the relay passes the EOF on as FIN at once` };
+    },
+  },
+  'node-loss': {
+    async act({ kube, flowPod }, _relay, start) {
+      const armed = await kube.armNodeLoss(flowPod.node);
+      start();
+      await armed.commit();
+      await kube.killNode(flowPod.node);
+      nodeLifecycle(kube, flowPod.node);
+    },
+    predict: (spec) =>
+      answeredByProxy(spec.strategy)
+        ? {
+            window: null,
+            why: "kubectl's own kernel acknowledges the client's data and keepalive probes while the pod's node is gone, so only an application heartbeat notices",
+          }
+        : silentPathPrediction(spec),
+  },
+};
 
 export const portForward: FaultDef = {
   summary:
@@ -98,42 +155,14 @@ export const portForward: FaultDef = {
     kube: {
       prepare: (kube) => startRelay(kube),
       async apply(ctx) {
-        const { kube, flowPod } = ctx;
+        const { kube } = ctx;
         const relay = relays.get(kube.clientIp);
         if (!relay) throw new LabError('internal: the port-forward relay is gone');
-        const name = `pod/${relay.pod}`;
-        relay.mark = (change) => kube.event('forward', name, change);
+        relay.mark = (change) => kube.event('forward', `pod/${relay.pod}`, change);
         const how = FORWARD_CASE.read(ctx.spec);
         const mark = (phase: 'start' | 'applied'): void =>
           ctx.mark({ type: 'fault', name: 'port-forward', phase, detail: how });
-        switch (how) {
-          case 'close': {
-            mark('start');
-            kube.event('forward', name, 'the user stops kubectl (SIGTERM)');
-            relay.proc.kill('SIGTERM');
-            await within(relay.proc.exited, 5000);
-            break;
-          }
-          case 'pod-delete': {
-            const pod = flowPod.name;
-            mark('start');
-            kube.event('pod', pod, 'deleted (Terminating)');
-            endpointLater(kube, pod, 'terminating');
-            await stopPod(kube, pod, {
-              preStopMs: kube.delay('prestop'),
-              graceMs: kube.delay('grace_period'),
-            });
-            break;
-          }
-          case 'node-loss': {
-            const armed = await kube.armNodeLoss(flowPod.node);
-            mark('start');
-            await armed.commit();
-            await kube.killNode(flowPod.node);
-            nodeLifecycle(kube, flowPod.node);
-            break;
-          }
-        }
+        await CASES[how].act(ctx, relay, () => mark('start'));
         mark('applied');
       },
       // The forward is gone, or ends at the next stream's error: connects are refused.
@@ -142,7 +171,7 @@ export const portForward: FaultDef = {
         const dropped = Object.entries(wire)
           .filter(([k]) => k.startsWith('node-loss-'))
           .reduce((a, [, v]) => a + v, 0);
-        return `the relay's stream to the pod: ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST from the pod side; the fabric dropped ${dropped} packets to and from a lost node`;
+        return `the relay's stream to the pod: ${count(wire, 'wire:3')} FIN from the relay, ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST from the pod; the fabric dropped ${dropped} packets to and from a lost node`;
       },
     },
   },
@@ -150,21 +179,5 @@ export const portForward: FaultDef = {
   // pod-delete and node-loss take the pinned pod's sink with it.
   takesSink: true,
   peerAlive: false,
-  predict(spec) {
-    switch (FORWARD_CASE.read(spec)) {
-      case 'close':
-        return immediate("kubectl's kernel closes the local connections (FIN) as it exits");
-      case 'pod-delete': {
-        const p = podDelete.predict(spec);
-        return { ...p, why: `${p.why}; the relay passes the EOF on as FIN at once` };
-      }
-      case 'node-loss':
-        if (answeredByProxy(spec.strategy))
-          return {
-            window: null,
-            why: "kubectl's own kernel acknowledges the client's data and keepalive probes while the pod's node is gone, so only an application heartbeat notices",
-          };
-        return silentPathPrediction(spec);
-    }
-  },
+  predict: (spec) => CASES[FORWARD_CASE.read(spec)].predict(spec),
 };
