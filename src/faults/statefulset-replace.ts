@@ -44,6 +44,7 @@ export const statefulsetReplace: FaultDef = {
           for (const p of lost) {
             await kube.deletePod(p.name);
             const fresh = await kube.replacePod(p.name, { sameIp });
+            // Its kernel answers from the `scheduled on` event on; this mark follows the target's start.
             if (fresh.ip === flowPod.ip) ctx.mark({ type: 'fresh_host_up' });
             endpointLater(kube, p.name, 'ready');
           }
