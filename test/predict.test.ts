@@ -4,7 +4,7 @@
  * window is written as its formula with the settings put in (the definitions in src/faults and src/strategies; docs/facts.md), so a
  * change that widens or shifts one shows here, and says which term moved. Pure: no processes.
  */
-import { defaultKube } from '../src/core/kube.js';
+import { defaultKube, type KubeSettings } from '../src/core/kube.js';
 import { faultsOn } from '../src/faults/index.js';
 import { POD_START_ALLOWANCE_MS } from '../src/faults/rollout.js';
 import { PROTOCOLS } from '../src/protocols/index.js';
@@ -61,11 +61,13 @@ interface Case {
   latency?: { ms: number; jitterMs: number };
   idleTimeout?: IdleTimeout;
   own?: OwnClient;
-  /** The fault's own parameters (`pickup`, `policy`). */
+  /** A fault's own parameters (`pickup`, `policy`, `same_ip`, `forward_case`). */
   params?: Record<string, string>;
   /** kube: the replicas behind the Service (default 1), the Service's form. */
   replicas?: number;
   service?: 'cluster-ip' | 'headless';
+  /** Kube settings over the default (one replica, real time). */
+  kube?: Partial<KubeSettings>;
 }
 
 /**
@@ -94,7 +96,13 @@ function spec(c: Case): ExperimentSpec {
     // One replica: every workload runs on it (several brokers' sinks would all publish).
     ...(c.params ? { params: c.params } : {}),
     ...(c.testbed === 'kube'
-      ? { kube: { ...defaultKube(c.replicas ?? 1), ...(c.service ? { service: c.service } : {}) } }
+      ? {
+          kube: {
+            ...defaultKube(c.replicas ?? 1),
+            ...(c.service ? { service: c.service } : {}),
+            ...c.kube,
+          },
+        }
       : {}),
   });
 }
@@ -246,6 +254,12 @@ function expected(id: Id, w: number, testbed: TestbedName, fault: FaultName): Wi
       return testbed === 'proxy' && kernelOnly ? null : SILENT[id][w]!;
     case 'proxy-dead-upstream':
       return kernelOnly ? null : SILENT[id][w]!;
+    case 'statefulset-replace':
+      // A new IP: the old connection's path stays silent (--same-ip has its own cases below).
+      return SILENT[id][w]!;
+    case 'port-forward':
+      // --forward-case close (the default): kubectl's kernel closes the local connection.
+      return [0, IMMEDIATE];
     case 'reset': {
       // The proxy's reset_peer toxic resets both sides at T0, whatever the client sends.
       if (testbed === 'proxy') return [0, 250];
@@ -416,6 +430,52 @@ describe("kube rollout: the client's pod is deleted in its turn; endpoint-remove
     assert.equal(kubeWindow('endpoint-removed', 3, 0.05), null);
     assert.equal(kubeWindow('endpoint-removed', 1, 1, 5000), null);
   });
+});
+
+describe('statefulset-replace --same-ip: the replacement answers RST; r = node_grace + eviction + UP', () => {
+  // At 1/20 of real time with a 60 s eviction: NotReady at 2.5 s, the replacement by 2.5 + 3 s.
+  const fast: Partial<KubeSettings> = { timeScale: 0.05, delays: { eviction: 60_000 } };
+  const R = 2500 + 3000 + UP;
+  const same = { testbed: 'kube' as const, fault: 'statefulset-replace' as const };
+  const sameIp = { ...same, params: { same_ip: 'yes' } };
+  const cases: [Case, Window | null][] = [
+    // A ping's next retransmission after r, by 2r + 200 ms, beats its own (10 s, 15 s].
+    [{ ...sameIp, strategy: NATS, kube: fast }, [R - UP, 2 * R + 200]],
+    [{ ...sameIp, workload: 'publish:10', kube: fast }, [R - UP, 2 * R + 200]],
+    // Its own keepalive gives up (by 7.35 s) before the next probe after r (r + 4 s + a step).
+    [{ ...sameIp, strategy: KA, kube: fast }, [3000, KA_MAX]],
+    // Idle without probes: nothing reaches the replacement.
+    [{ ...sameIp, kube: fast }, null],
+    // Real time: the replacement comes 351.5 s after T0, long after its own timer.
+    [{ ...sameIp, strategy: NATS }, [2 * 5000, 3 * 5000]],
+    // A new IP: nothing ever answers the old connection.
+    [{ ...same, strategy: NATS, kube: fast }, [2 * 5000, 3 * 5000]],
+    [{ ...same, workload: 'publish:10', kube: fast }, RETRANS],
+  ];
+  for (const [c, want] of cases) it(JSON.stringify(c), () => assert.deepEqual(windowOf(c), want));
+});
+
+describe('port-forward: by --forward-case', () => {
+  const pf = (forward_case: string, c: Case = {}): Case => ({
+    testbed: 'kube',
+    fault: 'port-forward',
+    params: { forward_case },
+    ...c,
+  });
+  const cases: [Case, Window | null][] = [
+    [pf('close', { strategy: KA }), [0, IMMEDIATE]],
+    [pf('pod-delete'), [0, IMMEDIATE]],
+    // A preStop sleep (5 s at real time) comes before SIGTERM.
+    [pf('pod-delete', { kube: { delays: { prestop: 5000 } } }), [5000, 5000 + IMMEDIATE]],
+    // The relay's kernel answers data and probes: only end-to-end heartbeats notice.
+    [pf('node-loss'), null],
+    [pf('node-loss', { strategy: KA }), null],
+    [pf('node-loss', { strategy: UT, workload: 'publish:10' }), null],
+    [pf('node-loss', { workload: 'publish:10' }), null],
+    [pf('node-loss', { strategy: NATS }), [2 * 5000, 3 * 5000]],
+    [pf('node-loss', { strategy: HB }), [2000, 1000 + 2000]],
+  ];
+  for (const [c, want] of cases) it(JSON.stringify(c), () => assert.deepEqual(windowOf(c), want));
 });
 
 describe('idle-timeout: the window for a fault at T0, moved by when the flow is forgotten', () => {

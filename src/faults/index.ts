@@ -16,9 +16,11 @@ import type { FaultParam } from './params.js';
 import { partition } from './partition.js';
 import { podDelete } from './pod-delete.js';
 import { podForceDelete } from './pod-force-delete.js';
+import { portForward } from './port-forward.js';
 import { proxyDeadUpstream } from './proxy-dead-upstream.js';
 import { reset } from './reset.js';
 import { rollout } from './rollout.js';
+import { statefulsetReplace } from './statefulset-replace.js';
 import type { FaultDef } from './types.js';
 
 export const FAULT_DEFS = {
@@ -35,6 +37,8 @@ export const FAULT_DEFS = {
   'pod-force-delete': podForceDelete,
   'endpoint-removed': endpointRemoved,
   'conntrack-lost': conntrackLost,
+  'statefulset-replace': statefulsetReplace,
+  'port-forward': portForward,
   'network-policy': networkPolicy,
   rollout,
 } as const satisfies Record<string, FaultDef>;
