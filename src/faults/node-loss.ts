@@ -10,7 +10,7 @@ import type { FaultDef } from './types.js';
 
 export const nodeLoss: FaultDef = {
   summary:
-    'router drops everything to and from the server, then the target is killed behind the drop: nothing ever arrives',
+    "the server's node vanishes: everything to and from it is dropped (by the router; on kube, the network between nodes), then what ran on it dies behind the drop: nothing ever arrives",
   params: [RESTART],
   testbeds: {
     netns: {
