@@ -94,8 +94,9 @@ export type LabEvent =
   /**
    * Kubernetes, on the kube testbed: what changed on an object (`pod` nats-0 `SIGTERM`, `endpoint`
    * nats-0 `terminating`, `node` node1 `NotReady`), as the cluster's event stream would say it.
+   * `ip`: where the client's connection is at T0 and at the stop, the pod's address ('' for none).
    */
-  | { type: 'k8s'; object: KubeObject; name: string; change: string }
+  | { type: 'k8s'; object: KubeObject; name: string; change: string; ip?: string }
   | { type: 'deadline' }
   | { type: 'stop'; reason: string };
 

@@ -28,10 +28,14 @@ export function formatWindow(w: readonly [number, number] | null): string {
 
 /** The cluster, where the client was, and what Kubernetes did (at most a dozen events). */
 function kubeLines(k: NonNullable<Result['kube']>): string[] {
+  const at = (name: string | null, ip: string | null): string =>
+    name === null ? 'no pod' : `${name} (${ip})`;
+  const fault = at(k.pod_at_fault, k.ip_at_fault);
+  const stop = at(k.pod_at_stop, k.ip_at_stop);
   const where =
-    k.pod_at_stop === k.pod_at_fault
-      ? `the client was on ${k.pod_at_fault ?? 'no pod'} at the fault and at the stop`
-      : `the client was on ${k.pod_at_fault ?? 'no pod'} at the fault, on ${k.pod_at_stop ?? 'no pod'} at the stop`;
+    stop === fault
+      ? `the client was on ${fault} at the fault and at the stop`
+      : `the client was on ${fault} at the fault, on ${stop}${k.pod_at_stop !== null && k.pod_at_stop === k.pod_at_fault ? ', its replacement,' : ''} at the stop`;
   const lines = [
     `  cluster      ${k.replicas} replica${k.replicas > 1 ? 's' : ''} behind a ${k.service === 'headless' ? 'headless Service (pod names)' : 'ClusterIP Service'}, Kubernetes delays x${k.time_scale}; ${where}`,
   ];

@@ -67,6 +67,9 @@ export interface ExperimentResult extends Metrics {
     advertise: boolean;
     pod_at_fault: string | null;
     pod_at_stop: string | null;
+    /** Their addresses: a replacement keeps the name, not the address. */
+    ip_at_fault: string | null;
+    ip_at_stop: string | null;
     events: { at_ms: number; object: string; name: string; change: string }[];
   } | null;
   /** Every status event the client's library emitted, in ms from T0 (negative: before it). */
@@ -169,7 +172,7 @@ function kubeOutcome(
 ): ExperimentResult['kube'] {
   if (!spec.kube) return null;
   const events: NonNullable<ExperimentResult['kube']>['events'] = [];
-  const onPod: (string | null)[] = [];
+  const onPod: { name: string | null; ip: string | null }[] = [];
   for (const e of entries)
     if (e.src === 'lab' && e.type === 'k8s') {
       events.push({
@@ -178,15 +181,18 @@ function kubeOutcome(
         name: e.name,
         change: e.change,
       });
-      if (e.object === 'conntrack') onPod.push(e.name === '-' ? null : e.name);
+      if (e.object === 'conntrack' && e.ip !== undefined)
+        onPod.push(e.ip === '' ? { name: null, ip: null } : { name: e.name, ip: e.ip });
     }
   return {
     replicas: spec.kube.replicas,
     service: spec.kube.service,
     time_scale: spec.kube.timeScale,
     advertise: spec.kube.advertise,
-    pod_at_fault: onPod[0] ?? null,
-    pod_at_stop: onPod.length > 1 ? onPod[onPod.length - 1]! : null,
+    pod_at_fault: onPod[0]?.name ?? null,
+    pod_at_stop: onPod.length > 1 ? onPod[onPod.length - 1]!.name : null,
+    ip_at_fault: onPod[0]?.ip ?? null,
+    ip_at_stop: onPod.length > 1 ? onPod[onPod.length - 1]!.ip : null,
     events,
   };
 }

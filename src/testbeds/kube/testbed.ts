@@ -226,6 +226,7 @@ export class KubeTestbed implements Testbed {
         type: 'k8s',
         object: 'conntrack',
         name: pod?.name ?? '-',
+        ip: pod?.ip ?? '',
         change: pod
           ? `at the stop the client's connection is on ${pod.name} (${pod.ip})`
           : 'at the stop the client has no connection to a pod',
@@ -267,6 +268,7 @@ export class KubeTestbed implements Testbed {
       type: 'k8s',
       object: 'conntrack',
       name: pod.name,
+      ip: pod.ip,
       change: `${flow.client.address}:${flow.client.port} -> ${flow.server.address}:${flow.server.port} is on ${pod.name} (${pod.ip}:${this.targetPort})`,
     });
     return {
