@@ -229,7 +229,7 @@ export class KubeTestbed implements Testbed {
         ip: pod?.ip ?? '',
         change: pod
           ? `at the stop the client's connection is on ${pod.name} (${pod.ip})`
-          : 'at the stop the client has no connection to a pod',
+          : "at the stop no conntrack entry on the client's node leads the client to a pod",
       });
     }
     return this.rules.read();
