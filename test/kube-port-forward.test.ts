@@ -25,7 +25,7 @@ import {
   runFlags,
   waitFor,
 } from './helpers.js';
-import { kubeEvents } from './kube-events.js';
+import { kubeEvents } from './kube-results.js';
 
 const RELAY = fileURLToPath(new URL('../src/testbeds/kube/port-forward.js', import.meta.url));
 

@@ -18,7 +18,7 @@ import { assertBadInput, describeResult, kubeSpecOf, measure, netnsSkip } from '
 import { specFromFlags } from '../src/cli/run.js';
 import { runFlags } from './helpers.js';
 import { SAME_IP } from '../src/faults/statefulset-replace.js';
-import { eventAt, kubeEvents } from './kube-events.js';
+import { eventAt, kubeEvents } from './kube-results.js';
 
 /** A 60 s eviction (3 s at 1/20): the replacement comes 5.5 s after T0, not 17.5 s. */
 const FAST = { delays: { eviction: 60_000 } };

@@ -1,6 +1,6 @@
 /**
- * Reading a kube result, for the kube fault tests (kept out of the test files: importing a test
- * file runs its tests too).
+ * Reading a kube result, for the kube tests (kept out of the test files: importing a test file
+ * runs its tests too).
  */
 import { strict as assert } from 'node:assert';
 import type { ExperimentResult } from '../src/runner/experiment.js';

@@ -10,19 +10,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import type { ExperimentResult } from '../src/runner/experiment.js';
 import { describeResult, kubeSpecOf, measure, netnsSkip } from './helpers.js';
-
-/** The Kubernetes events of a result, as `object name: change` lines. */
-export const kubeEvents = (r: ExperimentResult): string[] =>
-  (r.kube?.events ?? []).map((e) => `${e.object} ${e.name}: ${e.change}`);
-
-/** The time of the first event matching `re` (ms from T0). */
-export function eventAt(r: ExperimentResult, re: RegExp): number {
-  const e = r.kube?.events.find((x) => re.test(`${x.object} ${x.name}: ${x.change}`));
-  assert.ok(e, `no event ${re} in ${kubeEvents(r).join(' | ')}`);
-  return e.at_ms;
-}
+import { eventAt, kubeEvents } from './kube-results.js';
 
 describe('kube: pod-force-delete', { skip: netnsSkip, concurrency: 2 }, () => {
   it('tcp: the node still sends SIGTERM at once; FIN reaches the client, which comes back on another replica', async () => {

@@ -24,6 +24,7 @@ import type { Teardowns } from '../../util/teardown.js';
 import { PrivateDir } from '../private-dir.js';
 import type { BoundFault, LiveExperiment, ServerSite, Testbed } from '../types.js';
 import { run, spawnInNamespace } from '../netns/exec.js';
+import { establishedTo } from '../netns/plumbing.js';
 import { dirPrefix } from '../netns/names.js';
 import { NETNS_ETC } from '../netns/cleanup.js';
 import { Cluster, type Pod } from './cluster.js';
@@ -279,33 +280,10 @@ export class KubeTestbed implements Testbed {
   }
 
   /** The client's established connection, as its kernel lists it (`ss`). */
-  private async establishedFlow(): Promise<{ client: Endpoint; server: Endpoint } | null> {
+  private establishedFlow(): Promise<{ client: Endpoint; server: Endpoint } | null> {
     const dial = this.clientDial();
-    const host =
-      this.cluster.pods().find((p) => this.podHost(p.name) === dial.host)?.ip ?? dial.host;
-    const { stdout } = await run(
-      inNs(this.clientNs, [
-        'ss',
-        '-H',
-        '-t',
-        '-n',
-        'state',
-        'established',
-        'dst',
-        host,
-        'dport',
-        '=',
-        String(dial.port),
-      ]),
-    );
-    const cols = stdout.trim().split('\n')[0]?.trim().split(/\s+/) ?? [];
-    const endpoint = (s: string | undefined): Endpoint | null => {
-      const m = s ? /^(?:\[::ffff:)?(.*?)\]?:(\d+)$/.exec(s) : null;
-      return m ? { address: m[1]!, port: Number(m[2]) } : null;
-    };
-    const client = endpoint(cols[2]);
-    const server = endpoint(cols[3]);
-    return client && server ? { client, server } : null;
+    const pod = this.cluster.pods().find((p) => this.podHost(p.name) === dial.host);
+    return establishedTo(this.clientNs, pod?.ip ?? dial.host, dial.port);
   }
 
   /**

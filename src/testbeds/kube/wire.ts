@@ -4,10 +4,12 @@
  */
 import { LabError } from '../../errors.js';
 import type { Teardowns } from '../../util/teardown.js';
-import { isLabAddress } from '../netns/addresses.js';
 import { armTool, run, type ArmedTool } from '../netns/exec.js';
 import { NS_PREFIX } from '../netns/names.js';
 import { deleteNamespace } from '../netns/topology.js';
+import { inNs } from '../netns/plumbing.js';
+
+export { inNs, sysctl, vethLink } from '../netns/plumbing.js';
 
 /** A kube namespace: `halfopen-<run>-<n>-<role>`, the role six letters or digits (`node01`). */
 export function kubeNs(runId: string, index: number, role: string): string {
@@ -15,57 +17,10 @@ export function kubeNs(runId: string, index: number, role: string): string {
   return `${NS_PREFIX}${runId}-${index}-${role}`;
 }
 
-export const inNs = (ns: string, argv: readonly string[]): string[] => [
-  'ip',
-  'netns',
-  'exec',
-  ns,
-  ...argv,
-];
-
 export async function addNamespace(teardowns: Teardowns, ns: string): Promise<void> {
   teardowns.defer(`delete namespace ${ns}`, () => deleteNamespace(ns));
   await run(['ip', 'netns', 'add', ns]);
   await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-}
-
-export async function sysctl(ns: string, key: string, value: number): Promise<void> {
-  await run(inNs(ns, ['sysctl', '-q', '-w', `${key}=${value}`]));
-}
-
-/**
- * A veth pair made inside `aNs` with its peer moved straight into `bNs` (named `eth0` there),
- * each end addressed as a /30. The pair goes with either namespace.
- */
-export async function vethLink(
-  aNs: string,
-  aDev: string,
-  aAddr: string,
-  bNs: string,
-  bAddr: string,
-): Promise<void> {
-  for (const a of [aAddr, bAddr])
-    if (!isLabAddress(a)) throw new LabError(`refusing non-lab address ${a}`);
-  await run([
-    'ip',
-    '-n',
-    aNs,
-    'link',
-    'add',
-    aDev,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'eth0',
-    'netns',
-    bNs,
-  ]);
-  await run(['ip', '-n', aNs, 'addr', 'add', `${aAddr}/30`, 'dev', aDev]);
-  await run(['ip', '-n', aNs, 'link', 'set', aDev, 'up']);
-  await run(['ip', '-n', bNs, 'addr', 'add', `${bAddr}/30`, 'dev', 'eth0']);
-  await run(['ip', '-n', bNs, 'link', 'set', 'eth0', 'up']);
-  await run(['ip', '-n', bNs, 'route', 'add', 'default', 'via', aAddr]);
 }
 
 /**

@@ -18,9 +18,10 @@ import { LabError } from '../../errors.js';
 import { within } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { LabProcess } from '../../core/process.js';
-import { type AddressBlock, allocateBlock, isLabAddress, releaseBlock } from './addresses.js';
+import { type AddressBlock, allocateBlock, releaseBlock } from './addresses.js';
 import { armTool, run, spawnInNamespace, type ArmedTool } from './exec.js';
 import { dirPrefix, nsName, type Role } from './names.js';
+import { establishedTo, sysctl, vethLink } from './plumbing.js';
 
 export interface NetnsOptions {
   runId: string;
@@ -150,33 +151,12 @@ export class NetnsTestbed implements Testbed {
     peerAddr: string,
   ): Promise<void> {
     const r = this.ns.router;
-    for (const a of [routerAddr, peerAddr])
-      if (!isLabAddress(a)) throw new LabError(`refusing non-lab address ${a}`);
     // The pair dies with either namespace; registering the router-side delete covers a pair
     // whose peer move failed half way.
     this.teardowns.defer(`delete veth ${routerDev} in ${r}`, () =>
       run(['ip', '-n', r, 'link', 'del', routerDev], { allowFail: true }).then(() => undefined),
     );
-    await run([
-      'ip',
-      '-n',
-      r,
-      'link',
-      'add',
-      routerDev,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      peerNs,
-    ]);
-    await run(['ip', '-n', r, 'addr', 'add', `${routerAddr}/30`, 'dev', routerDev]);
-    await run(['ip', '-n', r, 'link', 'set', routerDev, 'up']);
-    await run(['ip', '-n', peerNs, 'addr', 'add', `${peerAddr}/30`, 'dev', 'eth0']);
-    await run(['ip', '-n', peerNs, 'link', 'set', 'eth0', 'up']);
-    await run(['ip', '-n', peerNs, 'route', 'add', 'default', 'via', routerAddr]);
+    await vethLink(r, routerDev, routerAddr, peerNs, peerAddr);
   }
 
   private async build(): Promise<void> {
@@ -193,8 +173,8 @@ export class NetnsTestbed implements Testbed {
     if (dial) this.dialHost = dial.host;
   }
 
-  private async sysctl(ns: string, key: string, value: number): Promise<void> {
-    await run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`]);
+  private sysctl(ns: string, key: string, value: number): Promise<void> {
+    return sysctl(ns, key, value);
   }
 
   private readonly dir: PrivateDir;
@@ -219,34 +199,8 @@ export class NetnsTestbed implements Testbed {
    * The client's established connection to the server's `port`, as the client namespace's kernel
    * sees it (`ss`), whatever library opened it. Null when there is none.
    */
-  async establishedFlow(port: number): Promise<{ client: Endpoint; server: Endpoint } | null> {
-    const { stdout } = await run([
-      'ip',
-      'netns',
-      'exec',
-      this.ns.client,
-      'ss',
-      '-H',
-      '-t',
-      '-n',
-      'state',
-      'established',
-      'dst',
-      this.addr.server,
-      'dport',
-      '=',
-      String(port),
-    ]);
-    // Columns without a state filter column: Recv-Q Send-Q Local:Port Peer:Port
-    const cols = stdout.trim().split('\n')[0]?.trim().split(/\s+/) ?? [];
-    // An IPv6 socket that reached the IPv4 address (Java, .NET) is listed as [::ffff:a.b.c.d].
-    const endpoint = (s: string | undefined): Endpoint | null => {
-      const m = s ? /^(?:\[::ffff:)?(.*?)\]?:(\d+)$/.exec(s) : null;
-      return m ? { address: m[1]!, port: Number(m[2]) } : null;
-    };
-    const client = endpoint(cols[2]);
-    const server = endpoint(cols[3]);
-    return client && server ? { client, server } : null;
+  establishedFlow(port: number): Promise<{ client: Endpoint; server: Endpoint } | null> {
+    return establishedTo(this.ns.client, this.addr.server, port);
   }
 
   /** Starts a process in a namespace; it is killed (and waited for) at teardown. */
