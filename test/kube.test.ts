@@ -30,7 +30,8 @@ describe('kube: pod-force-delete', { skip: netnsSkip, concurrency: 2 }, () => {
     // The built-in server exits on SIGTERM: no SIGKILL was needed after the 100 ms minimum.
     assert.ok(!kubeEvents(r).some((l) => l.includes(`${victim}: SIGKILL`)), why);
     assert.notEqual(r.reconnect_ms, null, why);
-    assert.ok(r.kube!.pod_at_stop && r.kube!.pod_at_stop !== victim, why);
+    // Back on another replica, or on the pod's replacement (the same name, a new address).
+    assert.ok(r.kube!.ip_at_stop && r.kube!.ip_at_stop !== r.kube!.ip_at_fault, why);
     assert.equal(r.lost, 0, why);
   });
 
@@ -47,7 +48,7 @@ describe('kube: pod-force-delete', { skip: netnsSkip, concurrency: 2 }, () => {
     assert.equal(r.kube!.replicas, 3);
     assert.equal(r.verdict, 'inside', why);
     assert.match(r.kube!.pod_at_fault!, /^nats-[0-2]$/);
-    assert.ok(r.kube!.pod_at_stop && r.kube!.pod_at_stop !== r.kube!.pod_at_fault, why);
+    assert.ok(r.kube!.ip_at_stop && r.kube!.ip_at_stop !== r.kube!.ip_at_fault, why);
     assert.notEqual(r.reconnect_ms, null, why);
   });
 });
@@ -93,7 +94,7 @@ describe('kube: pod-delete', { skip: netnsSkip, concurrency: 2 }, () => {
 });
 
 describe('kube: node-loss', { skip: netnsSkip, concurrency: 2 }, () => {
-  it('tcp heartbeat: silence; the endpoint stays in the rules until NotReady', async () => {
+  it('tcp heartbeat: silence; the endpoint leaves the rules only after NotReady', async () => {
     const r = await measure(
       kubeSpecOf({
         fault: 'node-loss',
@@ -114,7 +115,25 @@ describe('kube: node-loss', { skip: netnsSkip, concurrency: 2 }, () => {
     // NotReady after node-monitor-grace-period (50 s real = 2.5 s here); only then does the
     // endpoint leave the rules. The client came back on another replica.
     assert.ok(eventAt(r, /node node\d: NotReady/) >= 2500, why);
+    // ... and kube-proxy learns it an endpoint lag (50 ms) later.
+    assert.ok(eventAt(r, new RegExp(`endpoint ${victim}: not-ready`)) >= 2550, why);
     assert.ok(r.kube!.pod_at_stop && r.kube!.pod_at_stop !== victim, why);
+  });
+
+  it('mqtt (one broker, its sink lost with it): detected by keepalive; what was sent meanwhile is lost', async () => {
+    const r = await measure(
+      kubeSpecOf({
+        target: 'mqtt',
+        fault: 'node-loss',
+        strategy: 'mqtt:keepalive=2s',
+        workload: 'publish:5',
+      }),
+    );
+    const why = `${describeResult(r)}; ${kubeEvents(r).join(' | ')}`;
+    assert.equal(r.kube!.replicas, 1);
+    assert.deepEqual(r.predicted_ms, [1000, 3000]);
+    assert.equal(r.verdict, 'inside', why);
+    assert.ok(r.lost > 0, why);
   });
 
   it("nats, the seed's pings (5 s, 2 out): detected in (10 s, 15 s]; what was published meanwhile is lost", async () => {

@@ -115,7 +115,7 @@ async function verify(
   const root = process.getuid?.() === 0;
   if (partitionBed !== 'proxy' && !root)
     throw new LabUnavailableError(
-      `--verify runs its partitions on the ${partitionBed} testbed, which needs root; without root use --testbed proxy (settings of the kernel's own timers are then not measured)`,
+      `--verify runs its ${SILENT_FAULT[partitionBed]} on the ${partitionBed} testbed, which needs root; without root use --testbed proxy (settings of the kernel's own timers are then not measured)`,
     );
   const runId = newRunId();
   const specs: ExperimentSpec[] = [];

@@ -95,9 +95,9 @@ function watchPickup(ctx: KubeFaultContext, untilMs: number): void {
       );
       return;
     }
-    if (Date.now() < until) kube.later(PICKUP_POLL_MS, 'watch the pickup', step);
+    if (Date.now() < until) void kube.later(PICKUP_POLL_MS, 'watch the pickup', step);
   };
-  kube.later(0, 'watch the pickup', step);
+  void kube.later(0, 'watch the pickup', step);
 }
 
 /** Sets the client node's tcp_loose before the client connects. */

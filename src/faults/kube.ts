@@ -26,13 +26,13 @@ export async function stopPod(
   };
   if (opts.preStopMs > 0) {
     kube.event('pod', pod, `preStop (sleep ${opts.preStopMs} ms)`);
-    kube.later(opts.preStopMs, `SIGTERM to ${pod}`, async () => {
+    void kube.later(opts.preStopMs, `SIGTERM to ${pod}`, async () => {
       await kube.signalPod(pod, 'SIGTERM');
       await reap();
     });
   } else {
     await kube.signalPod(pod, 'SIGTERM');
-    kube.later(0, `the end of ${pod}`, reap);
+    void kube.later(0, `the end of ${pod}`, reap);
   }
 }
 
@@ -44,6 +44,8 @@ export function recreatePod(kube: KubeControl, pod: string): () => Promise<void>
   return async () => {
     const node = kube.pods().find((p) => p.name === pod)?.node;
     await kube.deletePod(pod);
+    kube.event('endpoint', pod, 'removed from the EndpointSlice (the pod is gone)');
+    endpointLater(kube, pod, 'gone');
     await kube.replacePod(pod, { sameIp: false, ...(node !== undefined ? { node } : {}) });
     endpointLater(kube, pod, 'ready');
   };
@@ -56,8 +58,10 @@ export function endpointLater(
   state: Parameters<KubeControl['setEndpoint']>[1],
   afterMs = 0,
 ): void {
-  kube.later(afterMs + kube.delay('endpoint_lag'), `endpoint ${pod} ${state}`, () =>
-    kube.setEndpoint(pod, state),
+  // This pod, not a replacement that may take its name before the step runs.
+  const uid = kube.pods().find((p) => p.name === pod)?.uid;
+  void kube.later(afterMs + kube.delay('endpoint_lag'), `endpoint ${pod} ${state}`, () =>
+    kube.setEndpoint(pod, state, uid),
   );
 }
 
@@ -73,12 +77,12 @@ export function nodeLifecycle(
 ): void {
   const notReady = kube.delay('node_grace');
   const pods = kube.pods().filter((p) => p.node === node);
-  kube.later(notReady, `node${node} NotReady`, () => {
+  void kube.later(notReady, `node${node} NotReady`, () => {
     kube.event('node', `node${node}`, 'NotReady (node-monitor-grace-period passed)');
     return Promise.resolve();
   });
   for (const p of pods) endpointLater(kube, p.name, 'not-ready', notReady);
-  kube.later(notReady + kube.delay('eviction'), `eviction on node${node}`, async () => {
+  void kube.later(notReady + kube.delay('eviction'), `eviction on node${node}`, async () => {
     for (const p of pods)
       kube.event('pod', p.name, 'evicted (Terminating: its node is unreachable)');
     await onEvicted?.();

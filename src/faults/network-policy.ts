@@ -42,19 +42,27 @@ function policyRules(ctx: KubeFaultContext): string[] {
     ]);
 }
 
+/** Connects to argv host and port; exit 0 connected, 1 failed, 124 no answer within argv ms. */
+const TRIAL_SCRIPT = [
+  'const [host, port, ms] = process.argv.slice(1);',
+  "const s = require('node:net').connect(Number(port), host, () => process.exit(0));",
+  's.on("error", () => process.exit(1));',
+  'setTimeout(() => process.exit(124), Number(ms));',
+].join('\n');
+
 /** One new connection from the client's pod to where its flow goes: answered or not. */
 function tryNewConnection(ctx: KubeFaultContext): void {
   const { kube, flow } = ctx;
-  kube.later(0, 'a new connection through the policy', async () => {
+  void kube.later(0, 'a new connection through the policy', async () => {
+    // Node itself, given the address as arguments: exit 0 connected, 1 refused, 124 no answer.
     const proc = kube.spawnInClientPod(
       [
-        'timeout',
-        String(TRIAL_S),
-        'bash',
-        '-c',
-        'exec 3<>"/dev/tcp/$0/$1"',
+        process.execPath,
+        '-e',
+        TRIAL_SCRIPT,
         flow.server.address,
         String(flow.server.port),
+        String(TRIAL_S * 1000),
       ],
       'a trial connection',
     );

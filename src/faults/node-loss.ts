@@ -39,6 +39,8 @@ export const nodeLoss: FaultDef = {
       },
       // Other replicas stay: the client may come back through the Service at once.
       reconnectFrom: 'detection',
+      // The sinks beside the lost node's brokers die with it.
+      takesSink: true,
       describe: ({ wire }) => {
         const [to, from] = Object.entries(wire)
           .filter(([k]) => k.startsWith('node-loss-'))

@@ -15,7 +15,7 @@ import { count } from './shared.js';
 import type { FaultDef, KubeControl, PodView } from './types.js';
 import { scaledDelay } from '../core/kube.js';
 import { sec } from '../core/window.js';
-import { LabError } from '../errors.js';
+import { InterruptedError, LabError } from '../errors.js';
 
 /**
  * A replacement pod is up and Ready within this after its predecessor is gone: its namespace,
@@ -25,22 +25,18 @@ import { LabError } from '../errors.js';
  */
 export const POD_START_ALLOWANCE_MS = 3000;
 
-/** Runs `later`'s step and resolves once it has run (a failure fails the experiment). */
-const afterMs = (
+/**
+ * Runs `later`'s step and resolves once it has run (a failure fails the experiment); the run's end
+ * (or its interruption) ends the rollout there.
+ */
+async function afterMs(
   kube: KubeControl,
   ms: number,
   what: string,
   step = async (): Promise<void> => {},
-) =>
-  new Promise<void>((resolve) =>
-    kube.later(ms, what, async () => {
-      try {
-        await step();
-      } finally {
-        resolve();
-      }
-    }),
-  );
+): Promise<void> {
+  if (!(await kube.later(ms, what, step))) throw new InterruptedError();
+}
 
 /** The kubelet stops the pod: preStop, SIGTERM, SIGKILL after the grace period; until all exit. */
 async function kubeletStop(kube: KubeControl, pod: string): Promise<void> {

@@ -76,6 +76,8 @@ export interface PodView {
   readonly ip: string;
   /** Its node (node 0 holds the client). */
   readonly node: number;
+  /** This pod, not its replacement of the same name (`nats-0`, then `nats-0.1`, ...). */
+  readonly uid: string;
 }
 
 /** Where kube rules go: the client's node (kube-proxy, conntrack, policy) or the fabric between nodes. */
@@ -98,17 +100,23 @@ export interface KubeControl {
   /** A control-plane delay as the lab runs it (scaled). */
   delay(key: KubeDelayKey): number;
   /**
-   * Runs `step` `ms` from now, as the control plane would; stopped at teardown. A step that fails
-   * fails the experiment.
+   * Runs `step` `ms` from now, as the control plane would; stopped at teardown or when the run is
+   * interrupted. A step that fails fails the experiment. Resolves true once the step has run,
+   * false when the loop stopped first.
    */
-  later(ms: number, what: string, step: () => Promise<void>): void;
+  later(ms: number, what: string, step: () => Promise<void>): Promise<boolean>;
   /**
    * Sets an endpoint's state in the Service, and kube-proxy's rules with it, now (the fault waits
    * `endpoint_lag` first where Kubernetes would): `ready` and `terminating` endpoints are in the
    * EndpointSlice; kube-proxy steers new connections to ready ones, to terminating ones only when
    * none is ready; `not-ready` ones never (a pod on a NotReady node); `gone` leaves the slice.
    */
-  setEndpoint(pod: string, state: 'ready' | 'terminating' | 'not-ready' | 'gone'): Promise<void>;
+  setEndpoint(
+    pod: string,
+    state: 'ready' | 'terminating' | 'not-ready' | 'gone',
+    /** The pod meant, when it may have been replaced since (a step scheduled earlier). */
+    uid?: string,
+  ): Promise<void>;
   /** Signals every process in the pod (its container); marked on the timeline. */
   signalPod(pod: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Resolves once every process of the pod has exited (at most `ms`; false: still running). */
@@ -210,6 +218,8 @@ export interface KubeFaultImpl extends Omit<FaultImpl<KubeFaultContext>, 'prepar
   prepare?(kube: KubeControl, spec: FaultSpec): Promise<{ host: string; port: number } | null>;
   /** Where reconnect is measured from on this testbed, when it differs from the fault's. */
   reconnectFrom?: 'detection' | null;
+  /** The fault takes pods (and the sinks beside their brokers) down on this testbed. */
+  takesSink?: boolean;
   /** Checks of the spec on this testbed (a node-level fault needs a spare node, ...). */
   validate?(spec: FaultSpec): void;
 }

@@ -60,7 +60,9 @@ export function reconnectFrom(spec: ExperimentSpec): MetricOptions['reconnectFro
  * sink with it; for every other fault its death would spoil the counts, so the run fails instead.
  */
 export function sinkMayDie(spec: ExperimentSpec): boolean {
-  return FAULT_DEFS[spec.fault].takesSink;
+  const def = FAULT_DEFS[spec.fault];
+  const kube = spec.testbed === 'kube' ? def.testbeds.kube : undefined;
+  return kube?.takesSink ?? def.takesSink;
 }
 
 /**

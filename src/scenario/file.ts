@@ -244,7 +244,13 @@ function kubeVariants(
     const at_ = Array.isArray(f.kube) ? `kube[${i}]` : 'kube';
     return at(`${source}: ${at_}`, () => kubeFromTexts(texts, target, (k) => `${at_}.${k}`));
   });
-  if (testbed !== 'kube') return [undefined];
+  if (testbed !== 'kube') {
+    if (!f.testbeds.includes('kube') && f.kube !== undefined)
+      throw new BadInputError(
+        `${source}: kube: applies to the kube testbed only (testbeds: ${f.testbeds.join(', ')})`,
+      );
+    return [undefined];
+  }
   const fallback = defaultKube(PROTOCOLS[target].target.defaultReplicas);
   return settings.length === 0 ? [fallback] : settings.map((k) => k ?? fallback);
 }

@@ -83,7 +83,10 @@ export function kubeFromTexts(
   }
   for (const d of KUBE_DELAYS) {
     const t = texts[d.key];
-    if (t !== undefined) k.delays[d.key] = parseDuration(t, name(d.key));
+    if (t === undefined) continue;
+    const ms = parseDuration(t, name(d.key));
+    if (ms > 24 * 3_600_000) throw new BadInputError(`${name(d.key)} ${t} must be at most 24h`);
+    k.delays[d.key] = ms;
   }
   return k;
 }

@@ -21,6 +21,8 @@ export interface BoundFault {
 /** The processes and the timeline a bound fault acts on. */
 export interface LiveExperiment {
   spec: FaultSpec;
+  /** The run's abort signal: what the fault keeps doing in the background stops with it. */
+  signal?: AbortSignal;
   target: () => LabProcess;
   mark: (e: LabEvent) => void;
 }
@@ -71,6 +73,8 @@ export interface Testbed {
    */
   sites(): readonly ServerSite[];
   onNewSite(start: (site: ServerSite) => Promise<void>): void;
+  /** A failure of what the testbed does in the background (kube's control loop), if any. */
+  failed?(): Error | undefined;
   /** The experiment's fault, bound to this testbed (which was built for it). */
   bindFault(live: LiveExperiment): Promise<BoundFault>;
 }

@@ -18,9 +18,24 @@ export class Teardowns {
     this.stack.push({ what, fn });
   }
 
+  /**
+   * Registers a teardown that runs before every other: a loop that may still create things must
+   * stop before what it created is torn down.
+   */
+  deferFirst(what: string, fn: () => Promise<void> | void): void {
+    if (this.closed) throw new LabError(`torn down already: not creating (${what})`);
+    this.first.push({ what, fn });
+  }
+
+  private readonly first: { what: string; fn: () => Promise<void> | void }[] = [];
+
   async runAll(): Promise<string[]> {
     const failures: string[] = [];
-    for (let item = this.stack.pop(); item; item = this.stack.pop()) {
+    for (
+      let item = this.first.pop() ?? this.stack.pop();
+      item;
+      item = this.first.pop() ?? this.stack.pop()
+    ) {
       try {
         await item.fn();
       } catch (err) {

@@ -11,10 +11,11 @@ import type { Task } from './task.js';
  */
 export const fault: Task<ExperimentContext> = {
   name: 'fault',
-  async setup({ spec, timeline, made, progress }) {
+  async setup({ spec, timeline, made, progress, signal }) {
     const bed = need(made.bed, 'testbed');
     made.fault = await bed.bindFault({
       spec,
+      signal,
       // The target of the moment: a restart replaces it.
       target: () => need(made.target, 'target'),
       mark: (e) => void timeline.mark(e),

@@ -41,7 +41,7 @@ export const watch: Task<ExperimentContext> = {
     while (!done()) {
       const left = msBetween(now(), deadlineAt);
       if (left <= 0) break;
-      const failed = pathReturn?.failure();
+      const failed = pathReturn?.failure() ?? made.bed?.failed?.();
       if (failed) throw failed;
       const blind = spec.own
         ? timeline.find((e) => e.src === 'client' && e.type === 'fatal')

@@ -8,7 +8,7 @@ import type { LabEvent } from '../../events.js';
 import type { KubeControl, KubeRuleSite, PodView } from '../../faults/types.js';
 import { scaledDelay, type KubeSettings } from '../../core/kube.js';
 import type { LabProcess } from '../../core/process.js';
-import { LabError } from '../../errors.js';
+import { InterruptedError, LabError } from '../../errors.js';
 import { sleep, within } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { PrivateDir } from '../private-dir.js';
@@ -20,6 +20,8 @@ import { endpointChain, serviceRules, type EndpointState } from './service.js';
 import { addNamespace, inNs, restore, type TaggedRules, vethLink } from './wire.js';
 
 export interface Pod extends PodView {
+  /** The node's end of its veth, its default route (a reused address keeps its old gateway). */
+  readonly gateway: string;
   readonly replica: number;
   readonly generation: number;
   readonly ns: string;
@@ -82,8 +84,9 @@ export class Cluster {
   async addPod(
     replica: number,
     node: number,
-    opts: { ip?: { pod: string; gateway: string } } = {},
+    opts: { ip?: { pod: string; gateway: string }; ready?: boolean } = {},
   ): Promise<Pod> {
+    this.refuseStopped();
     const name = `${this.c.service}-${replica}`;
     const generation = (this.generations.get(name) ?? -1) + 1;
     this.generations.set(name, generation);
@@ -92,13 +95,17 @@ export class Cluster {
     this.used.set(node, slots);
     // As host-local IPAM: the next free address after the last one handed out on the node, so a
     // pod made where one was just deleted gets a new address, not the freed one.
+    // A reused address (--same-ip) takes no slot of the node's own CIDR.
     const last = this.lastSlot.get(node) ?? -1;
     let slot = -1;
-    for (let k = 1; k <= SLOTS && slot < 0; k++)
-      if (!slots.has((last + k) % SLOTS)) slot = (last + k) % SLOTS;
+    if (!opts.ip)
+      for (let k = 1; k <= SLOTS && slot < 0; k++)
+        if (!slots.has((last + k) % SLOTS)) slot = (last + k) % SLOTS;
     const addr = opts.ip ?? this.c.plan.podSlot(node, slot);
-    slots.add(slot);
-    this.lastSlot.set(node, slot);
+    if (slot >= 0) {
+      slots.add(slot);
+      this.lastSlot.set(node, slot);
+    }
     await addNamespace(this.c.teardowns, ns);
     const nodeNs = this.c.nodeNs(node);
     const dev = `p${replica}g${generation}`;
@@ -115,20 +122,24 @@ export class Cluster {
         'via',
         this.c.plan.nodeLink(node).node,
       ]);
+    const uid = generation === 0 ? name : `${name}.${generation}`;
     const pod: Pod = {
       name,
+      uid,
       ip: addr.pod,
+      gateway: addr.gateway,
       node,
       replica,
       generation,
       ns,
       slot,
-      chainTag: generation === 0 ? name : `${name}.${generation}`,
+      chainTag: uid,
       dir: this.c.dir(),
       procs: [],
     };
     this.byName.set(name, pod);
-    this.endpoints.set(name, { pod: pod.chainTag, ip: pod.ip, state: 'ready' });
+    // A replacement's endpoint is not ready until kube-proxy learns it runs (the fault says when).
+    if (opts.ready) this.endpoints.set(uid, { pod: uid, ip: pod.ip, state: 'ready' });
     return pod;
   }
 
@@ -171,8 +182,9 @@ export class Cluster {
     );
   }
 
-  throwFailure(): void {
-    if (this.failure) throw this.failure;
+  /** A control-plane step that failed: it fails the experiment. */
+  failed(): Error | undefined {
+    return this.failure;
   }
 
   /** The control a fault gets: `mark` stamps its events (null while building). */
@@ -190,13 +202,16 @@ export class Cluster {
       targetPort: c.targetPort,
       serviceIp: c.plan.serviceIp,
       clientIp: c.plan.podSlot(0, 0).pod,
-      pods: () => this.pods().map(({ name, ip, node }) => ({ name, ip, node })),
+      pods: () => this.pods().map(({ name, ip, node, uid }) => ({ name, ip, node, uid })),
       delay: (key) => scaledDelay(c.settings, key),
       later: (ms, what, step) => this.later(ms, what, step),
-      setEndpoint: async (name, state) => {
+      setEndpoint: async (name, state, uid) => {
         const p = this.pod(name);
-        if (state === 'gone') this.endpoints.delete(name);
-        else this.endpoints.set(name, { pod: p.chainTag, ip: p.ip, state });
+        const meant = uid ?? p.uid;
+        if (state === 'gone') this.endpoints.delete(meant);
+        // A step meant for a pod since replaced does not touch its successor.
+        else if (meant !== p.uid) return;
+        else this.endpoints.set(meant, { pod: p.uid, ip: p.ip, state });
         await this.syncService();
         event('endpoint', name, state === 'gone' ? 'removed from the Service' : state);
       },
@@ -220,8 +235,9 @@ export class Cluster {
         for (;;) {
           const { stdout } = await run(['ip', 'netns', 'pids', p.ns], { allowFail: true });
           if (stdout.trim() === '') return true;
-          // The experiment is over: teardown kills what is left.
-          if (Date.now() >= until || this.stopped) return false;
+          // The experiment is over: teardown kills what is left; the step goes no further.
+          this.refuseStopped();
+          if (Date.now() >= until) return false;
           await sleep(20);
         }
       },
@@ -247,25 +263,25 @@ export class Cluster {
         }
       },
       replacePod: async (name, opts) => {
+        this.refuseStopped();
         const old = this.pod(name);
         const node = opts.node ?? this.spareNode();
         if (opts.sameIp && this.exists(old))
           throw new LabError(`internal: ${name} still holds ${old.ip}`);
-        const ip = opts.sameIp
-          ? { pod: old.ip, gateway: c.plan.podSlot(old.node, old.slot).gateway }
-          : undefined;
+        const ip = opts.sameIp ? { pod: old.ip, gateway: old.gateway } : undefined;
         const pod = await this.addPod(old.replica, node, ip ? { ip } : {});
-        // New endpoints are not ready until the pod is: kube-proxy learns it after the target runs.
-        this.endpoints.delete(name);
         await restore(c.clientNode, endpointChain(pod.chainTag, pod.ip, c.targetPort));
         event('pod', name, `scheduled on node${node} with ${pod.ip}`);
         await c.start(this.site(pod));
         event('pod', name, 'running');
         if (c.settings.service === 'headless') await c.writeHosts();
-        return { name: pod.name, ip: pod.ip, node: pod.node };
+        return { name: pod.name, ip: pod.ip, node: pod.node, uid: pod.uid };
       },
       deletePod: async (name) => {
+        this.refuseStopped();
         const p = this.pod(name);
+        // Gone from the EndpointSlice with the object; kube-proxy's rules at the next sync.
+        this.endpoints.delete(p.uid);
         this.deleted.add(p.ns);
         await deleteNamespace(p.ns);
         this.used.get(p.node)?.delete(p.slot);
@@ -300,37 +316,58 @@ export class Cluster {
     throw new LabError('no spare node left for a replacement pod');
   }
 
-  /**
-   * Runs a control-plane step `ms` from now. The first one registers the loop's stop, which then
-   * runs before any process or namespace it could touch is torn down.
-   */
-  private later(ms: number, what: string, step: () => Promise<void>): void {
-    if (this.stopped) return;
-    if (!this.loopRegistered) {
-      this.loopRegistered = true;
-      this.c.teardowns.defer('stop the control loop', async () => {
-        this.stopped = true;
-        for (const t of this.timers) clearTimeout(t);
-        this.timers.clear();
-        await Promise.all([...this.running]);
-      });
-    }
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(timer);
-        if (this.stopped) return;
-        const p: Promise<void> = step()
-          .catch((err: unknown) => {
-            if (!this.stopped)
-              this.failure ??= new LabError(
-                `${what}: ${err instanceof Error ? err.message : String(err)}`,
-              );
-          })
-          .finally(() => this.running.delete(p));
-        this.running.add(p);
-      },
-      Math.max(0, ms),
-    );
-    this.timers.add(timer);
+  /** Ends the loop: no step starts after this, and a step that is running stops at its next call. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const resolve of this.pending) resolve(false);
+    this.pending.clear();
+    await Promise.all([...this.running]);
+  }
+
+  private readonly pending = new Set<(ran: boolean) => void>();
+
+  /** A step of a stopped loop goes no further (teardown, or the run interrupted). */
+  private refuseStopped(): void {
+    if (this.stopped) throw new InterruptedError();
+  }
+
+  /** The loop stops with the run (Ctrl-C); its stop runs before any other teardown. */
+  watch(signal: AbortSignal | undefined): void {
+    if (this.loopRegistered) return;
+    this.loopRegistered = true;
+    this.c.teardowns.deferFirst('stop the control loop', () => this.stop());
+    signal?.addEventListener('abort', () => void this.stop(), { once: true });
+  }
+
+  /** Runs a control-plane step `ms` from now; true once it has run, false if the loop stopped. */
+  private later(ms: number, what: string, step: () => Promise<void>): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    this.watch(undefined);
+    return new Promise<boolean>((resolve) => {
+      this.pending.add(resolve);
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          this.pending.delete(resolve);
+          if (this.stopped) return resolve(false);
+          const p: Promise<void> = step()
+            .catch((err: unknown) => {
+              if (!this.stopped)
+                this.failure ??= new LabError(
+                  `${what}: ${err instanceof Error ? err.message : String(err)}`,
+                );
+            })
+            .finally(() => {
+              this.running.delete(p);
+              resolve(true);
+            });
+          this.running.add(p);
+        },
+        Math.max(0, ms),
+      );
+      this.timers.add(timer);
+    });
   }
 }

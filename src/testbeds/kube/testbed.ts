@@ -143,7 +143,7 @@ export class KubeTestbed implements Testbed {
       await sysctl(this.clientNs, `net.ipv4.${k}`, v);
     // The replicas, one per node after the client's, each ready in the Service.
     for (let i = 0; i < this.opts.settings.replicas; i++) {
-      const pod = await this.cluster.addPod(i, i + 1);
+      const pod = await this.cluster.addPod(i, i + 1, { ready: true });
       await restore(this.clientNode, endpointChain(pod.chainTag, pod.ip, this.targetPort));
     }
     await this.cluster.syncService();
@@ -219,7 +219,10 @@ export class KubeTestbed implements Testbed {
 
   /** Read at the stop: also where the client's connection is then (a `conntrack` event). */
   async readCounters(): Promise<Map<string, number>> {
-    this.cluster.throwFailure();
+    // The experiment's stop: the control plane changes nothing more.
+    await this.cluster.stop();
+    const failed = this.cluster.failed();
+    if (failed) throw failed;
     if (this.mark) {
       const flow = await this.establishedFlow();
       const pod = flow ? await this.flowPod(flow).catch(() => null) : null;
@@ -238,12 +241,13 @@ export class KubeTestbed implements Testbed {
 
   private mark: LiveExperiment['mark'] | null = null;
 
-  /** The restart gate: the client's node answers new connections to the Service with RST. */
-  async gate(closed: boolean): Promise<void> {
-    if (!closed) return this.rules.remove('restart-gate');
-    await this.rules.add(this.clientNode, 'filter', 'restart-gate', [
-      `FORWARD -s ${this.plan.podSlot(0, 0).pod}/32 -p tcp --syn -j REJECT --reject-with tcp-reset`,
-    ]);
+  /** Pods come back as Kubernetes brings them back: `--restart` is refused on kube. */
+  gate(): Promise<void> {
+    return Promise.reject(new LabError('internal: no restart gate on the kube testbed'));
+  }
+
+  failed(): Error | undefined {
+    return this.cluster.failed();
   }
 
   async bindFault(live: LiveExperiment): Promise<BoundFault> {
@@ -255,6 +259,7 @@ export class KubeTestbed implements Testbed {
       );
     const pod = await this.flowPod(flow);
     this.mark = live.mark;
+    this.cluster.watch(live.signal);
     const ctx: KubeFaultContext = {
       spec: live.spec,
       kube: this.cluster.control(live.mark),
@@ -309,7 +314,10 @@ export class KubeTestbed implements Testbed {
       .split('\n')
       .map((l) => /sport=(\d+) dport=(\d+) src=(\S+)/.exec(l))
       .filter((m): m is RegExpExecArray => m !== null && Number(m[2]) === this.targetPort);
-    const own = entries.find((m) => Number(m[1]) === flow.client.port) ?? entries[0];
+    // Behind a relay in the client's pod (the flow ends on loopback), the relay's own entry.
+    const relayed = flow.server.address.startsWith('127.');
+    const own =
+      entries.find((m) => Number(m[1]) === flow.client.port) ?? (relayed ? entries[0] : undefined);
     const pod = this.cluster.pods().find((p) => p.ip === own?.[3]);
     if (!pod)
       throw new LabError(

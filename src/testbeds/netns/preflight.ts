@@ -28,6 +28,8 @@ export async function netnsPreflight(testbed: 'netns' | 'kube' = 'netns'): Promi
   await run(['ip', '-V']);
   await run(['iptables-restore', '--version']);
   await run(['sysctl', '--version']);
+  // kube: node 0's conntrack is read (the pod a flow is on) and changed (conntrack-lost).
+  if (testbed === 'kube') await run(['conntrack', '--version']);
 }
 
 const brokerVersions = new Map<string, string>();
