@@ -82,6 +82,16 @@ describe('kube: bad input, in-process (the CLI exits 2 with the line)', () => {
       /--restart does not apply on the kube testbed/,
     ],
     [
+      'port-forward past an advertising cluster',
+      { ...kube, target: 'nats', fault: 'port-forward', advertise: 'yes' },
+      /bypass the forward/,
+    ],
+    [
+      'a delay beyond a day',
+      { ...kube, fault: 'node-loss', eviction: '25h' },
+      /--eviction 25h must be at most 24h/,
+    ],
+    [
       'subscribe on a nats cluster',
       { ...kube, target: 'nats', fault: 'pod-delete', workload: 'subscribe:5' },
       /not supported yet.*--replicas 1/,

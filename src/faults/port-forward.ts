@@ -17,7 +17,8 @@ import type { FaultDef, KubeControl, KubeFaultContext } from './types.js';
 import type { FaultSpec } from './spec.js';
 import type { Prediction } from '../core/window.js';
 import type { LabProcess } from '../core/process.js';
-import { LabError } from '../errors.js';
+import { BadInputError, LabError } from '../errors.js';
+import { fileURLToPath } from 'node:url';
 import { within } from '../util/clock.js';
 import { onLines } from '../util/lines.js';
 
@@ -60,7 +61,7 @@ async function startRelay(kube: KubeControl): Promise<{ host: string; port: numb
   if (!pod) throw new LabError('internal: no pod to forward to');
   const listen = { host: '127.0.0.1', port: kube.targetPort };
   const config = { listen, pod: { ip: pod.ip, port: kube.targetPort } };
-  const entry = new URL('../testbeds/kube/port-forward.js', import.meta.url).pathname;
+  const entry = fileURLToPath(new URL('../testbeds/kube/port-forward.js', import.meta.url));
   const proc = kube.spawnInClientPod(
     [process.execPath, entry, JSON.stringify(config)],
     `kubectl port-forward pod/${pod.name}`,
@@ -154,6 +155,13 @@ export const portForward: FaultDef = {
   testbeds: {
     kube: {
       prepare: (kube) => startRelay(kube),
+      // An advertising NATS cluster would hand the client the pods' own addresses, past kubectl.
+      validate(spec) {
+        if (spec.kube?.advertise)
+          throw new BadInputError(
+            "port-forward with --advertise yes: the client would learn the pods' addresses and bypass the forward; use --advertise no",
+          );
+      },
       async apply(ctx) {
         const { kube } = ctx;
         const relay = relays.get(kube.clientIp);
