@@ -4,7 +4,7 @@
  * process, no config directory, no /etc/netns directory (the headless Service's hosts file).
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -247,5 +247,26 @@ describe('kube: tune --verify', { skip: netnsSkip }, () => {
     // Judged against --within 5 s (the recommendation's window is (2.5 s, 5 s]) with the lab's allowance.
     assert.deepEqual(rec.predicted_ms, [2500, 5000]);
     assert.ok(rec.verified.passed, JSON.stringify(rec));
+  });
+});
+
+describe('kube: a scenario file through matrix, table and report', { skip: netnsSkip }, () => {
+  it('two cluster variants, each a row; the report lists the Kubernetes events', async () => {
+    const out = join(work, 'matrix');
+    const scenario = [
+      'clients: [{ target: nats, strategies: ["nats:ping=1s,maxout=2"] }]',
+      'workloads: [publish:5]',
+      'faults: [pod-force-delete]',
+      'testbeds: [kube]',
+      'kube: [{ time_scale: 0.05 }, { time_scale: 0.05, replicas: 2, advertise: true }]',
+      'deadline: 5s',
+    ].join('\n');
+    const r = await runCli(['matrix', 'k.yaml', '--out', out], { files: { 'k.yaml': scenario } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^pod-force-delete +nats x3 +nats:ping=1s/m);
+    assert.match(r.stdout, /^pod-force-delete +nats x2 advertised +nats:ping=1s/m);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.match(html, /<ul class="k8s">/);
+    assert.match(html, /pod <b>nats-\d<\/b>: SIGTERM/);
   });
 });
