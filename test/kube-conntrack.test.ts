@@ -17,7 +17,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { ExperimentResult } from '../src/runner/experiment.js';
-import { kubeSpecOf, measure, netnsSkip } from './helpers.js';
+import { crossing, kubeSpecOf, measure, netnsSkip } from './helpers.js';
 import { eventAt, receivedAfterT0, why } from './kube-results.js';
 
 /** The pods whose pickup counter `:i` counted (0: the client's packet, 1: a pod's). */
@@ -185,7 +185,8 @@ describe('kube: conntrack-lost --pickup strict', { skip: netnsSkip, concurrency:
     assert.equal(r.verdict, 'beyond deadline', w);
     assert.equal(r.detect_ms, null, w);
     assert.ok((r.wire['kube-invalid:0'] ?? 0) >= 3, w);
-    assert.equal(receivedAfterT0(r), 0, w);
+    // Nothing after the fault was in force: only what crossed while it was being applied.
+    assert.ok(receivedAfterT0(r) <= crossing(r, 5), w);
   });
 
   it('nats: its pings are dropped too; maxPingOut decides', async () => {
