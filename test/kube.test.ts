@@ -189,3 +189,40 @@ describe(
       });
   },
 );
+
+describe(
+  'kube: every built-in target and your own client behind the Service',
+  { skip: netnsSkip, concurrency: 2 },
+  () => {
+    for (const [target, strategy] of [
+      ['ws', 'ws:ping=1s,timeout=1s,side=client'],
+      ['grpc', 'grpc:time=1s,timeout=1s'],
+      ['h2', 'h2:ping=1s,timeout=1s'],
+    ] as const)
+      it(`${target}: a force-deleted pod's FIN, then back on another pod`, async () => {
+        const r = await measure(
+          kubeSpecOf({ target, strategy, fault: 'pod-force-delete', workload: 'publish:5' }),
+        );
+        const why = `${describeResult(r)}; ${kubeEvents(r).join(' | ')}`;
+        assert.equal(r.kube!.replicas, 3);
+        assert.equal(r.verdict, 'inside', why);
+        assert.notEqual(r.reconnect_ms, null, why);
+        assert.ok(r.kube!.ip_at_stop && r.kube!.ip_at_stop !== r.kube!.ip_at_fault, why);
+      });
+
+    it('your own client (bash): its connection to the ClusterIP, read from the kernel, ends at the FIN', async () => {
+      const r = await measure(
+        kubeSpecOf({
+          fault: 'pod-force-delete',
+          clientCmd:
+            'exec bash -c "exec 3<>/dev/tcp/$HALFOPEN_HOST/$HALFOPEN_PORT; while echo MSG 1 >&3; do sleep 0.2; done"',
+        }),
+      );
+      const why = `${describeResult(r)}; ${kubeEvents(r).join(' | ')}`;
+      assert.match(r.flow!.server, /:7000$/);
+      assert.notEqual(r.detect_ms, null, why);
+      // "At once" with the allowance of a kernel watcher polling every 50-100 ms on a loaded machine.
+      assert.ok(r.detect_ms! < 1000, why);
+    });
+  },
+);

@@ -84,34 +84,21 @@ export class Cluster {
   async addPod(
     replica: number,
     node: number,
-    opts: { ip?: { pod: string; gateway: string }; ready?: boolean } = {},
+    opts: { ip?: { pod: string; gateway: string; slot?: number }; ready?: boolean } = {},
   ): Promise<Pod> {
     this.refuseStopped();
     const name = `${this.c.service}-${replica}`;
     const generation = (this.generations.get(name) ?? -1) + 1;
     this.generations.set(name, generation);
     const ns = this.c.podNs(replica, generation);
-    const slots = this.used.get(node) ?? new Set<number>();
-    this.used.set(node, slots);
-    // As host-local IPAM: the next free address after the last one handed out on the node, so a
-    // pod made where one was just deleted gets a new address, not the freed one.
-    // A reused address (--same-ip) takes no slot of the node's own CIDR.
-    const last = this.lastSlot.get(node) ?? -1;
-    let slot = -1;
-    if (!opts.ip)
-      for (let k = 1; k <= SLOTS && slot < 0; k++)
-        if (!slots.has((last + k) % SLOTS)) slot = (last + k) % SLOTS;
-    const addr = opts.ip ?? this.c.plan.podSlot(node, slot);
-    if (slot >= 0) {
-      slots.add(slot);
-      this.lastSlot.set(node, slot);
-    }
+    // A reserved slot of the node's CIDR, or (no slot) an address reused from another node.
+    const { slot = -1, ...addr } = opts.ip ?? this.reserve(node);
     await addNamespace(this.c.teardowns, ns);
     const nodeNs = this.c.nodeNs(node);
     const dev = `p${replica}g${generation}`;
     await vethLink(nodeNs, dev, addr.gateway, ns, addr.pod);
     // An address outside the node's own CIDR (a reused IP) is routed to it by name.
-    if (opts.ip)
+    if (slot < 0)
       await run([
         'ip',
         '-n',
@@ -144,6 +131,23 @@ export class Cluster {
   }
 
   private readonly generations = new Map<string, number>();
+
+  /**
+   * The next free address on a node, as host-local IPAM hands them out: after the last one given,
+   * so a pod made where one was just deleted gets a new address, not the freed one.
+   */
+  reserve(node: number): { slot: number; pod: string; gateway: string } {
+    const slots = this.used.get(node) ?? new Set<number>();
+    this.used.set(node, slots);
+    const last = this.lastSlot.get(node) ?? -1;
+    let slot = -1;
+    for (let k = 1; k <= SLOTS && slot < 0; k++)
+      if (!slots.has((last + k) % SLOTS)) slot = (last + k) % SLOTS;
+    const addr = this.c.plan.podSlot(node, slot);
+    slots.add(slot);
+    this.lastSlot.set(node, slot);
+    return { slot, ...addr };
+  }
 
   /** Where the target runs in a pod, with its peers for a clustered target. */
   site(p: Pod): ServerSite {
@@ -268,10 +272,12 @@ export class Cluster {
         const node = opts.node ?? this.spareNode();
         if (opts.sameIp && this.exists(old))
           throw new LabError(`internal: ${name} still holds ${old.ip}`);
-        const ip = opts.sameIp ? { pod: old.ip, gateway: old.gateway } : undefined;
-        const pod = await this.addPod(old.replica, node, ip ? { ip } : {});
+        // A reused address (--same-ip) takes no slot of the new node's own CIDR.
+        const ip = opts.sameIp ? { pod: old.ip, gateway: old.gateway } : this.reserve(node);
+        // Marked before its network exists: from here its kernel may answer.
+        event('pod', name, `scheduled on node${node} with ${ip.pod}`);
+        const pod = await this.addPod(old.replica, node, { ip });
         await restore(c.clientNode, endpointChain(pod.chainTag, pod.ip, c.targetPort));
-        event('pod', name, `scheduled on node${node} with ${pod.ip}`);
         await c.start(this.site(pod));
         event('pod', name, 'running');
         if (c.settings.service === 'headless') await c.writeHosts();
