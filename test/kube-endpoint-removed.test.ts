@@ -26,17 +26,9 @@ import {
   specOf,
   waitFor,
 } from './helpers.js';
+import { eventAt, kubeEvents } from './kube-results.js';
 
 const exec = promisify(execFile);
-
-// As test/kube.test.ts has them (importing that file would run its tests here too).
-const kubeEvents = (r: ExperimentResult): string[] =>
-  (r.kube?.events ?? []).map((e) => `${e.object} ${e.name}: ${e.change}`);
-function eventAt(r: ExperimentResult, re: RegExp): number {
-  const e = r.kube?.events.find((x) => re.test(`${x.object} ${x.name}: ${x.change}`));
-  assert.ok(e, `no event ${re} in ${kubeEvents(r).join(' | ')}`);
-  return e.at_ms;
-}
 
 /** The Service's balancing chain's jumps (one per steered endpoint) and its ClusterIP:port. */
 async function service(node: string): Promise<{ jumps: number; vip: string; port: string } | null> {

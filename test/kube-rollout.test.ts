@@ -22,15 +22,7 @@ import {
   netnsSkip,
   specOf,
 } from './helpers.js';
-
-// As test/kube.test.ts has them (importing that file would run its tests here too).
-const kubeEvents = (r: ExperimentResult): string[] =>
-  (r.kube?.events ?? []).map((e) => `${e.object} ${e.name}: ${e.change}`);
-function eventAt(r: ExperimentResult, re: RegExp): number {
-  const e = r.kube?.events.find((x) => re.test(`${x.object} ${x.name}: ${x.change}`));
-  assert.ok(e, `no event ${re} in ${kubeEvents(r).join(' | ')}`);
-  return e.at_ms;
-}
+import { eventAt, kubeEvents } from './kube-results.js';
 
 /** The client's detections and (re)connections after T0, in ms from T0. */
 function clientStory(r: ExperimentResult): { detected: number[]; connected: number[] } {
