@@ -4,7 +4,7 @@
  * and a lost node's lifecycle (NotReady, its endpoints out of the rules, eviction). Delays are the
  * cluster's, scaled (core/kube.ts).
  */
-import type { KubeControl } from './types.js';
+import type { KubeControl, KubeFaultContext } from './types.js';
 
 /**
  * The kubelet stops a pod: after `preStopMs` SIGTERM to every process; SIGKILL `graceMs` after the
@@ -87,4 +87,31 @@ export function nodeLifecycle(
       kube.event('pod', p.name, 'evicted (Terminating: its node is unreachable)');
     await onEvicted?.();
   });
+}
+
+/**
+ * A pod deleted through the API (`kubectl delete pod`, with or without `--force`): T0, the API's
+ * events, kube-proxy's update an endpoint lag later, the kubelet's stop, and the StatefulSet's
+ * replacement once the pod is gone.
+ */
+export function deletePodApply(
+  fault: string,
+  how: {
+    /** What the API says of the pod, and of its endpoint (which turns `endpoint`). */
+    pod: string;
+    endpoint: { change: string; state: 'terminating' | 'gone' };
+    /** preStop and grace, as the kubelet runs them. */
+    stop(kube: KubeControl): { preStopMs: number; graceMs: number };
+  },
+): (ctx: KubeFaultContext) => Promise<void> {
+  return async (ctx) => {
+    const { kube, flowPod } = ctx;
+    const pod = flowPod.name;
+    ctx.mark({ type: 'fault', name: fault, phase: 'start' });
+    kube.event('pod', pod, how.pod);
+    kube.event('endpoint', pod, how.endpoint.change);
+    endpointLater(kube, pod, how.endpoint.state);
+    await stopPod(kube, pod, { ...how.stop(kube), whenGone: recreatePod(kube, pod) });
+    ctx.mark({ type: 'fault', name: fault, phase: 'applied' });
+  };
 }

@@ -3,7 +3,7 @@
  * turns terminating and kube-proxy drops it from the rules after its sync (they race); SIGKILL
  * after terminationGracePeriodSeconds.
  */
-import { endpointLater, recreatePod, stopPod } from './kube.js';
+import { deletePodApply } from './kube.js';
 import { IMMEDIATE_MS } from './paths.js';
 import { count } from './shared.js';
 import type { FaultDef } from './types.js';
@@ -15,20 +15,11 @@ export const podDelete: FaultDef = {
   params: [],
   testbeds: {
     kube: {
-      async apply(ctx) {
-        const { kube, flowPod } = ctx;
-        const pod = flowPod.name;
-        ctx.mark({ type: 'fault', name: 'pod-delete', phase: 'start' });
-        kube.event('pod', pod, 'deleted (Terminating)');
-        kube.event('endpoint', pod, 'terminating in the EndpointSlice');
-        endpointLater(kube, pod, 'terminating');
-        await stopPod(kube, pod, {
-          preStopMs: kube.delay('prestop'),
-          graceMs: kube.delay('grace_period'),
-          whenGone: recreatePod(kube, pod),
-        });
-        ctx.mark({ type: 'fault', name: 'pod-delete', phase: 'applied' });
-      },
+      apply: deletePodApply('pod-delete', {
+        pod: 'deleted (Terminating)',
+        endpoint: { change: 'terminating in the EndpointSlice', state: 'terminating' },
+        stop: (kube) => ({ preStopMs: kube.delay('prestop'), graceMs: kube.delay('grace_period') }),
+      }),
       reconnectFrom: 'detection',
       describe: ({ wire }) =>
         `the pod got SIGTERM (after any preStop); ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST reached the client's node`,

@@ -3,7 +3,7 @@
  * go at once (kube-proxy's rules after its sync), but the kubelet still stops the container:
  * SIGTERM now, SIGKILL after its 2 s minimum. The seed note claims no FIN is sent: the wire says.
  */
-import { endpointLater, recreatePod, stopPod } from './kube.js';
+import { deletePodApply } from './kube.js';
 import { immediate } from './paths.js';
 import { count } from './shared.js';
 import type { FaultDef } from './types.js';
@@ -14,17 +14,12 @@ export const podForceDelete: FaultDef = {
   params: [],
   testbeds: {
     kube: {
-      async apply(ctx) {
-        const { kube, flowPod } = ctx;
-        const pod = flowPod.name;
-        ctx.mark({ type: 'fault', name: 'pod-force-delete', phase: 'start' });
-        kube.event('pod', pod, 'deleted (--force --grace-period=0): gone from the API');
-        kube.event('endpoint', pod, 'removed from the EndpointSlice');
-        endpointLater(kube, pod, 'gone');
-        // The kubelet never uses a grace below its minimum (pod_workers.go, killContainer).
-        await stopPod(kube, pod, { preStopMs: 0, graceMs: 0, whenGone: recreatePod(kube, pod) });
-        ctx.mark({ type: 'fault', name: 'pod-force-delete', phase: 'applied' });
-      },
+      // The kubelet never uses a grace below its minimum (pod_workers.go, killContainer).
+      apply: deletePodApply('pod-force-delete', {
+        pod: 'deleted (--force --grace-period=0): gone from the API',
+        endpoint: { change: 'removed from the EndpointSlice', state: 'gone' },
+        stop: () => ({ preStopMs: 0, graceMs: 0 }),
+      }),
       reconnectFrom: 'detection',
       describe: ({ wire }) =>
         `the pod got SIGTERM at once (its node is alive); ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST reached the client's node`,

@@ -135,13 +135,8 @@ export interface KubeControl {
   replacePod(name: string, opts: { sameIp: boolean; node?: number }): Promise<PodView>;
   /** The pod leaves the cluster: its processes die and its namespace goes. */
   deletePod(name: string): Promise<void>;
-  /** Tagged rules (`-A CHAIN ...` bodies) in a table at a site; counters kept after removal. */
-  addRules(
-    site: KubeRuleSite,
-    tag: string,
-    lines: string[],
-    table?: 'filter' | 'raw',
-  ): Promise<void>;
+  /** Tagged filter rules (`-A CHAIN ...` bodies) at a site; counters kept after removal. */
+  addRules(site: KubeRuleSite, tag: string, lines: string[]): Promise<void>;
   armRules(site: KubeRuleSite, tag: string, lines: string[]): Promise<{ commit(): Promise<void> }>;
   removeRules(site: KubeRuleSite, tag: string): Promise<void>;
   /** Runs a tool in the client's node (`conntrack -D ...`, `sysctl`). */

@@ -26,10 +26,7 @@ export interface Pod extends PodView {
   readonly generation: number;
   readonly ns: string;
   readonly slot: number;
-  /** Its DNAT chain's tag (`nats-0`, a replacement `nats-0.1`). */
-  readonly chainTag: string;
   readonly dir: PrivateDir;
-  readonly procs: LabProcess[];
 }
 
 export interface ClusterConfig {
@@ -120,9 +117,7 @@ export class Cluster {
       generation,
       ns,
       slot,
-      chainTag: uid,
       dir: this.c.dir(),
-      procs: [],
     };
     this.byName.set(name, pod);
     // A replacement's endpoint is not ready until kube-proxy learns it runs (the fault says when).
@@ -170,7 +165,6 @@ export class Cluster {
           await within(held.proc.exited, 5000);
         });
         held.proc = spawnInNamespace(p.ns, argv, env);
-        p.procs.push(held.proc);
         return held.proc;
       },
     };
@@ -277,7 +271,7 @@ export class Cluster {
         // Marked before its network exists: from here its kernel may answer.
         event('pod', name, `scheduled on node${node} with ${ip.pod}`);
         const pod = await this.addPod(old.replica, node, { ip });
-        await restore(c.clientNode, endpointChain(pod.chainTag, pod.ip, c.targetPort));
+        await restore(c.clientNode, endpointChain(pod.uid, pod.ip, c.targetPort));
         await c.start(this.site(pod));
         event('pod', name, 'running');
         if (c.settings.service === 'headless') await c.writeHosts();
@@ -293,8 +287,7 @@ export class Cluster {
         this.used.get(p.node)?.delete(p.slot);
         event('pod', name, 'deleted');
       },
-      addRules: (site, tag, lines, table = 'filter') =>
-        c.rules.add(siteNs(site), table, tag, lines),
+      addRules: (site, tag, lines) => c.rules.add(siteNs(site), 'filter', tag, lines),
       armRules: (site, tag, lines) =>
         Promise.resolve(c.rules.arm(siteNs(site), 'filter', tag, lines)),
       removeRules: (_site, tag) => c.rules.remove(tag),

@@ -27,7 +27,7 @@ import { run, spawnInNamespace } from '../netns/exec.js';
 import { establishedTo } from '../netns/plumbing.js';
 import { dirPrefix } from '../netns/names.js';
 import { NETNS_ETC } from '../netns/cleanup.js';
-import { Cluster, type Pod } from './cluster.js';
+import { Cluster } from './cluster.js';
 import { KubePlan } from './plan.js';
 import { endpointChain, serviceSkeleton } from './service.js';
 import { addNamespace, inNs, kubeNs, restore, sysctl, TaggedRules, vethLink } from './wire.js';
@@ -144,7 +144,7 @@ export class KubeTestbed implements Testbed {
     // The replicas, one per node after the client's, each ready in the Service.
     for (let i = 0; i < this.opts.settings.replicas; i++) {
       const pod = await this.cluster.addPod(i, i + 1, { ready: true });
-      await restore(this.clientNode, endpointChain(pod.chainTag, pod.ip, this.targetPort));
+      await restore(this.clientNode, endpointChain(pod.uid, pod.ip, this.targetPort));
     }
     await this.cluster.syncService();
     if (this.opts.settings.service === 'headless') await this.writeHosts();
@@ -324,22 +324,5 @@ export class KubeTestbed implements Testbed {
         `no conntrack entry on the client's node leads to a pod (${stdout.trim().slice(0, 200)})`,
       );
     return pod;
-  }
-
-  /** The pods now (for tests and the control loop). */
-  pods(): readonly Pod[] {
-    return this.cluster.pods();
-  }
-
-  get clientPodNs(): string {
-    return this.clientNs;
-  }
-
-  get clientNodeNs(): string {
-    return this.clientNode;
-  }
-
-  get fabricNs(): string {
-    return this.fabric;
   }
 }
