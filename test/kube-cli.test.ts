@@ -28,7 +28,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 describe('kube: bad input, in-process (the CLI exits 2 with the line)', () => {
   const kube = { testbed: 'kube' };
   const cases: [string, Partial<RunFlags>, RegExp][] = [
-    ['replicas on netns', { fault: 'kill', replicas: '3' }, /apply to --testbed kube only/],
+    ['replicas on netns', { fault: 'kill', replicas: '3' }, /apply to --testbed kube and k8s only/],
     [
       'time-scale on proxy',
       { testbed: 'proxy', fault: 'partition', timeScale: '0.1' },

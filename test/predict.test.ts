@@ -241,6 +241,7 @@ function expected(id: Id, w: number, testbed: TestbedName, fault: FaultName): Wi
     case 'kill':
     case 'pod-delete':
     case 'pod-force-delete':
+    case 'node-drain': // an eviction is a deletion: SIGTERM, FIN
       return [0, IMMEDIATE];
     case 'rollout':
       return [0, IMMEDIATE]; // one replica: the client's pod is the first deleted (SIGTERM, FIN)
@@ -283,7 +284,9 @@ function expected(id: Id, w: number, testbed: TestbedName, fault: FaultName): Wi
       return podFirst ? RESET[id][w]! : null;
     }
     case 'network-policy':
-      return null; // --policy new: the open flow goes on
+      // kube's --policy new: the open flow goes on. A real cluster's CNI decides; the window is
+      // the one a policy in force gives (one not in force has a verdict of its own).
+      return testbed === 'k8s' ? SILENT[id][w]! : null;
     case 'idle-timeout':
       throw new Error('idle-timeout has its own table');
   }

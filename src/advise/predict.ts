@@ -33,7 +33,10 @@ export type Verdict =
   | 'late'
   | 'not detected'
   | 'not detected (as predicted)'
-  | 'detected (predicted never)';
+  | 'detected (predicted never)'
+  /** Messages still crossed the path after the fault had had time to act (k8s: a CNI that judges
+   * only new connections under a NetworkPolicy): nothing was cut, so nothing was there to detect. */
+  | 'fault not in force';
 
 /**
  * `deadlineMs`: when the window opens only after the deadline, not detecting is what the formula

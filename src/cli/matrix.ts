@@ -64,7 +64,7 @@ export async function runScenario(
   const parallel = parseParallel(flags.parallel);
   // A machine that cannot host the testbed or lacks a broker fails in one line, before anything.
   for (const testbed of new Set(scenario.specs.map((s) => s.testbed)))
-    if (testbed !== 'proxy') await netnsPreflight(testbed);
+    if (testbed === 'netns' || testbed === 'kube') await netnsPreflight(testbed);
   // A missing broker binary is fatal only where no embedded broker stands in (netns, or no
   // embedded broker for that protocol).
   for (const spec of scenario.specs) {

@@ -102,7 +102,7 @@ function kubeFields(f: RunFlags, target: TargetName): { kube?: KubeSettings } {
     texts[o.key] = typeof v === 'string' ? v : undefined;
   }
   const kube = kubeFromTexts(texts, target, flagOf);
-  if (f.testbed !== 'kube') return kube ? { kube } : {};
+  if (f.testbed !== 'kube' && f.testbed !== 'k8s') return kube ? { kube } : {};
   return { kube: kube ?? defaultKube(PROTOCOLS[target].target.defaultReplicas) };
 }
 

@@ -11,6 +11,7 @@ import { ipReuse } from './ip-reuse.js';
 import { kill } from './kill.js';
 import { latency } from './latency.js';
 import { networkPolicy } from './network-policy.js';
+import { nodeDrain } from './node-drain.js';
 import { nodeLoss } from './node-loss.js';
 import type { FaultParam } from './params.js';
 import { partition } from './partition.js';
@@ -41,6 +42,7 @@ export const FAULT_DEFS = {
   'port-forward': portForward,
   'network-policy': networkPolicy,
   rollout,
+  'node-drain': nodeDrain,
 } as const satisfies Record<string, FaultDef>;
 
 export type FaultName = keyof typeof FAULT_DEFS;

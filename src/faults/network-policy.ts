@@ -10,12 +10,21 @@
  * the client's pod is tried once, to show what a client that reconnects would meet.
  */
 import { silentPathPrediction } from './paths.js';
+import { apiFault, CLUSTER_WIRE } from './k8s.js';
+import { BadInputError } from '../errors.js';
 import { choiceParam } from './params.js';
 import type { FaultSpec } from './spec.js';
 import type { FaultDef, KubeFaultContext, WireView } from './types.js';
 import type { Prediction } from '../core/window.js';
 
 const NAME = 'network-policy';
+
+/**
+ * On a real cluster: how long the CNI may take to program the policy, plus a sink's log delivery.
+ * A message that still crosses later, before the client noticed anything, says the policy does not
+ * touch the open connection (Calico, Antrea, kube-network-policies).
+ */
+export const POLICY_IN_FORCE_MS = 5000;
 
 export const POLICY = choiceParam(
   'policy',
@@ -128,6 +137,20 @@ export const networkPolicy: FaultDef = {
         const { toPods, toClient } = dropped(view);
         return `the policy dropped ${toPods} packets from the client toward the pods and ${toClient} toward the client`;
       },
+    },
+    k8s: {
+      // The cluster's CNI decides how the policy is enforced: --policy describes only the lab's.
+      validate(spec) {
+        if (POLICY.given(spec))
+          throw new BadInputError(
+            "--policy describes the kube testbed's CNI; on a real cluster, its CNI decides (a policy it does not enforce on open connections gives the verdict 'fault not in force')",
+          );
+      },
+      apply: apiFault(NAME, (ctx) => ctx.cluster.denyAll()),
+      inForceAfterMs: POLICY_IN_FORCE_MS,
+      // If it cuts the flow, the verdict is judged as for a CNI that judges every packet.
+      predict: (spec) => predict({ ...spec, params: { ...spec.params, policy: 'every' } }),
+      describe: () => CLUSTER_WIRE,
     },
   },
   // The policy stays: no connection of the client's reaches a pod again.

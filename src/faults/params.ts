@@ -113,6 +113,31 @@ export function switchParam(
   };
 }
 
+/** A free text (a command), kept as given; `arg` says what it looks like for --help. */
+export function textParam(
+  key: string,
+  arg: string,
+  help: string,
+): FaultParam & { read(f: FaultFields): string | undefined } {
+  const read = (f: FaultFields): string | undefined => {
+    const v = f.params?.[key];
+    return typeof v === 'string' ? v : undefined;
+  };
+  return {
+    options: [{ key, arg, help }],
+    required: false,
+    scenarioWide: false,
+    given: (f) => read(f) !== undefined,
+    fill: (t, name) => {
+      const v = t[key];
+      if (v === undefined) return {};
+      if (v.trim() === '') throw new BadInputError(`${name(key)} is empty`);
+      return { params: { [key]: v } };
+    },
+    read,
+  };
+}
+
 export const HEAL: FaultParam = {
   options: [
     { key: 'heal', arg: '<duration>', help: 'remove the drop this long after T0, e.g. 5s' },

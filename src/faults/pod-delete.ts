@@ -4,6 +4,7 @@
  * after terminationGracePeriodSeconds.
  */
 import { deletePodApply } from './kube.js';
+import { apiFault, CLUSTER_WIRE, flowPodOf } from './k8s.js';
 import { IMMEDIATE_MS } from './paths.js';
 import { count } from './shared.js';
 import type { FaultDef } from './types.js';
@@ -23,6 +24,14 @@ export const podDelete: FaultDef = {
       reconnectFrom: 'detection',
       describe: ({ wire }) =>
         `the pod got SIGTERM (after any preStop); ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST reached the client's node`,
+    },
+    k8s: {
+      // The pod's own terminationGracePeriodSeconds (--grace-period), as `kubectl delete pod`.
+      apply: apiFault('pod-delete', (ctx) => ctx.cluster.deletePod(flowPodOf(ctx).name)),
+      inForceAfterMs: null,
+      reconnectFrom: 'detection',
+      takesSink: true,
+      describe: () => CLUSTER_WIRE,
     },
   },
   reconnectFrom: null,

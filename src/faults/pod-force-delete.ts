@@ -4,6 +4,7 @@
  * SIGTERM now, SIGKILL after its 2 s minimum. The seed note claims no FIN is sent: the wire says.
  */
 import { deletePodApply } from './kube.js';
+import { apiFault, CLUSTER_WIRE, flowPodOf } from './k8s.js';
 import { immediate } from './paths.js';
 import { count } from './shared.js';
 import type { FaultDef } from './types.js';
@@ -23,6 +24,14 @@ export const podForceDelete: FaultDef = {
       reconnectFrom: 'detection',
       describe: ({ wire }) =>
         `the pod got SIGTERM at once (its node is alive); ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST reached the client's node`,
+    },
+    k8s: {
+      // A DELETE with gracePeriodSeconds=0, as `kubectl delete pod --force --grace-period=0`.
+      apply: apiFault('pod-force-delete', (ctx) => ctx.cluster.deletePod(flowPodOf(ctx).name, 0)),
+      inForceAfterMs: null,
+      reconnectFrom: 'detection',
+      takesSink: true,
+      describe: () => CLUSTER_WIRE,
     },
   },
   reconnectFrom: null,

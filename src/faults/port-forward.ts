@@ -13,7 +13,9 @@ import { choiceParam } from './params.js';
 import { answeredByProxy, immediate, silentPathPrediction } from './paths.js';
 import { podDelete } from './pod-delete.js';
 import { count } from './shared.js';
-import type { FaultDef, KubeControl, KubeFaultContext } from './types.js';
+import type { ClusterControl, FaultDef, KubeControl, KubeFaultContext } from './types.js';
+import { apiFault, CLUSTER_WIRE } from './k8s.js';
+import { PROTOCOLS } from '../protocols/index.js';
 import type { FaultSpec } from './spec.js';
 import type { Prediction } from '../core/window.js';
 import type { LabProcess } from '../core/process.js';
@@ -148,6 +150,51 @@ const CASES: Record<
   },
 };
 
+/** The real kubectl's forward on a real cluster, started by `prepare`, found by `apply`. */
+const forwards = new WeakMap<ClusterControl, { proc: LabProcess; pod: string }>();
+
+/** How long kubectl may take to say it forwards. */
+const KUBECTL_READY_MS = 30_000;
+
+/**
+ * `kubectl port-forward pod/<replica 0> :<port>` in the driver's pod (its ServiceAccount's token,
+ * in-cluster): kubectl picks the local port and says which ("Forwarding from 127.0.0.1:N -> P").
+ */
+async function startKubectl(
+  cluster: ClusterControl,
+  spec: FaultSpec,
+): Promise<{ host: string; port: number }> {
+  const pod = cluster.pods()[0];
+  if (!pod) throw new LabError('port-forward: the target has no pod to forward to');
+  const remote = PROTOCOLS[spec.target].target.port;
+  const proc = cluster.spawnInDriver(
+    ['kubectl', 'port-forward', '--namespace', cluster.namespace, `pod/${pod.name}`, `:${remote}`],
+    'kubectl port-forward',
+  );
+  const port = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), KUBECTL_READY_MS);
+    onLines(proc.stdout, (line) => {
+      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    void proc.exited.then(() => resolve(null));
+  });
+  if (port === null)
+    throw new LabError(
+      `kubectl port-forward to ${pod.name} did not start: ${proc.stderrTail().trim().split('\n').pop() ?? 'no output'}`,
+    );
+  forwards.set(cluster, { proc, pod: pod.name });
+  cluster.event(
+    'forward',
+    `pod/${pod.name}`,
+    `kubectl forwards 127.0.0.1:${port} to ${pod.name}:${remote}`,
+  );
+  return { host: '127.0.0.1', port };
+}
+
 export const portForward: FaultDef = {
   summary:
     'kube: the client reaches one pod through `kubectl port-forward` on its loopback; it breaks by --forward-case: kubectl stopped (FIN), the pod deleted (EOF, FIN), or its node lost (the relay keeps acknowledging: only heartbeats notice)',
@@ -181,6 +228,35 @@ export const portForward: FaultDef = {
           .reduce((a, [, v]) => a + v, 0);
         return `the relay's stream to the pod: ${count(wire, 'wire:3')} FIN from the relay, ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST from the pod; the fabric dropped ${dropped} packets to and from a lost node`;
       },
+    },
+    k8s: {
+      validate(spec) {
+        if (FORWARD_CASE.read(spec) === 'node-loss')
+          throw new BadInputError(
+            "--forward-case node-loss needs the kube testbed; on a real cluster no API call loses a node (node-loss --hook '<command>' does, without a forward)",
+          );
+        if (spec.kube?.advertise)
+          throw new BadInputError(
+            "port-forward with --advertise yes: the client would learn the pods' addresses and bypass the forward; use --advertise no",
+          );
+      },
+      prepare: startKubectl,
+      apply: (ctx) => {
+        const forward = forwards.get(ctx.cluster);
+        if (!forward) throw new LabError('internal: the kubectl port-forward is gone');
+        const how = FORWARD_CASE.read(ctx.spec);
+        return apiFault('port-forward', async ({ cluster }) => {
+          if (how === 'close') {
+            cluster.event('forward', `pod/${forward.pod}`, 'the user stops kubectl (SIGTERM)');
+            forward.proc.kill('SIGTERM');
+            await within(forward.proc.exited, 5000);
+          } else await cluster.deletePod(forward.pod);
+        })(ctx);
+      },
+      inForceAfterMs: null,
+      reconnectFrom: null,
+      takesSink: true,
+      describe: () => CLUSTER_WIRE,
     },
   },
   reconnectFrom: null,

@@ -9,6 +9,7 @@
  * experiment watches the client through all of it: every replica the client lands on is restarted
  * in its turn, and the timeline shows each disconnection and reconnection.
  */
+import { apiFault, CLUSTER_WIRE } from './k8s.js';
 import { endpointLater } from './kube.js';
 import { IMMEDIATE_MS } from './paths.js';
 import { count } from './shared.js';
@@ -107,6 +108,14 @@ export const rollout: FaultDef = {
         const pods = Object.keys(wire).filter((k) => /^dnat-.*\.\d+:0$/.test(k)).length;
         return `${pods} pods were replaced one by one (SIGTERM, then a new pod with a new IP); ${count(wire, 'wire:1')} FIN and ${count(wire, 'wire:0')} RST reached the client's node`;
       },
+    },
+    k8s: {
+      // `kubectl rollout restart`: the StatefulSet controller replaces the pods in its own order.
+      apply: apiFault('rollout', (ctx) => ctx.cluster.rolloutRestart()),
+      inForceAfterMs: null,
+      reconnectFrom: 'detection',
+      takesSink: true,
+      describe: () => CLUSTER_WIRE,
     },
   },
   reconnectFrom: null,

@@ -7,7 +7,7 @@ import type { Strategy } from '../strategies/index.js';
 import type { Workload } from '../core/workload.js';
 import type { KubeSettings } from '../core/kube.js';
 
-export const TESTBEDS = ['netns', 'proxy', 'kube'] as const;
+export const TESTBEDS = ['netns', 'proxy', 'kube', 'k8s'] as const;
 export type TestbedName = (typeof TESTBEDS)[number];
 
 /**

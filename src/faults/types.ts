@@ -155,6 +155,77 @@ export interface KubeFaultContext extends FaultContext {
   readonly flowPod: PodView;
 }
 
+/** A pod of the target on a real cluster, as its API shows it. */
+export interface ClusterPod {
+  readonly name: string;
+  readonly uid: string;
+  readonly ip: string;
+  readonly node: string;
+}
+
+/**
+ * A real cluster (the k8s testbed), as far as a fault may touch it: calls to its API, and a hook
+ * of the user's for what no API call can do. What the cluster does in answer (pods terminating,
+ * endpoints leaving their EndpointSlice) comes back through its watches and is marked by the
+ * testbed, not by the fault. Everything a call leaves behind (a cordon, a policy) is undone at
+ * teardown.
+ */
+export interface ClusterControl {
+  readonly namespace: string;
+  /** The settings the target was deployed with (replicas, grace period, preStop). */
+  readonly settings: KubeSettings;
+  /** The target's pods now, as the pod watch last saw them. */
+  pods(): readonly ClusterPod[];
+  /** DELETE of the pod, with this grace period (0: forced) or the pod's own. */
+  deletePod(name: string, gracePeriodSeconds?: number): Promise<void>;
+  /** The pod's eviction (policy/v1), as `kubectl drain` asks for it. */
+  evictPod(name: string): Promise<void>;
+  /** Marks the node unschedulable; undone at teardown. */
+  cordon(node: string): Promise<void>;
+  /** A NetworkPolicy denying all traffic to and from the target's pods; deleted at teardown. */
+  denyAll(): Promise<void>;
+  /** `kubectl rollout restart` of the target's StatefulSet. */
+  rolloutRestart(): Promise<void>;
+  /** Runs the user's hook command (node-loss) with `env` added; fails the run if it fails. */
+  runHook(command: string, env: Record<string, string>): Promise<void>;
+  /** Starts a process in the driver's pod (kubectl port-forward); stopped at teardown. */
+  spawnInDriver(argv: readonly string[], what: string): LabProcess;
+  /** Marks a Kubernetes event on the timeline. */
+  event(object: KubeObject, name: string, change: string): void;
+}
+
+export interface K8sFaultContext extends FaultContext {
+  readonly cluster: ClusterControl;
+  /** The client's established connection, as the driver's kernel lists it. */
+  readonly flow: { client: Endpoint; server: Endpoint };
+  /** The pod the client's connection is on (null when the cluster would not say). */
+  readonly flowPod: ClusterPod | null;
+}
+
+/** Extra permissions a fault needs beyond the driver's Role. */
+export type ClusterAccess = 'nodes';
+
+/** How a fault is made on a real cluster (the k8s testbed). */
+export interface K8sFaultImpl extends Omit<FaultImpl<K8sFaultContext>, 'prepare'> {
+  /**
+   * How long after `applied` the fault must have stopped the client's messages reaching the sink.
+   * A sink that still receives from the client after that, while the client has noticed nothing,
+   * gives the verdict 'fault not in force' (a CNI that judges only new connections). Null when the
+   * fault closes the connection itself (nothing to check).
+   */
+  readonly inForceAfterMs: number | null;
+  /** Permissions beyond the driver's Role (`--node-access`). */
+  readonly access?: readonly ClusterAccess[];
+  /** Builds what the fault needs before the client starts; returns where the client dials then. */
+  prepare?(
+    cluster: ClusterControl,
+    spec: FaultSpec,
+  ): Promise<{ host: string; port: number } | null>;
+  reconnectFrom?: 'detection' | null;
+  takesSink?: boolean;
+  validate?(spec: FaultSpec): void;
+}
+
 export interface ToxicSpec {
   name: string;
   type: string;
@@ -228,6 +299,7 @@ export interface FaultDef {
     readonly netns?: FaultImpl<NetnsFaultContext>;
     readonly proxy?: FaultImpl<ProxyFaultContext>;
     readonly kube?: KubeFaultImpl;
+    readonly k8s?: K8sFaultImpl;
   };
   /**
    * Where reconnect is measured from when no heal or restart brings the path back: `detection`

@@ -55,6 +55,11 @@ export interface TargetDef {
   embedded?: TargetDef;
   /** For targets that are packages, not binaries: what runs, with its version. */
   version?: string;
+  /**
+   * Arguments that make a broker log each client's address as it connects, added on a real
+   * cluster, where that log is how the driver learns which replica the client reached.
+   */
+  logsClients?: readonly string[];
   /** How many replicas it can run behind a Service (kube): mosquitto does not cluster. */
   maxReplicas: number;
   /** Replicas on the kube testbed unless asked (the seed's NATS cluster has three). */

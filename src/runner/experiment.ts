@@ -26,6 +26,7 @@ import { runTasks, type Task } from './tasks/task.js';
 import { preflight, testbed } from './tasks/testbed.js';
 import { collect, watch } from './tasks/watch.js';
 import { Timeline } from './timeline.js';
+import type { ClusterRun } from '../testbeds/k8s/testbed.js';
 
 export type { ExperimentResult } from './result.js';
 
@@ -35,6 +36,8 @@ export interface ExperimentOptions {
   signal?: AbortSignal;
   /** Called with a short status line as the experiment progresses. */
   onProgress?: (status: string) => void;
+  /** The cluster, for an experiment on the k8s testbed (the driver in its pod gives it). */
+  cluster?: ClusterRun;
 }
 
 /** The experiment's steps, in order. */
@@ -65,6 +68,7 @@ export async function runExperiment(
     timeline: new Timeline(),
     progress,
     made: {},
+    ...(opts.cluster ? { cluster: opts.cluster } : {}),
   };
   await runTasks(EXPERIMENT_TASKS, ctx, {
     teardowns: ctx.teardowns,

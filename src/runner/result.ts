@@ -15,6 +15,7 @@ import {
 import { formatStrategy, formatWorkload, type ExperimentSpec } from '../scenario/spec.js';
 import type { BoundFault } from '../testbeds/types.js';
 import { msBetween } from '../util/clock.js';
+import { FAULT_DEFS } from '../faults/index.js';
 import { computeMetrics, type MetricOptions, type Metrics } from './metrics.js';
 import { qosOf, reconnectFrom } from './spec-questions.js';
 
@@ -139,13 +140,15 @@ export function buildResult(inputs: ResultInputs): Omit<ExperimentResult, 'timel
     ...metrics,
     predicted_ms: prediction.window ? [prediction.window[0], prediction.window[1]] : null,
     predicted_why: prediction.why,
-    verdict: verdict(
-      metrics.detect_ms,
-      prediction.window,
-      spec.deadlineMs,
-      prediction.unknown === true,
-      slack,
-    ),
+    verdict: notInForce(spec, entries, applied, metrics.detect_ms, t0)
+      ? 'fault not in force'
+      : verdict(
+          metrics.detect_ms,
+          prediction.window,
+          spec.deadlineMs,
+          prediction.unknown === true,
+          slack,
+        ),
     wire: inputs.counters,
     sockopts: (connected?.type === 'connected' ? connected.sockopts : undefined) ?? {},
     fault_apply_ms: applyMs,
@@ -162,6 +165,33 @@ export function buildResult(inputs: ResultInputs): Omit<ExperimentResult, 'timel
     kube: kubeOutcome(spec, entries, t0),
     events: libraryEvents(entries, t0),
   };
+}
+
+/**
+ * Did messages still cross the path after the fault had had time to act, before the client noticed
+ * anything? Then the fault was not in force (a CNI that judges only new connections leaves an open
+ * one alone under a deny-all NetworkPolicy), and no detection time means anything. Checked where
+ * the fault's way on the testbed says how long it may take to act (a real cluster's).
+ */
+export function notInForce(
+  spec: ExperimentSpec,
+  entries: readonly TimelineEntry[],
+  applied: bigint | undefined,
+  detectMs: number | null,
+  t0: bigint,
+): boolean {
+  const afterMs =
+    spec.testbed === 'k8s' ? FAULT_DEFS[spec.fault].testbeds.k8s?.inForceAfterMs : null;
+  if (afterMs === null || afterMs === undefined || applied === undefined) return false;
+  const from = applied + BigInt(Math.round(afterMs * 1e6));
+  const until = detectMs === null ? null : t0 + BigInt(Math.round(detectMs * 1e6));
+  return entries.some(
+    (e) =>
+      e.type === 'recv' &&
+      (e.src === 'sink' || e.src === 'client' || e.src === 'target') &&
+      e.t > from &&
+      (until === null || e.t < until),
+  );
 }
 
 /** The cluster's side of a kube experiment: where the client was, and what Kubernetes did. */

@@ -6,11 +6,18 @@
  */
 import { LabError } from '../errors.js';
 import { FAULT_DEFS } from '../faults/index.js';
-import type { FaultImpl, NetnsFaultContext, ProxyFaultContext } from '../faults/types.js';
+import type {
+  FaultImpl,
+  K8sFaultImpl,
+  KubeFaultImpl,
+  NetnsFaultContext,
+  ProxyFaultContext,
+} from '../faults/types.js';
 import { PROTOCOLS, type ProtocolDef, type TargetDef } from '../protocols/index.js';
 import type { ExperimentSpec } from '../scenario/spec.js';
 import type { NetnsOptions } from '../testbeds/netns/topology.js';
 import type { KubeOptions } from '../testbeds/kube/testbed.js';
+import type { K8sOptions } from '../testbeds/k8s/testbed.js';
 import { defaultKube, type KubeSettings } from '../core/kube.js';
 import type { MetricOptions } from './metrics.js';
 
@@ -51,8 +58,14 @@ export function reconnectFrom(spec: ExperimentSpec): MetricOptions['reconnectFro
   if (spec.healMs !== null) return 'heal';
   if (spec.restartMs !== null) return 'restart';
   const def = FAULT_DEFS[spec.fault];
-  const kube = spec.testbed === 'kube' ? def.testbeds.kube : undefined;
+  const kube = clusterImpl(spec);
   return kube?.reconnectFrom !== undefined ? kube.reconnectFrom : def.reconnectFrom;
+}
+
+/** The fault's way on a cluster testbed (kube or k8s), where it has its own. */
+function clusterImpl(spec: ExperimentSpec): KubeFaultImpl | K8sFaultImpl | undefined {
+  const impls = FAULT_DEFS[spec.fault].testbeds;
+  return spec.testbed === 'kube' ? impls.kube : spec.testbed === 'k8s' ? impls.k8s : undefined;
 }
 
 /**
@@ -61,8 +74,7 @@ export function reconnectFrom(spec: ExperimentSpec): MetricOptions['reconnectFro
  */
 export function sinkMayDie(spec: ExperimentSpec): boolean {
   const def = FAULT_DEFS[spec.fault];
-  const kube = spec.testbed === 'kube' ? def.testbeds.kube : undefined;
-  return kube?.takesSink ?? def.takesSink;
+  return clusterImpl(spec)?.takesSink ?? def.takesSink;
 }
 
 /**
@@ -87,7 +99,8 @@ export function kubeOf(spec: ExperimentSpec): KubeSettings {
 export type TestbedOptions =
   | { testbed: 'netns'; options: Omit<NetnsOptions, 'runId' | 'index'> }
   | { testbed: 'proxy'; options: { fault: FaultImpl<ProxyFaultContext> } }
-  | { testbed: 'kube'; options: Omit<KubeOptions, 'runId' | 'index'> };
+  | { testbed: 'kube'; options: Omit<KubeOptions, 'runId' | 'index'> }
+  | { testbed: 'k8s'; options: Pick<K8sOptions, 'spec' | 'settings' | 'fault' | 'targetPort'> };
 
 /**
  * The testbed the experiment needs, and how: on netns, the client's sysctls, the target's port,
@@ -123,6 +136,16 @@ export function testbedOptions(spec: ExperimentSpec): TestbedOptions {
           service: spec.target,
           settings: kubeOf(spec),
           fault: impls.kube ?? missing(),
+          spec,
+        },
+      };
+    case 'k8s':
+      return {
+        testbed: 'k8s',
+        options: {
+          targetPort: PROTOCOLS[spec.target].target.port,
+          settings: kubeOf(spec),
+          fault: impls.k8s ?? missing(),
           spec,
         },
       };

@@ -244,10 +244,10 @@ function kubeVariants(
     const at_ = Array.isArray(f.kube) ? `kube[${i}]` : 'kube';
     return at(`${source}: ${at_}`, () => kubeFromTexts(texts, target, (k) => `${at_}.${k}`));
   });
-  if (testbed !== 'kube') {
-    if (!f.testbeds.includes('kube') && f.kube !== undefined)
+  if (testbed !== 'kube' && testbed !== 'k8s') {
+    if (!f.testbeds.includes('kube') && !f.testbeds.includes('k8s') && f.kube !== undefined)
       throw new BadInputError(
-        `${source}: kube: applies to the kube testbed only (testbeds: ${f.testbeds.join(', ')})`,
+        `${source}: kube: applies to the kube and k8s testbeds only (testbeds: ${f.testbeds.join(', ')})`,
       );
     return [undefined];
   }

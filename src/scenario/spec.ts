@@ -156,14 +156,17 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   return spec;
 }
 
-/** The kube testbed's settings: given only there, and what its fault and target can do. */
+/**
+ * The cluster settings (kube, and a real cluster's k8s): given only there, and what its fault and
+ * target can do.
+ */
 function validateKube(spec: ExperimentSpec, def: FaultDef): void {
-  if (spec.testbed !== 'kube') {
+  if (spec.testbed !== 'kube' && spec.testbed !== 'k8s') {
     if (spec.kube)
       throw new BadInputError(
         `${KUBE_OPTIONS.slice(0, 4)
           .map((o) => flagOf(o.key))
-          .join(', ')} and the Kubernetes delays apply to --testbed kube only`,
+          .join(', ')} and the Kubernetes delays apply to --testbed kube and k8s only`,
       );
     return;
   }
@@ -184,9 +187,15 @@ function validateKube(spec: ExperimentSpec, def: FaultDef): void {
     );
   if (spec.restartMs !== null)
     throw new BadInputError(
-      '--restart does not apply on the kube testbed: pods come back as Kubernetes brings them back (statefulset-replace, rollout)',
+      `--restart does not apply on the ${spec.testbed} testbed: pods come back as Kubernetes brings them back (statefulset-replace, rollout)`,
     );
-  def.testbeds.kube?.validate?.(spec);
+  if (spec.testbed === 'k8s') {
+    if (kube.timeScale !== 1)
+      throw new BadInputError(
+        '--time-scale applies to the kube testbed only: a real cluster keeps its own time',
+      );
+    def.testbeds.k8s?.validate?.(spec);
+  } else def.testbeds.kube?.validate?.(spec);
 }
 
 function validateOwnClient(own: OwnClient): void {

@@ -44,6 +44,8 @@ export const nats: ProtocolDef = {
         'nats.conf': `listen: "${c.host}:${c.port}"\nping_interval: "2m"\n${c.cluster ? clusterConf(c.cluster, c.dir) : ''}`,
       },
     }),
+    // Debug logging names each client's address ("<ip>:<port> - cid:5 - Client connection created").
+    logsClients: ['-D'],
     broker: {
       binary: 'nats-server',
       package: 'nats-server',

@@ -7,6 +7,7 @@ import type { ExperimentSpec } from '../../scenario/spec.js';
 import type { TargetDef } from '../../protocols/index.js';
 import type { LabProcess } from '../../core/process.js';
 import type { BoundFault, Testbed } from '../../testbeds/types.js';
+import type { ClusterRun } from '../../testbeds/k8s/testbed.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { Timeline } from '../timeline.js';
 
@@ -50,6 +51,8 @@ export interface ExperimentContext {
   readonly timeline: Timeline;
   readonly progress: (status: string) => void;
   readonly made: Made;
+  /** On the k8s testbed: the cluster the driver runs in, and the run's image and anchor. */
+  readonly cluster?: ClusterRun;
 }
 
 /** What an earlier task made; a task run out of order is a bug in the task list. */

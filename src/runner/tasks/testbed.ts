@@ -4,6 +4,8 @@ import { brokerPreflight, netnsPreflight } from '../../testbeds/netns/preflight.
 import { NetnsTestbed } from '../../testbeds/netns/topology.js';
 import { ProxyTestbed } from '../../testbeds/proxy/testbed.js';
 import { KubeTestbed } from '../../testbeds/kube/testbed.js';
+import { K8sTestbed } from '../../testbeds/k8s/testbed.js';
+import { LabError } from '../../errors.js';
 import { embeddedStandIn, targetOf, testbedOptions } from '../spec-questions.js';
 import type { ExperimentContext } from './context.js';
 import type { Task } from './task.js';
@@ -15,7 +17,7 @@ import type { Task } from './task.js';
 export const preflight: Task<ExperimentContext> = {
   name: 'preflight',
   async setup({ spec, made }) {
-    if (spec.testbed !== 'proxy') await netnsPreflight(spec.testbed);
+    if (spec.testbed === 'netns' || spec.testbed === 'kube') await netnsPreflight(spec.testbed);
     const def = targetOf(spec);
     if (!def.broker) {
       made.targetDef = def;
@@ -40,7 +42,7 @@ export const preflight: Task<ExperimentContext> = {
  */
 export const testbed: Task<ExperimentContext> = {
   name: 'testbed',
-  async setup({ spec, runId, index, teardowns, progress, made }) {
+  async setup({ spec, runId, index, teardowns, progress, made, cluster }) {
     progress('building testbed');
     const how = testbedOptions(spec);
     switch (how.testbed) {
@@ -52,6 +54,13 @@ export const testbed: Task<ExperimentContext> = {
         return;
       case 'kube':
         made.bed = await KubeTestbed.create({ runId, index, ...how.options }, teardowns);
+        return;
+      case 'k8s':
+        if (!cluster)
+          throw new LabError(
+            'the k8s testbed runs inside the cluster (halfopen k8s job); run it with --testbed k8s from outside',
+          );
+        made.bed = await K8sTestbed.create({ ...cluster, index, ...how.options }, teardowns);
         return;
     }
   },

@@ -62,25 +62,25 @@ export async function vethLink(
  * whatever library opened it; null when there is none.
  */
 export async function establishedTo(
-  ns: string,
+  /** The namespace to look in; null: this process's own (a pod's, on a real cluster). */
+  ns: string | null,
   host: string,
   port: number,
 ): Promise<{ client: Endpoint; server: Endpoint } | null> {
-  const { stdout } = await run(
-    inNs(ns, [
-      'ss',
-      '-H',
-      '-t',
-      '-n',
-      'state',
-      'established',
-      'dst',
-      host,
-      'dport',
-      '=',
-      String(port),
-    ]),
-  );
+  const ss = [
+    'ss',
+    '-H',
+    '-t',
+    '-n',
+    'state',
+    'established',
+    'dst',
+    host,
+    'dport',
+    '=',
+    String(port),
+  ];
+  const { stdout } = await run(ns === null ? ss : inNs(ns, ss));
   // Columns without a state filter column: Recv-Q Send-Q Local:Port Peer:Port
   const cols = stdout.trim().split('\n')[0]?.trim().split(/\s+/) ?? [];
   // An IPv6 socket that reached the IPv4 address (Java, .NET) is listed as [::ffff:a.b.c.d].

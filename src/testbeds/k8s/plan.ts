@@ -1,0 +1,111 @@
+/**
+ * A run on a real cluster, as plain data: the experiments (mounted into every pod of the run from
+ * the anchor ConfigMap), the options that say which cluster and image, and what one experiment's
+ * target looks like as Kubernetes objects.
+ */
+import { readFileSync } from 'node:fs';
+import { BadInputError } from '../../errors.js';
+import { scaledDelay } from '../../core/kube.js';
+import { PROTOCOLS } from '../../protocols/index.js';
+import { validateSpec, type ExperimentSpec } from '../../scenario/spec.js';
+import { kubeOf } from '../../runner/spec-questions.js';
+import { experimentName, headlessName } from './names.js';
+
+/** Which cluster: the kubeconfig's current context unless told. */
+export interface ClusterChoice {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+}
+
+/** How a run on the cluster is made, beyond its experiments. */
+export interface K8sRunOptions extends ClusterChoice {
+  /** The lab's image (the repository's Dockerfile, built and pushed by the user). */
+  image: string;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** Bind the opt-in ClusterRole (nodes: get, list, patch) to the run's ServiceAccount. */
+  nodeAccess: boolean;
+  /** Experiments at once (the Indexed Job's parallelism). */
+  parallel: number;
+}
+
+/** The image a run uses unless `--image` names another: the Dockerfile's, built locally. */
+export const DEFAULT_IMAGE = 'halfopen:0.1.0';
+
+/** What every pod of a run reads from the anchor ConfigMap. */
+export interface ExperimentsDoc {
+  version: 1;
+  runId: string;
+  image: string;
+  experiments: ExperimentSpec[];
+}
+
+export function experimentsJson(doc: ExperimentsDoc): string {
+  return `${JSON.stringify(doc)}\n`;
+}
+
+/** The document at `file`, each experiment checked as the CLI checks it. */
+export function loadExperiments(file: string): ExperimentsDoc {
+  let doc: ExperimentsDoc;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8')) as ExperimentsDoc;
+  } catch (err) {
+    throw new BadInputError(`cannot read the experiments file ${file}: ${(err as Error).message}`);
+  }
+  if (doc.version !== 1 || !Array.isArray(doc.experiments) || typeof doc.runId !== 'string')
+    throw new BadInputError(`${file} is not a halfopen experiments file (version 1)`);
+  return { ...doc, experiments: doc.experiments.map((s) => validateSpec(s)) };
+}
+
+/** The experiment at `index` (from `--index`, or JOB_COMPLETION_INDEX in an Indexed Job). */
+export function experimentAt(doc: ExperimentsDoc, indexText: string | undefined): number {
+  if (indexText === undefined)
+    throw new BadInputError('no experiment index: give --index or set JOB_COMPLETION_INDEX');
+  const index = Number(indexText);
+  if (!/^\d+$/.test(indexText) || index >= doc.experiments.length)
+    throw new BadInputError(
+      `experiment index '${indexText}' is out of range (the file has ${doc.experiments.length})`,
+    );
+  return index;
+}
+
+/** One experiment's target on the cluster, as the manifests build it. */
+export interface TargetPlan {
+  target: ExperimentSpec['target'];
+  port: number;
+  replicas: number;
+  /** A broker's sink runs as a sidecar beside each replica. */
+  sink: boolean;
+  image: string;
+  imagePullPolicy?: K8sRunOptions['imagePullPolicy'];
+  gracePeriodSeconds: number;
+  preStopSeconds: number;
+}
+
+export function targetPlan(
+  spec: ExperimentSpec,
+  image: string,
+  pull?: K8sRunOptions['imagePullPolicy'],
+): TargetPlan {
+  const settings = kubeOf(spec);
+  return {
+    target: spec.target,
+    port: PROTOCOLS[spec.target].target.port,
+    replicas: settings.replicas,
+    sink: PROTOCOLS[spec.target].sink !== null,
+    image,
+    ...(pull ? { imagePullPolicy: pull } : {}),
+    // Whole seconds, as the pod spec takes them; the time-scale is 1 on a real cluster.
+    gracePeriodSeconds: Math.round(scaledDelay(settings, 'grace_period') / 1000),
+    preStopSeconds: Math.round(scaledDelay(settings, 'prestop') / 1000),
+  };
+}
+
+/** A replica's stable DNS name through the headless Service (`<pod>.<headless>`). */
+export function replicaHost(runId: string, index: number, replica: number): string {
+  return `${experimentName(runId, index)}-${replica}.${headlessName(runId, index)}`;
+}
+
+/** The ports the lab's wrapper in a target pod listens on for the driver's steering. */
+export const CONTROL_PORTS = { target: 19901, sink: 19902 } as const;
+export type PodRole = keyof typeof CONTROL_PORTS;
