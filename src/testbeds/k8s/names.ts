@@ -53,9 +53,29 @@ export function runLabels(
   };
 }
 
-/** A label selector for everything of one run, or (no run id) of every halfopen run. */
+/**
+ * A label selector for everything of one run, or (no run id) of every halfopen run. Without a run
+ * id it still asks for the run label (`key` alone: it exists): the `halfopen-user` Role a user
+ * applies once carries only managed-by, and no cleanup may take it away.
+ */
 export const runSelector = (runId?: string): string =>
-  runId === undefined ? `${MANAGED_BY}=halfopen` : `${MANAGED_BY}=halfopen,${RUN_LABEL}=${runId}`;
+  runId === undefined
+    ? `${MANAGED_BY}=halfopen,${RUN_LABEL}`
+    : `${MANAGED_BY}=halfopen,${RUN_LABEL}=${runId}`;
+
+/**
+ * The pods of one experiment's target, as its Services, StatefulSet and NetworkPolicy all select
+ * them: the labels that say which pods they are (of runLabels(runId, 'target', index)), one
+ * selector everywhere, so the deny-all policy cuts exactly the pods the Services send to. A
+ * StatefulSet's selector cannot change once created: it holds nothing that might.
+ */
+export function targetSelector(runId: string, index: number): Record<string, string> {
+  return {
+    [RUN_LABEL]: runId,
+    [EXPERIMENT_LABEL]: String(index),
+    [COMPONENT_LABEL]: 'target',
+  };
+}
 
 /** Where the experiments of a run are mounted in the lab's pods (the anchor ConfigMap's key). */
 export const EXPERIMENTS_DIR = '/etc/halfopen';
