@@ -73,3 +73,12 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof InterruptedError) return 130;
   return 1;
 }
+
+/**
+ * The Kubernetes API server cannot be used as asked: it does not answer, rejects the credentials,
+ * or forbids what the run needs. A BadInputError (exit 2): the fix is the user's (another
+ * `--context`, a fresh login, the lab's RBAC), not the lab's.
+ */
+export class ClusterAccessError extends BadInputError {
+  override name = 'ClusterAccessError';
+}

@@ -1,0 +1,225 @@
+/**
+ * A stand-in for a Kubernetes API server, for testing the lab's API driver without a cluster:
+ * plain `node:http` on 127.0.0.1. It records every request (method, path, query, JSON body,
+ * Content-Type) and answers from routes the test registers: JSON, a Status error, or a stream
+ * (watch events, log text) the test writes to over time. It answers discovery itself, as the API
+ * server does (before any route: the tests' routes match resources, not discovery), since
+ * client-node's generic object API asks for it before creating or listing.
+ */
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Recorded {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** The body parsed as JSON (undefined when empty). */
+  readonly body: unknown;
+  readonly contentType: string | undefined;
+  readonly authorization: string | undefined;
+}
+
+export type Handler = (req: Recorded, res: ServerResponse) => void | Promise<void>;
+
+interface Route {
+  readonly method: string;
+  readonly path: string | RegExp;
+  readonly handler: Handler;
+  /** Answers this many requests, then lets later routes (or the next registration) answer. */
+  times: number;
+}
+
+/** The resources the fake's discovery knows: group/version → [kind, plural, namespaced]. */
+const RESOURCES: Record<string, [string, string, boolean][]> = {
+  v1: [
+    ['Pod', 'pods', true],
+    ['ConfigMap', 'configmaps', true],
+    ['Service', 'services', true],
+    ['ServiceAccount', 'serviceaccounts', true],
+    ['Namespace', 'namespaces', false],
+    ['Node', 'nodes', false],
+  ],
+  'apps/v1': [['StatefulSet', 'statefulsets', true]],
+  'batch/v1': [['Job', 'jobs', true]],
+  'networking.k8s.io/v1': [['NetworkPolicy', 'networkpolicies', true]],
+  'discovery.k8s.io/v1': [['EndpointSlice', 'endpointslices', true]],
+  'rbac.authorization.k8s.io/v1': [
+    ['Role', 'roles', true],
+    ['RoleBinding', 'rolebindings', true],
+    ['ClusterRole', 'clusterroles', false],
+    ['ClusterRoleBinding', 'clusterrolebindings', false],
+  ],
+};
+
+/** The discovery paths: what the assertions on "what the driver did" leave out. */
+export const isDiscovery = (r: Recorded): boolean =>
+  r.method === 'GET' && (r.path === '/api/v1' || /^\/apis\/[^/]+\/[^/]+$/.test(r.path));
+
+export function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** An API Status error, as the API server sends it. */
+export function sendStatus(
+  res: ServerResponse,
+  code: number,
+  reason: string,
+  message: string,
+): void {
+  sendJson(res, code, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    status: 'Failure',
+    reason,
+    code,
+    message,
+  });
+}
+
+/** A chunked response held open: the test writes to it, and ends it, when it chooses. */
+export interface Stream {
+  /** Writes one watch event (a JSON line). */
+  event(type: string, object: unknown): void;
+  /** Writes raw text or bytes (log chunks). */
+  write(chunk: string | Buffer): void;
+  end(): void;
+  /** Resolves when the client has gone (it aborted, or the stream ended). */
+  readonly closed: Promise<void>;
+}
+
+export function openStream(res: ServerResponse, contentType = 'application/json'): Stream {
+  res.writeHead(200, { 'content-type': contentType, 'transfer-encoding': 'chunked' });
+  res.flushHeaders();
+  const closed = once(res, 'close').then(() => undefined);
+  return {
+    event: (type, object) => void res.write(`${JSON.stringify({ type, object })}\n`),
+    write: (chunk) => void res.write(chunk),
+    end: () => res.end(),
+    closed,
+  };
+}
+
+export class FakeApi {
+  readonly requests: Recorded[] = [];
+  /** Requests no route answered (the fake says 404 to them). */
+  readonly unmatched: Recorded[] = [];
+  private readonly routes: Route[] = [];
+  private readonly dirs: string[] = [];
+
+  private constructor(private readonly server: Server) {}
+
+  static async start(): Promise<FakeApi> {
+    const server = createServer();
+    const fake = new FakeApi(server);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      void fake.handle(req, res);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return fake;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Answers `method path` (exact, or a RegExp on the path) with `handler`, `times` times. */
+  on(method: string, path: string | RegExp, handler: Handler, times = Infinity): this {
+    this.routes.push({ method, path, handler, times });
+    return this;
+  }
+
+  /** The requests that are not discovery. */
+  calls(): Recorded[] {
+    return this.requests.filter((r) => !isDiscovery(r));
+  }
+
+  /**
+   * Writes a kubeconfig for this server with a token user: one context `fake` (namespace `lab`,
+   * unless given) and, if asked, more contexts on the same cluster.
+   */
+  kubeconfig(opts: { namespace?: string | null; extraContexts?: string[] } = {}): string {
+    const dir = mkdtempSync(join(tmpdir(), 'halfopen-kubeconfig-'));
+    this.dirs.push(dir);
+    const namespace = opts.namespace === undefined ? 'lab' : opts.namespace;
+    const context = (name: string) => ({
+      name,
+      context: { cluster: 'fake', user: 'tester', ...(namespace ? { namespace } : {}) },
+    });
+    const file = join(dir, 'config');
+    // JSON is YAML: client-node reads it as a kubeconfig file.
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        // client-node refuses plain http unless TLS verification is off for the cluster.
+        clusters: [
+          { name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } },
+        ],
+        users: [{ name: 'tester', user: { token: 'test-token' } }],
+        contexts: [context('fake'), ...(opts.extraContexts ?? []).map(context)],
+        'current-context': 'fake',
+      }),
+    );
+    return file;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    this.server.close();
+    await once(this.server, 'close');
+    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const rec: Recorded = {
+      method: req.method ?? '',
+      path: url.pathname,
+      query: url.searchParams,
+      body: text === '' ? undefined : (JSON.parse(text) as unknown),
+      contentType: req.headers['content-type'],
+      authorization: req.headers.authorization,
+    };
+    this.requests.push(rec);
+    const gv = rec.path === '/api/v1' ? 'v1' : /^\/apis\/([^/]+\/[^/]+)$/.exec(rec.path)?.[1];
+    const resources = gv !== undefined ? RESOURCES[gv] : undefined;
+    if (rec.method === 'GET' && gv !== undefined && resources) {
+      sendJson(res, 200, {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: gv,
+        resources: resources.map(([kind, name, namespaced]) => ({
+          name,
+          singularName: kind.toLowerCase(),
+          kind,
+          namespaced,
+          verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'],
+        })),
+      });
+      return;
+    }
+    const route = this.routes.find(
+      (r) =>
+        r.times > 0 &&
+        r.method === rec.method &&
+        (typeof r.path === 'string' ? r.path === rec.path : r.path.test(rec.path)),
+    );
+    if (route) {
+      route.times--;
+      await route.handler(rec, res);
+      return;
+    }
+    this.unmatched.push(rec);
+    sendStatus(res, 404, 'NotFound', `fake: no route for ${rec.method} ${rec.path}`);
+  }
+}
