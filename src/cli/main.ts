@@ -10,6 +10,7 @@ import { KUBE_OPTIONS } from '../scenario/kube.js';
 import { DEFAULT_TARGET } from '../protocols/index.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
 import { cleanupCommand } from './cleanup.js';
+import { addClusterOptions, addK8sCommands, cleanupCluster, type K8sFlags } from './k8s.js';
 import { faultHelp, strategyHelp } from './help.js';
 import { scenarioJsonSchema } from '../scenario/file.js';
 import { demoCommand } from './demo.js';
@@ -68,7 +69,12 @@ const runCmd = program
   .command('run')
   .description('run one experiment: a client and a target, a fault on the wire, measured')
   .addOption(
-    new Option('--testbed <name>', 'where to run').choices([...TESTBEDS, 'k8s']).default('netns'),
+    new Option(
+      '--testbed <name>',
+      'where to run: netns (root), proxy (no root), kube (root: a cluster in namespaces), k8s (a real cluster, from your kubeconfig)',
+    )
+      .choices([...TESTBEDS])
+      .default('netns'),
   )
   .addOption(
     new Option(
@@ -166,13 +172,14 @@ for (const param of FAULT_PARAMS) {
     runCmd.option(`${flagOf(o.key)}${o.switch ? '' : ` ${o.arg}`}`, `${owners} only: ${o.help}`);
 }
 
-// The kube testbed's cluster settings, one definition each (scenario/kube.ts).
+// The cluster settings, one definition each (scenario/kube.ts), and a real cluster's own flags.
 for (const o of KUBE_OPTIONS)
-  runCmd.option(`${flagOf(o.key)} ${o.arg}`, `kube testbed only: ${o.help}`);
+  runCmd.option(`${flagOf(o.key)} ${o.arg}`, `kube and k8s testbeds: ${o.help}`);
+addClusterOptions(runCmd);
 
 const parallelHelp = `experiments at a time (default ${defaultParallel()}: two per core, since experiments mostly wait)`;
 
-program
+const matrixCmd = program
   .command('matrix')
   .description('run every experiment a scenario file describes; print the table, write the report')
   .argument('<file>', 'scenario file, YAML or JSON (see scenarios/demo.yaml, `halfopen schema`)')
@@ -202,6 +209,7 @@ Example scenario (YAML):
   .action(async (file: string, flags: MatrixFlags) =>
     matrixCommand(file, flags, controller.signal),
   );
+addClusterOptions(matrixCmd);
 
 program
   .command('demo')
@@ -367,18 +375,35 @@ program
   )
   .option('--force', 'also remove namespaces of runs that are still alive')
   .option('--json', 'print what was removed as JSON')
-  .action(async (flags: { force?: boolean; json?: boolean }) => cleanupCommand(flags));
+  .addOption(
+    new Option(
+      '--testbed <name>',
+      "k8s: delete, in the namespace, every object of halfopen's runs (by their labels) instead",
+    ).choices(['netns', 'k8s']),
+  )
+  .option('--run <id>', 'with --testbed k8s: only this run')
+  .option('--context <name>', 'with --testbed k8s: the kubeconfig context')
+  .option('--namespace <name>', 'with --testbed k8s: the namespace')
+  .option('--kubeconfig <file>', 'with --testbed k8s: the kubeconfig file')
+  .action(async (flags: CleanupFlags) =>
+    flags.testbed === 'k8s' ? cleanupCluster(flags) : cleanupCommand(flags),
+  );
+
+addK8sCommands(program, controller.signal);
+
+type CleanupFlags = K8sFlags & { force?: boolean; json?: boolean; testbed?: string; run?: string };
 
 async function main(): Promise<number> {
   try {
     if (process.argv.length <= 2) {
       throw new BadInputError(
-        'a command is required: run, matrix, demo, tune, schema, proxy or cleanup (see halfopen --help)',
+        'a command is required: run, matrix, demo, tune, schema, proxy, k8s or cleanup (see halfopen --help)',
       );
     }
     await program.parseAsync(process.argv);
     if (interrupted) throw new InterruptedError(interrupted);
-    return 0;
+    // A command that ends with its own code (k8s serve: its process's).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (

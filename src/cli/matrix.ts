@@ -11,7 +11,7 @@ import { cellsOf } from '../report/cells.js';
 import { renderHtml } from '../report/html.js';
 import { buildSummary } from '../report/summary.js';
 import { renderTable } from '../report/table.js';
-import { runMatrix, type MatrixRow } from '../runner/matrix.js';
+import { runMatrix, type MatrixRow, type MatrixStatus } from '../runner/matrix.js';
 import { parseScenario } from '../scenario/file.js';
 import type { ExperimentSpec } from '../scenario/spec.js';
 import { PROTOCOLS } from '../protocols/index.js';
@@ -19,6 +19,7 @@ import { newRunId } from '../testbeds/netns/names.js';
 import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
 import { Progress } from './progress.js';
 import { writeTimeline } from './run.js';
+import { clusterOptions, runOnCluster, type K8sFlags } from './k8s.js';
 
 /**
  * Experiments mostly wait (for timers, for the deadline), so two per core keeps a machine busy
@@ -26,7 +27,7 @@ import { writeTimeline } from './run.js';
  */
 export const defaultParallel = (): number => Math.min(16, Math.max(2, 2 * availableParallelism()));
 
-export interface MatrixFlags {
+export interface MatrixFlags extends K8sFlags {
   parallel?: string;
   out?: string;
   json?: boolean;
@@ -62,12 +63,18 @@ export async function runScenario(
   signal: AbortSignal,
 ): Promise<void> {
   const parallel = parseParallel(flags.parallel);
+  const testbeds = new Set(scenario.specs.map((s) => s.testbed));
+  if (testbeds.has('k8s') && testbeds.size > 1)
+    throw new BadInputError(
+      `a matrix runs on a real cluster or on this machine, not both (testbeds: ${[...testbeds].join(', ')})`,
+    );
+  const cluster = clusterOptions(flags, parallel, testbeds.has('k8s'));
   // A machine that cannot host the testbed or lacks a broker fails in one line, before anything.
-  for (const testbed of new Set(scenario.specs.map((s) => s.testbed)))
+  for (const testbed of testbeds)
     if (testbed === 'netns' || testbed === 'kube') await netnsPreflight(testbed);
   // A missing broker binary is fatal only where no embedded broker stands in (netns, or no
-  // embedded broker for that protocol).
-  for (const spec of scenario.specs) {
+  // embedded broker for that protocol). On a cluster the image has them.
+  for (const spec of cluster ? [] : scenario.specs) {
     const def = PROTOCOLS[spec.target].target;
     if (def.broker && (spec.testbed !== 'proxy' || !def.embedded))
       await brokerPreflight(def.broker);
@@ -78,20 +85,22 @@ export async function runScenario(
   const startedAt = new Date();
   const timelines = new Map<number, string>();
   let rows: MatrixRow[];
+  const hooks = {
+    onStatus: (s: MatrixStatus) =>
+      progress.update(
+        `${scenario.name}: ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed${s.etaS === null ? '' : `, about ${s.etaS} s left`}`,
+      ),
+    onRow: (row: MatrixRow) => {
+      if (row.result)
+        timelines.set(row.index, writeTimeline(join(outDir, dirName(row)), row.result));
+    },
+  };
   try {
-    rows = await runMatrix(scenario.specs, {
-      parallel,
-      runId,
-      signal,
-      onStatus: (s) =>
-        progress.update(
-          `${scenario.name}: ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed${s.etaS === null ? '' : `, about ${s.etaS} s left`}`,
-        ),
-      onRow: (row) => {
-        if (row.result)
-          timelines.set(row.index, writeTimeline(join(outDir, dirName(row)), row.result));
-      },
-    });
+    if (cluster) {
+      const got = await runOnCluster(scenario.specs, cluster, flags, signal, hooks, runId);
+      if (got === null) return; // --dry-run printed the manifests
+      rows = got;
+    } else rows = await runMatrix(scenario.specs, { parallel, runId, signal, ...hooks });
   } finally {
     progress.clear();
   }

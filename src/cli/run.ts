@@ -26,8 +26,10 @@ import { newRunId } from '../testbeds/netns/names.js';
 import { parseDuration } from '../util/duration.js';
 import { BadInputError } from '../errors.js';
 import { Progress } from './progress.js';
+import { clusterOptions, runOnCluster, type K8sFlags } from './k8s.js';
+import { LabError } from '../errors.js';
 
-export interface RunFlags {
+export interface RunFlags extends K8sFlags {
   testbed: string;
   target?: string;
   strategy?: string;
@@ -48,11 +50,6 @@ export interface RunFlags {
 
 /** Flags -> a validated spec. Throws BadInputError before anything is created. */
 export function specFromFlags(f: RunFlags): ExperimentSpec {
-  if (f.testbed === 'k8s') {
-    throw new BadInputError(
-      `testbed '${f.testbed}' is not built yet; available: ${TESTBEDS.join(', ')}`,
-    );
-  }
   if (!f.fault) throw new BadInputError(`--fault is required (one of: ${FAULTS.join(', ')})`);
   let { target: targetText, strategy: strategyText, workload: workloadText } = f;
   if (f.preset !== undefined) {
@@ -135,11 +132,29 @@ export function writeTimeline(dir: string, result: ExperimentResult): string {
 
 export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<void> {
   const spec = specFromFlags(flags);
+  const cluster = clusterOptions(flags, 1, spec.testbed === 'k8s');
   const runId = newRunId();
   const progress = new Progress(flags.json ? false : undefined);
   let result: ExperimentResult;
   try {
-    result = await runExperiment(spec, { runId, index: 0, signal, onProgress: progress.update });
+    if (cluster) {
+      const rows = await runOnCluster(
+        [spec],
+        cluster,
+        flags,
+        signal,
+        {
+          onStatus: (s) =>
+            progress.update(s.running > 0 ? 'running on the cluster' : 'waiting for the cluster'),
+        },
+        runId,
+      );
+      if (rows === null) return; // --dry-run printed the manifests
+      const row = rows[0]!;
+      if (!row.result) throw new LabError(row.error ?? 'the experiment gave no result');
+      result = row.result;
+    } else
+      result = await runExperiment(spec, { runId, index: 0, signal, onProgress: progress.update });
   } finally {
     progress.clear();
   }

@@ -10,6 +10,7 @@ import { PROTOCOLS } from '../../protocols/index.js';
 import { validateSpec, type ExperimentSpec } from '../../scenario/spec.js';
 import { kubeOf } from '../../runner/spec-questions.js';
 import { experimentName, headlessName } from './names.js';
+import type { PullPolicy, TargetPlan } from './manifests.js';
 
 /** Which cluster: the kubeconfig's current context unless told. */
 export interface ClusterChoice {
@@ -22,7 +23,7 @@ export interface ClusterChoice {
 export interface K8sRunOptions extends ClusterChoice {
   /** The lab's image (the repository's Dockerfile, built and pushed by the user). */
   image: string;
-  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  imagePullPolicy?: PullPolicy;
   /** Bind the opt-in ClusterRole (nodes: get, list, patch) to the run's ServiceAccount. */
   nodeAccess: boolean;
   /** Experiments at once (the Indexed Job's parallelism). */
@@ -69,24 +70,7 @@ export function experimentAt(doc: ExperimentsDoc, indexText: string | undefined)
   return index;
 }
 
-/** One experiment's target on the cluster, as the manifests build it. */
-export interface TargetPlan {
-  target: ExperimentSpec['target'];
-  port: number;
-  replicas: number;
-  /** A broker's sink runs as a sidecar beside each replica. */
-  sink: boolean;
-  image: string;
-  imagePullPolicy?: K8sRunOptions['imagePullPolicy'];
-  gracePeriodSeconds: number;
-  preStopSeconds: number;
-}
-
-export function targetPlan(
-  spec: ExperimentSpec,
-  image: string,
-  pull?: K8sRunOptions['imagePullPolicy'],
-): TargetPlan {
+export function targetPlan(spec: ExperimentSpec, image: string, pull?: PullPolicy): TargetPlan {
   const settings = kubeOf(spec);
   return {
     target: spec.target,

@@ -30,13 +30,7 @@ import type { BoundFault, LiveExperiment, ServerSite, Testbed } from '../types.j
 import { spawnLab } from '../netns/exec.js';
 import { establishedTo } from '../netns/plumbing.js';
 import { targetObjects, validateObject } from './manifests.js';
-import {
-  EXPERIMENT_LABEL,
-  experimentName,
-  headlessName,
-  runSelector,
-  type RunRef,
-} from './names.js';
+import { EXPERIMENT_LABEL, experimentName, runSelector, type RunRef } from './names.js';
 import { replicaHost, targetPlan, type K8sRunOptions } from './plan.js';
 import { clusterControl } from './control.js';
 import { podProcess, type LogSource } from './pod-process.js';
@@ -135,7 +129,7 @@ export class K8sTestbed implements Testbed {
   }
 
   private async build(): Promise<void> {
-    const { api, index, runId } = this.opts;
+    const { api, index } = this.opts;
     const objects = targetObjects(
       this.run,
       index,
@@ -161,14 +155,13 @@ export class K8sTestbed implements Testbed {
       ),
     );
     for (const p of pods) {
-      const state = podState(p as PodObject);
+      const state = podState(p);
       this.podStates.set(state.name, state);
     }
     this.siteList = pods.map((p, r) => this.site(podState(p as PodObject), r));
     for (const s of this.siteList) this.started.add(this.podStates.get(s.name)?.uid ?? '');
     const prepared = await this.opts.fault.prepare?.(this.control(), this.opts.spec);
     this.dial = prepared ?? null;
-    void runId;
   }
 
   /** The pod and EndpointSlice watches: the cluster's own account of what happens. */
@@ -317,7 +310,7 @@ export class K8sTestbed implements Testbed {
   /** A real cluster's wire has no counters the lab can read. */
   readCounters(): Promise<Map<string, number>> {
     if (this.error) return Promise.reject(this.error);
-    return Promise.resolve(new Map());
+    return Promise.resolve(new Map<string, number>());
   }
 
   gate(): Promise<void> {
