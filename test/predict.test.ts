@@ -94,8 +94,16 @@ function spec(c: Case): ExperimentSpec {
     latency: fault === 'latency' ? (c.latency ?? { ms: 100, jitterMs: 0 }) : undefined,
     idleTimeout: c.idleTimeout,
     // One replica: every workload runs on it (several brokers' sinks would all publish).
-    ...(c.params ? { params: c.params } : {}),
-    ...(c.testbed === 'kube'
+    // node-loss on a real cluster is made by the user's hook.
+    ...(c.params || c.testbed === 'k8s'
+      ? {
+          params: {
+            ...(c.testbed === 'k8s' && fault === 'node-loss' ? { hook: 'true' } : {}),
+            ...c.params,
+          },
+        }
+      : {}),
+    ...(c.testbed === 'kube' || c.testbed === 'k8s'
       ? {
           kube: {
             ...defaultKube(c.replicas ?? 1),

@@ -1,21 +1,14 @@
 /**
  * The command line's side of a real cluster: the flags that say which cluster and image, the
  * `--dry-run` that prints every manifest, and the `halfopen k8s` commands (the Job's entry point,
- * the target pods' wrapper, the RBAC a user applies, cleanup).
+ * the target pods' wrapper, the RBAC a user applies, cleanup). What talks to a cluster is loaded
+ * only when used (k8s-run.ts): the API client and the schema models take a second to load, which
+ * every other command would pay.
  */
 import { Option, type Command } from 'commander';
 import { BadInputError } from '../errors.js';
-import type { MatrixRow } from '../runner/matrix.js';
-import type { ExperimentSpec } from '../scenario/spec.js';
 import { parseChoice } from '../strategies/parse.js';
-import { K8sApi } from '../testbeds/k8s/api.js';
-import { encodeOutcome, runJobIndex } from '../testbeds/k8s/job.js';
-import { toYaml, userRole } from '../testbeds/k8s/manifests.js';
-import { runSelector } from '../testbeds/k8s/names.js';
 import { DEFAULT_IMAGE, type K8sRunOptions } from '../testbeds/k8s/plan.js';
-import { serve } from '../testbeds/k8s/serve.js';
-import { dryRunYaml, needsNodeAccess, submitMatrix } from '../testbeds/k8s/submit.js';
-import { newRunId } from '../testbeds/netns/names.js';
 
 export interface K8sFlags {
   context?: string;
@@ -101,75 +94,6 @@ export function clusterOptions(
   };
 }
 
-/**
- * Runs experiments on the cluster as one Indexed Job; with --dry-run prints the manifests and
- * returns null.
- */
-export async function runOnCluster(
-  specs: readonly ExperimentSpec[],
-  opts: K8sRunOptions,
-  flags: K8sFlags,
-  signal: AbortSignal,
-  hooks: {
-    onStatus?: Parameters<typeof submitMatrix>[1]['onStatus'];
-    onRow?: (row: MatrixRow) => void;
-  } = {},
-  runId = newRunId(),
-): Promise<MatrixRow[] | null> {
-  if (flags.dryRun) {
-    const nodes = opts.nodeAccess || needsNodeAccess(specs);
-    // The namespace the run would use: given, else the context's (read locally, no request).
-    let namespace = opts.namespace ?? 'default';
-    try {
-      namespace = K8sApi.connect({
-        ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-        ...(opts.context ? { context: opts.context } : {}),
-        ...(opts.namespace ? { namespace: opts.namespace } : {}),
-      }).namespace;
-    } catch {
-      // No kubeconfig: a dry run needs none.
-    }
-    process.stdout.write(dryRunYaml(runId, namespace, specs, { ...opts, nodeAccess: nodes }));
-    return null;
-  }
-  return submitMatrix(specs, { ...opts, runId, signal, ...hooks });
-}
-
-/** `halfopen k8s job`: one index of the run's Indexed Job (or, with --index, any experiment). */
-async function jobCommand(
-  flags: { experiments: string; index?: string },
-  signal: AbortSignal,
-): Promise<void> {
-  const outcome = await runJobIndex({
-    experiments: flags.experiments,
-    ...(flags.index !== undefined ? { index: flags.index } : {}),
-    signal,
-    onProgress: (s) => process.stderr.write(`${s}\n`),
-  });
-  process.stdout.write(`${encodeOutcome(outcome)}\n`);
-}
-
-/** `halfopen cleanup --testbed k8s`: everything of halfopen's runs in the namespace (or one run). */
-export async function cleanupCluster(
-  flags: K8sFlags & { run?: string; json?: boolean },
-): Promise<void> {
-  if (flags.run !== undefined && !/^\d+-[0-9a-f]{4}$/.test(flags.run))
-    throw new BadInputError(`--run '${flags.run}' is not a run id (like 4242-ab12)`);
-  const api = K8sApi.connect({
-    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-    ...(flags.context ? { context: flags.context } : {}),
-    ...(flags.namespace ? { namespace: flags.namespace } : {}),
-  });
-  const deleted = await api.deleteRun(runSelector(flags.run));
-  if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ namespace: api.namespace, deleted })}\n`);
-    return;
-  }
-  if (deleted.length === 0)
-    process.stdout.write(`nothing of halfopen's in namespace ${api.namespace} to clean up\n`);
-  for (const d of deleted) process.stdout.write(`deleted ${d}\n`);
-}
-
 export function addK8sCommands(program: Command, signal: AbortSignal): void {
   const k8s = program
     .command('k8s')
@@ -180,7 +104,8 @@ export function addK8sCommands(program: Command, signal: AbortSignal): void {
       'print the Role a user needs in a namespace to run halfopen there (apply it, then bind it to the user)',
     )
     .option('--namespace <name>', 'the namespace', 'default')
-    .action((flags: { namespace: string }) => {
+    .action(async (flags: { namespace: string }) => {
+      const { toYaml, userRole } = await import('../testbeds/k8s/manifests.js');
       process.stdout.write(toYaml([userRole(flags.namespace)]));
     });
   k8s
@@ -190,7 +115,9 @@ export function addK8sCommands(program: Command, signal: AbortSignal): void {
     )
     .requiredOption('--experiments <file>', "the run's experiments (mounted from its ConfigMap)")
     .option('--index <n>', 'the experiment (default: JOB_COMPLETION_INDEX)')
-    .action(async (flags: { experiments: string; index?: string }) => jobCommand(flags, signal));
+    .action(async (flags: { experiments: string; index?: string }) =>
+      (await import('./k8s-run.js')).jobCommand(flags, signal),
+    );
   k8s
     .command('serve')
     .description(
@@ -200,6 +127,7 @@ export function addK8sCommands(program: Command, signal: AbortSignal): void {
     .requiredOption('--experiments <file>', "the run's experiments (mounted from its ConfigMap)")
     .requiredOption('--index <n>', 'the experiment')
     .action(async (role: string, flags: { experiments: string; index: string }) => {
+      const { serve } = await import('../testbeds/k8s/serve.js');
       process.exitCode = await serve({
         role,
         experiments: flags.experiments,

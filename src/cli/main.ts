@@ -9,8 +9,8 @@ import { FAULT_PARAMS, faultsTaking, flagOf } from '../faults/index.js';
 import { KUBE_OPTIONS } from '../scenario/kube.js';
 import { DEFAULT_TARGET } from '../protocols/index.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
-import { cleanupCommand } from './cleanup.js';
-import { addClusterOptions, addK8sCommands, cleanupCluster, type K8sFlags } from './k8s.js';
+import { addCleanupCommand } from './cleanup.js';
+import { addClusterOptions, addK8sCommands } from './k8s.js';
 import { faultHelp, strategyHelp } from './help.js';
 import { scenarioJsonSchema } from '../scenario/file.js';
 import { demoCommand } from './demo.js';
@@ -368,30 +368,8 @@ proxy
   .option('--json', 'print the result as JSON')
   .action(async (flags: { api: string; json?: boolean }) => proxyResetCommand(flags));
 
-program
-  .command('cleanup')
-  .description(
-    "remove what a killed run left behind: the lab's namespaces, with their veths, rules and processes",
-  )
-  .option('--force', 'also remove namespaces of runs that are still alive')
-  .option('--json', 'print what was removed as JSON')
-  .addOption(
-    new Option(
-      '--testbed <name>',
-      "k8s: delete, in the namespace, every object of halfopen's runs (by their labels) instead",
-    ).choices(['netns', 'k8s']),
-  )
-  .option('--run <id>', 'with --testbed k8s: only this run')
-  .option('--context <name>', 'with --testbed k8s: the kubeconfig context')
-  .option('--namespace <name>', 'with --testbed k8s: the namespace')
-  .option('--kubeconfig <file>', 'with --testbed k8s: the kubeconfig file')
-  .action(async (flags: CleanupFlags) =>
-    flags.testbed === 'k8s' ? cleanupCluster(flags) : cleanupCommand(flags),
-  );
-
+addCleanupCommand(program);
 addK8sCommands(program, controller.signal);
-
-type CleanupFlags = K8sFlags & { force?: boolean; json?: boolean; testbed?: string; run?: string };
 
 async function main(): Promise<number> {
   try {

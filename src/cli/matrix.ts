@@ -19,7 +19,7 @@ import { newRunId } from '../testbeds/netns/names.js';
 import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
 import { Progress } from './progress.js';
 import { writeTimeline } from './run.js';
-import { clusterOptions, runOnCluster, type K8sFlags } from './k8s.js';
+import { clusterOptions, type K8sFlags } from './k8s.js';
 
 /**
  * Experiments mostly wait (for timers, for the deadline), so two per core keeps a machine busy
@@ -97,6 +97,7 @@ export async function runScenario(
   };
   try {
     if (cluster) {
+      const { runOnCluster } = await import('./k8s-run.js');
       const got = await runOnCluster(scenario.specs, cluster, flags, signal, hooks, runId);
       if (got === null) return; // --dry-run printed the manifests
       rows = got;

@@ -26,7 +26,7 @@ import { newRunId } from '../testbeds/netns/names.js';
 import { parseDuration } from '../util/duration.js';
 import { BadInputError } from '../errors.js';
 import { Progress } from './progress.js';
-import { clusterOptions, runOnCluster, type K8sFlags } from './k8s.js';
+import { clusterOptions, type K8sFlags } from './k8s.js';
 import { LabError } from '../errors.js';
 
 export interface RunFlags extends K8sFlags {
@@ -138,6 +138,7 @@ export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<
   let result: ExperimentResult;
   try {
     if (cluster) {
+      const { runOnCluster } = await import('./k8s-run.js');
       const rows = await runOnCluster(
         [spec],
         cluster,

@@ -148,6 +148,7 @@ export const networkPolicy: FaultDef = {
       },
       apply: apiFault(NAME, (ctx) => ctx.cluster.denyAll()),
       inForceAfterMs: POLICY_IN_FORCE_MS,
+      deniesAll: true,
       // If it cuts the flow, the verdict is judged as for a CNI that judges every packet.
       predict: (spec) => predict({ ...spec, params: { ...spec.params, policy: 'every' } }),
       describe: () => CLUSTER_WIRE,

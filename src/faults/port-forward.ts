@@ -150,6 +150,9 @@ const CASES: Record<
   },
 };
 
+/** The cases a real cluster can make: no API call loses a node. */
+const ON_CLUSTER: readonly ForwardCase[] = ['close', 'pod-delete'];
+
 /** The real kubectl's forward on a real cluster, started by `prepare`, found by `apply`. */
 const forwards = new WeakMap<ClusterControl, { proc: LabProcess; pod: string }>();
 
@@ -231,7 +234,7 @@ export const portForward: FaultDef = {
     },
     k8s: {
       validate(spec) {
-        if (FORWARD_CASE.read(spec) === 'node-loss')
+        if (!ON_CLUSTER.includes(FORWARD_CASE.read(spec)))
           throw new BadInputError(
             "--forward-case node-loss needs the kube testbed; on a real cluster no API call loses a node (node-loss --hook '<command>' does, without a forward)",
           );

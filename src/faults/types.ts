@@ -214,6 +214,8 @@ export interface K8sFaultImpl extends Omit<FaultImpl<K8sFaultContext>, 'prepare'
    * fault closes the connection itself (nothing to check).
    */
   readonly inForceAfterMs: number | null;
+  /** The fault creates the deny-all NetworkPolicy (so --dry-run shows it). */
+  readonly deniesAll?: boolean;
   /** Permissions beyond the driver's Role (`--node-access`). */
   readonly access?: readonly ClusterAccess[];
   /** Builds what the fault needs before the client starts; returns where the client dials then. */

@@ -17,7 +17,6 @@ import { PROTOCOLS, type ProtocolDef, type TargetDef } from '../protocols/index.
 import type { ExperimentSpec } from '../scenario/spec.js';
 import type { NetnsOptions } from '../testbeds/netns/topology.js';
 import type { KubeOptions } from '../testbeds/kube/testbed.js';
-import type { K8sOptions } from '../testbeds/k8s/testbed.js';
 import { defaultKube, type KubeSettings } from '../core/kube.js';
 import type { MetricOptions } from './metrics.js';
 
@@ -100,7 +99,15 @@ export type TestbedOptions =
   | { testbed: 'netns'; options: Omit<NetnsOptions, 'runId' | 'index'> }
   | { testbed: 'proxy'; options: { fault: FaultImpl<ProxyFaultContext> } }
   | { testbed: 'kube'; options: Omit<KubeOptions, 'runId' | 'index'> }
-  | { testbed: 'k8s'; options: Pick<K8sOptions, 'spec' | 'settings' | 'fault' | 'targetPort'> };
+  | {
+      testbed: 'k8s';
+      options: {
+        spec: ExperimentSpec;
+        settings: KubeSettings;
+        fault: K8sFaultImpl;
+        targetPort: number;
+      };
+    };
 
 /**
  * The testbed the experiment needs, and how: on netns, the client's sysctls, the target's port,

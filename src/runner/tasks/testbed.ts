@@ -4,7 +4,6 @@ import { brokerPreflight, netnsPreflight } from '../../testbeds/netns/preflight.
 import { NetnsTestbed } from '../../testbeds/netns/topology.js';
 import { ProxyTestbed } from '../../testbeds/proxy/testbed.js';
 import { KubeTestbed } from '../../testbeds/kube/testbed.js';
-import { K8sTestbed } from '../../testbeds/k8s/testbed.js';
 import { LabError } from '../../errors.js';
 import { embeddedStandIn, targetOf, testbedOptions } from '../spec-questions.js';
 import type { ExperimentContext } from './context.js';
@@ -55,13 +54,16 @@ export const testbed: Task<ExperimentContext> = {
       case 'kube':
         made.bed = await KubeTestbed.create({ runId, index, ...how.options }, teardowns);
         return;
-      case 'k8s':
+      case 'k8s': {
         if (!cluster)
           throw new LabError(
             'the k8s testbed runs inside the cluster (halfopen k8s job); run it with --testbed k8s from outside',
           );
+        // Loaded here: the API client and the schema models are a real cluster's only.
+        const { K8sTestbed } = await import('../../testbeds/k8s/testbed.js');
         made.bed = await K8sTestbed.create({ ...cluster, index, ...how.options }, teardowns);
         return;
+      }
     }
   },
 };

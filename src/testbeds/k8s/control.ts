@@ -13,7 +13,35 @@ import type { ClusterControl, ClusterPod } from '../../faults/types.js';
 import type { Teardowns } from '../../util/teardown.js';
 import { denyAllPolicy, validateObject } from './manifests.js';
 import type { RunRef } from './names.js';
-import type { ClusterApi } from './testbed.js';
+import type { K8sRunOptions } from './plan.js';
+import type { LogSource } from './pod-process.js';
+
+/** What the testbed needs of the cluster's API (api.ts's K8sApi). */
+export interface ClusterApi extends LogSource {
+  readonly namespace: string;
+  create<T extends KubernetesObject>(obj: T): Promise<T>;
+  deleteRun(selector: string): Promise<string[]>;
+  deletePod(name: string, gracePeriodSeconds?: number): Promise<boolean>;
+  evictPod(name: string): Promise<void>;
+  cordon(node: string, unschedulable: boolean): Promise<void>;
+  restartStatefulSet(name: string, at: Date): Promise<void>;
+  watch(
+    kind: 'pods' | 'endpointslices',
+    labelSelector: string,
+    onEvent: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: object) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  waitPodRunning(name: string, timeoutMs: number, signal: AbortSignal): Promise<object>;
+}
+
+/** The cluster an experiment runs in, as the driver in its pod knows it. */
+export interface ClusterRun {
+  runId: string;
+  api: ClusterApi;
+  image: string;
+  imagePullPolicy?: K8sRunOptions['imagePullPolicy'];
+  anchorUid?: string;
+}
 
 export interface ControlDeps {
   api: ClusterApi;

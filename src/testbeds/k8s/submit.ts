@@ -76,7 +76,7 @@ export function runObjects(
   ];
   const drivers = specs.map((spec, i) => [
     ...targetObjects(run, i, targetPlan(spec, opts.image, pull)),
-    ...(spec.fault === 'network-policy' ? [denyAllPolicy(run, i)] : []),
+    ...(FAULT_DEFS[spec.fault].testbeds.k8s?.deniesAll ? [denyAllPolicy(run, i)] : []),
   ]);
   for (const o of [...own, ...drivers.flat()]) validateObject(o);
   return { own, drivers };

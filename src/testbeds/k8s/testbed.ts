@@ -32,7 +32,9 @@ import { establishedTo } from '../netns/plumbing.js';
 import { targetObjects, validateObject } from './manifests.js';
 import { EXPERIMENT_LABEL, experimentName, runSelector, type RunRef } from './names.js';
 import { replicaHost, targetPlan, type K8sRunOptions } from './plan.js';
-import { clusterControl } from './control.js';
+import { clusterControl, type ClusterApi, type ClusterRun } from './control.js';
+
+export type { ClusterApi, ClusterRun };
 import { podProcess, type LogSource } from './pod-process.js';
 import {
   endpointChanges,
@@ -45,33 +47,6 @@ import {
   type PodState,
   type SliceObject,
 } from './watch-events.js';
-
-/** What the testbed needs of the cluster's API (api.ts's K8sApi). */
-export interface ClusterApi extends LogSource {
-  readonly namespace: string;
-  create<T extends KubernetesObject>(obj: T): Promise<T>;
-  deleteRun(selector: string): Promise<string[]>;
-  deletePod(name: string, gracePeriodSeconds?: number): Promise<boolean>;
-  evictPod(name: string): Promise<void>;
-  cordon(node: string, unschedulable: boolean): Promise<void>;
-  restartStatefulSet(name: string, at: Date): Promise<void>;
-  watch(
-    kind: 'pods' | 'endpointslices',
-    labelSelector: string,
-    onEvent: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: object) => void,
-    signal: AbortSignal,
-  ): Promise<void>;
-  waitPodRunning(name: string, timeoutMs: number, signal: AbortSignal): Promise<object>;
-}
-
-/** The cluster an experiment runs in, as the driver in its pod knows it. */
-export interface ClusterRun {
-  runId: string;
-  api: ClusterApi;
-  image: string;
-  imagePullPolicy?: K8sRunOptions['imagePullPolicy'];
-  anchorUid?: string;
-}
 
 export interface K8sOptions extends ClusterRun {
   index: number;
