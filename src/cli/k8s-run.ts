@@ -10,6 +10,9 @@ import { runSelector } from '../testbeds/k8s/names.js';
 import type { ClusterChoice, K8sRunOptions } from '../testbeds/k8s/plan.js';
 import { dryRunYaml, needsNodeAccess, submitMatrix } from '../testbeds/k8s/submit.js';
 import { newRunId } from '../testbeds/netns/names.js';
+import { DEFAULT_IMAGE } from '../testbeds/k8s/plan.js';
+import { watchApp } from '../testbeds/k8s/watch-app.js';
+import type { WatchFlags } from '../testbeds/k8s/watch-faults.js';
 import { BadInputError } from '../errors.js';
 
 /**
@@ -79,4 +82,37 @@ export async function cleanupCluster(
   if (deleted.length === 0)
     process.stdout.write(`nothing of halfopen's in namespace ${api.namespace} to clean up\n`);
   for (const d of deleted) process.stdout.write(`deleted ${d}\n`);
+}
+
+/** `halfopen k8s watch`: the report, as lines or one JSON object. */
+export async function watchCommand(
+  pod: string,
+  flags: WatchFlags,
+  signal: AbortSignal,
+): Promise<void> {
+  const report = await watchApp({
+    pod,
+    ...flags,
+    image: flags.image ?? DEFAULT_IMAGE,
+    signal,
+    ...(flags.json
+      ? {}
+      : {
+          onEvent: (e) =>
+            process.stderr.write(`${e.at_ms.toFixed(1).padStart(10)} ms  ${e.what}\n`),
+        }),
+  });
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return;
+  }
+  const ms = (v: number | null): string => (v === null ? 'not seen' : `${v} ms`);
+  process.stdout.write(
+    [
+      `pod        ${report.namespace}/${report.pod}, watching ${report.remotes.join(', ')}`,
+      `fault      ${report.fault ?? 'none (watched as it is)'}`,
+      `detected   ${ms(report.detect_ms)}${report.detect_how ? ` (${report.detect_how})` : ''}`,
+      `reconnect  ${ms(report.reconnect_ms)}`,
+    ].join('\n') + '\n',
+  );
 }

@@ -9,6 +9,7 @@ import { Option, type Command } from 'commander';
 import { BadInputError } from '../errors.js';
 import { parseChoice } from '../strategies/parse.js';
 import { DEFAULT_IMAGE, type K8sRunOptions } from '../testbeds/k8s/plan.js';
+import { watchFaultHelp, type WatchFlags } from '../testbeds/k8s/watch-faults.js';
 
 export interface K8sFlags {
   context?: string;
@@ -107,6 +108,57 @@ export function addK8sCommands(program: Command, signal: AbortSignal): void {
     .action(async (flags: { namespace: string }) => {
       const { toYaml, userRole } = await import('../testbeds/k8s/manifests.js');
       process.stdout.write(toYaml([userRole(flags.namespace)]));
+    });
+  k8s
+    .command('watch')
+    .description(
+      'measure your own running application in place: when its connection to a target leaves ESTABLISHED and when it connects again, optionally while a fault hits the server side',
+    )
+    .argument('<pod>', "your application's pod (in --namespace)")
+    .requiredOption(
+      '--to <service|ip:port>',
+      "what it is connected to: a Service's name (its ClusterIP and its pods' addresses are watched) or an address",
+    )
+    .option('--port <n>', "the Service's port, when it has several")
+    .option('--container <name>', 'the container whose processes the watcher joins (default: none)')
+    .option('--fault <name>', `what to do to the server side once connected: ${watchFaultHelp()}`)
+    .option('--server-pod <name>', 'with a pod fault: the pod to hit')
+    .option('--server-selector <key=value,...>', 'with network-policy: the pods it isolates')
+    .option('--after <duration>', 'how long after the connection is seen to apply the fault', '5s')
+    .option(
+      '--for <duration>',
+      'how long the watcher runs (it cannot be removed from the pod: it ends)',
+      '120s',
+    )
+    .option('--image <ref>', `the lab's image (default: ${DEFAULT_IMAGE})`)
+    .option('--context <name>', 'the kubeconfig context')
+    .option('--namespace <name>', 'the namespace of the pod')
+    .option('--kubeconfig <file>', 'the kubeconfig file')
+    .option('--json', 'print the report as one JSON object')
+    .addHelpText(
+      'after',
+      `
+An ephemeral container joins the pod (it shares the pod's network namespace; Kubernetes 1.25+)
+and reads the pod's sockets from /proc/net/tcp every 50 ms. It needs no privilege and changes
+nothing in your application; it cannot be removed from the pod afterwards, so it ends after --for.
+Times are from the fault's API call, as this machine's clock sees the log lines arrive.
+
+Example:
+  halfopen k8s watch my-app-7d9f --to nats --fault pod-delete --server-pod nats-0`,
+    )
+    .action(async (pod: string, flags: WatchFlags) =>
+      (await import('./k8s-run.js')).watchCommand(pod, flags, signal),
+    );
+  k8s
+    .command('watch-here', { hidden: true })
+    .description(
+      "the watch's ephemeral container: the kernel watcher in the pod's network namespace",
+    )
+    .requiredOption('--to <ip:port,...>', 'the addresses of the target')
+    .requiredOption('--for <duration>', 'how long to watch')
+    .action(async (flags: { to: string; for: string }) => {
+      const { watchHere } = await import('../testbeds/k8s/watch-here.js');
+      process.exitCode = await watchHere(flags);
     });
   k8s
     .command('job')

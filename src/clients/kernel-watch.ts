@@ -20,11 +20,16 @@ import { procAddresses, socketsTo, type TcpSocket } from './proc-net.js';
 export interface KernelWatchConfig {
   host: string;
   port: number;
+  /**
+   * Other addresses that are the same target: a Service's pods, which a socket reaches directly
+   * where the CNI translates at connect() (Cilium's socket load balancing).
+   */
+  also?: { host: string; port: number }[];
   everyMs: number;
 }
 
 const cfg = childConfig<KernelWatchConfig>();
-const remotes = procAddresses(cfg.host, cfg.port);
+const remotes = [cfg, ...(cfg.also ?? [])].flatMap((r) => procAddresses(r.host, r.port));
 /** Inodes of connections seen opening, and of those given up on (never watched again). */
 const seen = new Set<string>();
 const over = new Set<string>();

@@ -18,6 +18,7 @@ import {
   KubeConfig,
   KubernetesObjectApi,
   Log,
+  NetworkingV1Api,
   PatchStrategy,
   Watch,
   type KubernetesObject,
@@ -32,6 +33,7 @@ import {
   type V1Job,
   type V1Node,
   type V1Pod,
+  type V1Service,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { BadInputError, ClusterAccessError, LabError } from '../../errors.js';
@@ -189,6 +191,7 @@ export class K8sApi {
   private readonly batch: BatchV1Api;
   private readonly discovery: DiscoveryV1Api;
   private readonly authz: AuthorizationV1Api;
+  private readonly networking: NetworkingV1Api;
   private readonly objects: NamespacedObjectApi;
 
   private constructor(
@@ -202,6 +205,7 @@ export class K8sApi {
     this.batch = kc.makeApiClient(BatchV1Api);
     this.discovery = kc.makeApiClient(DiscoveryV1Api);
     this.authz = kc.makeApiClient(AuthorizationV1Api);
+    this.networking = kc.makeApiClient(NetworkingV1Api);
     this.objects = kc.makeApiClient(NamespacedObjectApi).useNamespace(namespace);
   }
 
@@ -506,6 +510,21 @@ export class K8sApi {
     return this.call('get', `statefulsets/${name}`, () =>
       this.apps.readNamespacedStatefulSet({ name, namespace: this.namespace }),
     );
+  }
+
+  async readService(name: string): Promise<V1Service> {
+    return this.call('get', `services/${name}`, () =>
+      this.core.readNamespacedService({ name, namespace: this.namespace }),
+    );
+  }
+
+  /** Deletes one NetworkPolicy (404: gone already). */
+  async deleteNetworkPolicy(name: string): Promise<void> {
+    try {
+      await this.networking.deleteNamespacedNetworkPolicy({ name, namespace: this.namespace });
+    } catch (err) {
+      if (codeOf(err) !== 404) throw this.toLabError(err, 'delete', `networkpolicies/${name}`);
+    }
   }
 
   async readJob(name: string): Promise<V1Job> {

@@ -319,6 +319,24 @@ export function denyAllPolicy(run: RunRef, index: number): INetworkPolicy {
   };
 }
 
+/**
+ * A deny-all NetworkPolicy on pods of the user's own (`k8s watch --fault network-policy`): they
+ * are chosen by the user's labels; the policy carries the watch session's.
+ */
+export function denySelected(
+  run: RunRef,
+  name: string,
+  matchLabels: Record<string, string>,
+): INetworkPolicy {
+  checkRun(run);
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: namespacedMeta(run, name, 'policy'),
+    spec: { podSelector: { matchLabels: { ...matchLabels } }, policyTypes: ['Ingress', 'Egress'] },
+  };
+}
+
 export interface WatchOptions {
   name: string;
   image: string;

@@ -31,11 +31,12 @@ import { spawnLab } from '../netns/exec.js';
 import { establishedTo } from '../netns/plumbing.js';
 import { targetObjects, validateObject } from './manifests.js';
 import { EXPERIMENT_LABEL, experimentName, runSelector, type RunRef } from './names.js';
-import { replicaHost, targetPlan, type K8sRunOptions } from './plan.js';
+import { replicaHost, targetPlan } from './plan.js';
 import { clusterControl, type ClusterApi, type ClusterRun } from './control.js';
 
 export type { ClusterApi, ClusterRun };
-import { podProcess, type LogSource } from './pod-process.js';
+
+import { podProcess } from './pod-process.js';
 import {
   endpointChanges,
   endpointStates,
