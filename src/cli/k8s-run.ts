@@ -12,6 +12,8 @@ import { dryRunYaml, needsNodeAccess, submitMatrix } from '../testbeds/k8s/submi
 import { newRunId } from '../testbeds/netns/names.js';
 import { DEFAULT_IMAGE } from '../testbeds/k8s/plan.js';
 import { watchApp } from '../testbeds/k8s/watch-app.js';
+import { probeCluster, type ProbeReport } from '../testbeds/k8s/probe.js';
+import { Progress } from './progress.js';
 import type { WatchFlags } from '../testbeds/k8s/watch-faults.js';
 import { BadInputError } from '../errors.js';
 
@@ -113,6 +115,38 @@ export async function watchCommand(
       `fault      ${report.fault ?? 'none (watched as it is)'}`,
       `detected   ${ms(report.detect_ms)}${report.detect_how ? ` (${report.detect_how})` : ''}`,
       `reconnect  ${ms(report.reconnect_ms)}`,
+    ].join('\n') + '\n',
+  );
+}
+
+/** `halfopen k8s probe`: the cluster's timings, as lines or one JSON object. */
+export async function probeCommand(
+  opts: K8sRunOptions & { json?: boolean },
+  signal: AbortSignal,
+): Promise<void> {
+  const progress = new Progress(opts.json ? false : undefined);
+  let report: ProbeReport;
+  try {
+    report = await probeCluster({ ...opts, runId: newRunId(), signal, onStep: progress.update });
+  } finally {
+    progress.clear();
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return;
+  }
+  const kp = report.kube_proxy;
+  const s = (v: number | null, unit: string): string =>
+    v === null ? 'not measured' : `${v} ${unit}`;
+  process.stdout.write(
+    [
+      `cluster          ${report.server} (${report.version})`,
+      `kube-proxy       ${kp.mode ?? 'unknown'}; conntrack established ${s(kp.conntrack_established_s, 's')}, close-wait ${s(kp.conntrack_close_wait_s, 's')} (${kp.source})`,
+      `endpoint lag     ${s(report.endpoint_lag_ms, 'ms')} (DELETE to its EndpointSlice; kube-proxy's sync comes on top)`,
+      `node grace       ${report.node_grace_s} s (assumed from the version: not readable through the API)`,
+      `eviction         ${s(report.eviction_s, 's')} (the pods' toleration for an unreachable node)`,
+      `network policy   ${report.policy}: ${report.policy_detail}`,
+      `for predictions  ${report.flags.join(' ')}`,
     ].join('\n') + '\n',
   );
 }

@@ -98,7 +98,9 @@ export function clusterOptions(
 export function addK8sCommands(program: Command, signal: AbortSignal): void {
   const k8s = program
     .command('k8s')
-    .description("a real cluster: the RBAC to apply, and the entry points of the lab's pods");
+    .description(
+      "a real cluster: probe its timings, watch your own application in its pod, the RBAC to apply, and the lab's pods' entry points",
+    );
   k8s
     .command('rbac')
     .description(
@@ -109,6 +111,27 @@ export function addK8sCommands(program: Command, signal: AbortSignal): void {
       const { toYaml, userRole } = await import('../testbeds/k8s/manifests.js');
       process.stdout.write(toYaml([userRole(flags.namespace)]));
     });
+  k8s
+    .command('probe')
+    .description(
+      "measure the cluster's own timings (endpoint propagation, eviction, kube-proxy's mode and conntrack timeouts, what a NetworkPolicy does to an open connection) and print the flags that feed them into predictions",
+    )
+    .option('--context <name>', 'the kubeconfig context')
+    .option('--namespace <name>', 'the namespace to probe in')
+    .option('--kubeconfig <file>', 'the kubeconfig file')
+    .option('--image <ref>', `the lab's image (default: ${DEFAULT_IMAGE})`)
+    .addOption(
+      new Option('--image-pull-policy <policy>', "the pods' imagePullPolicy").choices([
+        ...PULL_POLICIES,
+      ]),
+    )
+    .option('--json', 'print the report as one JSON object')
+    .action(async (flags: K8sFlags & { json?: boolean }) =>
+      (await import('./k8s-run.js')).probeCommand(
+        { ...clusterOptions(flags, 1, true)!, ...(flags.json ? { json: true } : {}) },
+        signal,
+      ),
+    );
   k8s
     .command('watch')
     .description(

@@ -19,6 +19,9 @@ import {
   KubernetesObjectApi,
   Log,
   NetworkingV1Api,
+  VersionApi,
+  type VersionInfo,
+  type V1ConfigMap,
   PatchStrategy,
   Watch,
   type KubernetesObject,
@@ -525,6 +528,18 @@ export class K8sApi {
     } catch (err) {
       if (codeOf(err) !== 404) throw this.toLabError(err, 'delete', `networkpolicies/${name}`);
     }
+  }
+
+  /** The API server's version (`/version`). */
+  async serverVersion(): Promise<VersionInfo> {
+    return this.call('get', 'version', () => this.kc.makeApiClient(VersionApi).getCode());
+  }
+
+  /** A ConfigMap of another namespace (kube-system's kube-proxy configuration). */
+  async readConfigMapIn(namespace: string, name: string): Promise<V1ConfigMap> {
+    return this.call('get', `configmaps/${name} in ${namespace}`, () =>
+      this.core.readNamespacedConfigMap({ name, namespace }),
+    );
   }
 
   async readJob(name: string): Promise<V1Job> {
