@@ -57,7 +57,7 @@ export { IDLE_MARGIN } from '../strategies/tune-kit.js';
 export function tuneSpec(
   req: Pick<TuneRequest, 'target' | 'workload' | 'qos'>,
   strategy: Strategy,
-  fault: 'partition' | 'latency' | 'node-loss',
+  fault: 'partition' | 'latency' | 'node-loss' | 'network-policy',
   testbed: TestbedName,
   deadlineMs: number,
   latency?: { ms: number; jitterMs: number },
@@ -65,7 +65,7 @@ export function tuneSpec(
   return {
     // On kube, the target's replicas behind a Service (one where several brokers' sinks would all
     // publish to a subscriber).
-    ...(testbed === 'kube'
+    ...(testbed === 'kube' || testbed === 'k8s'
       ? {
           kube: defaultKube(
             req.workload.kind === 'subscribe' && PROTOCOLS[req.target].pushes === 'sink'

@@ -221,7 +221,7 @@ program
   .option('--json', 'print the cells and the output paths as one JSON object')
   .action(async (flags: MatrixFlags) => demoCommand(flags, controller.signal));
 
-program
+const tuneCmd = program
   .command('tune')
   .description(
     'settings that notice a silent peer within a target time without false disconnects; --verify measures them',
@@ -249,7 +249,7 @@ program
   )
   .option(
     '--testbed <name>',
-    "with --verify: where the silent path runs: netns (default: a partition), proxy, or kube (the node of the client's pod is lost)",
+    "with --verify: where the silent path runs: netns (default: a partition), proxy, kube (the node of the client's pod is lost), or k8s (a real cluster: a deny-all NetworkPolicy)",
   )
   .option('--json', 'print one JSON object')
   .addHelpText(
@@ -266,6 +266,7 @@ Examples:
   halfopen tune --target tcp --workload publish:10 --within 5s --verify`,
   )
   .action(async (flags: TuneFlags) => tuneCommand(flags, controller.signal));
+addClusterOptions(tuneCmd);
 
 program
   .command('schema')

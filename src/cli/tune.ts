@@ -26,8 +26,10 @@ import {
 } from '../scenario/spec.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { Progress } from './progress.js';
+import { clusterOptions, type K8sFlags } from './k8s.js';
+import type { K8sRunOptions } from '../testbeds/k8s/plan.js';
 
-export interface TuneFlags {
+export interface TuneFlags extends K8sFlags {
   target: string;
   within?: string;
   tolerate: string;
@@ -96,10 +98,18 @@ export function slowPath(req: TuneRequest): { ms: number; jitterMs: number } {
 const VERIFY_PARALLEL = Math.max(2, 2 * availableParallelism());
 
 /**
- * The silent path each testbed checks a setting against: a partition, or on kube the node of the
- * client's pod lost (the Service keeps steering to it until NotReady).
+ * The silent path each testbed checks a setting against: a partition, on kube the node of the
+ * client's pod lost (the Service keeps steering to it until NotReady), and on a real cluster a
+ * deny-all NetworkPolicy (no API call loses a node; a CNI that leaves open connections alone
+ * gives 'fault not in force', and the setting cannot be checked there).
  */
-const SILENT_FAULT = { netns: 'partition', proxy: 'partition', kube: 'node-loss' } as const;
+const SILENT_FAULT = {
+  netns: 'partition',
+  proxy: 'partition',
+  kube: 'node-loss',
+  k8s: 'network-policy',
+} as const;
+type SilentBed = keyof typeof SILENT_FAULT;
 
 /** Long enough for several probes to cross the slow path (3 periods, 5 s to 60 s). */
 const slowPathFor = (r: Recommendation): number =>
@@ -108,12 +118,13 @@ const slowPathFor = (r: Recommendation): number =>
 async function verify(
   req: TuneRequest,
   recs: Recommendation[],
-  partitionBed: 'netns' | 'proxy' | 'kube',
+  partitionBed: SilentBed,
   signal: AbortSignal,
   progress: (s: string) => void,
+  cluster: K8sRunOptions | null,
 ): Promise<(Verification | null)[]> {
   const root = process.getuid?.() === 0;
-  if (partitionBed !== 'proxy' && !root)
+  if ((partitionBed === 'netns' || partitionBed === 'kube') && !root)
     throw new LabUnavailableError(
       `--verify runs its ${SILENT_FAULT[partitionBed]} on the ${partitionBed} testbed, which needs root; without root use --testbed proxy (settings of the kernel's own timers are then not measured)`,
     );
@@ -124,7 +135,7 @@ async function verify(
     // The kernel's own timers cannot be checked through the proxy: its kernel answers them.
     const kernelOnly = isKernelOnly(r.strategy);
     const bed = kernelOnly && partitionBed === 'proxy' ? 'netns' : partitionBed;
-    if (bed !== 'proxy' && !root) return null;
+    if ((bed === 'netns' || bed === 'kube') && !root) return null;
     const slow = slowPath(req);
     const slowFor = slowPathFor(r);
     const partition =
@@ -139,9 +150,26 @@ async function verify(
   let next = 0;
   let done = 0;
   progress(`verifying: ${specs.length} experiments`);
+  // The silent paths on a real cluster go as one Indexed Job, beside the local slow paths.
+  const onCluster = specs.flatMap((s, i) => (s.testbed === 'k8s' ? [i] : []));
+  const local = specs.flatMap((s, i) => (s.testbed === 'k8s' ? [] : [i]));
+  const remote =
+    cluster && onCluster.length > 0
+      ? import('./k8s-run.js').then(async ({ runOnCluster }) => {
+          const rows = await runOnCluster(
+            onCluster.map((i) => specs[i]!),
+            cluster,
+            {},
+            signal,
+          );
+          rows?.forEach((row, j) => {
+            results[onCluster[j]!] = row.result ?? new Error(row.error ?? 'no result');
+          });
+        })
+      : Promise.resolve();
   const worker = async (): Promise<void> => {
-    while (next < specs.length && !signal.aborted) {
-      const i = next++;
+    while (next < local.length && !signal.aborted) {
+      const i = local[next++]!;
       try {
         results[i] = await runExperiment(specs[i]!, { runId, index: i, signal });
       } catch (err) {
@@ -151,7 +179,10 @@ async function verify(
       progress(`verifying: ${done} of ${specs.length} experiments done`);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(VERIFY_PARALLEL, specs.length) }, worker));
+  await Promise.all([
+    remote,
+    ...Array.from({ length: Math.min(VERIFY_PARALLEL, local.length) }, worker),
+  ]);
   // A teardown that left something behind is reported, never hidden behind the interruption.
   const leaked = results.find((r) => r instanceof TeardownError);
   if (leaked) throw leaked;
@@ -169,6 +200,14 @@ async function verify(
         slow_path: null,
         passed: false,
         error: (failed ?? new Error('unknown')).message,
+      };
+    if (part.verdict === 'fault not in force')
+      return {
+        partition: { testbed: p.bed, detect_ms: null, in_time: false },
+        slow_path: null,
+        passed: false,
+        error:
+          'the NetworkPolicy did not cut the open connection on this cluster (its CNI judges new connections only): there is no silent path to check against here',
       };
     // The verdict's allowance above a bound, with what the lab measured of its own lateness.
     const allowed = allowanceMs([req.withinMs, req.withinMs], {
@@ -268,17 +307,22 @@ export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promis
   const req = requestFromFlags(flags);
   const bed = parseChoice(
     flags.testbed ?? 'netns',
-    ['netns', 'proxy', 'kube'] as const,
+    Object.keys(SILENT_FAULT) as SilentBed[],
     '--testbed',
   );
   if (flags.testbed !== undefined && !flags.verify)
     throw new BadInputError('--testbed applies to --verify only');
+  const cluster = clusterOptions(flags, VERIFY_PARALLEL, bed === 'k8s');
+  if (cluster && flags.dryRun)
+    throw new BadInputError(
+      '--dry-run applies to run and matrix (tune --verify runs what it plans)',
+    );
   const recs = tune(req);
   let checks: (Verification | null)[] | null = null;
   if (flags.verify) {
     const progress = new Progress(flags.json ? false : undefined);
     try {
-      checks = await verify(req, recs, bed, signal, progress.update);
+      checks = await verify(req, recs, bed, signal, progress.update, cluster);
     } finally {
       progress.clear();
     }

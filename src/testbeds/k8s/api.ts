@@ -233,7 +233,7 @@ export class K8sApi {
           throw new BadInputError(
             opts.kubeconfig !== undefined
               ? `no kubeconfig at ${opts.kubeconfig}: pass an existing file`
-              : 'no kubeconfig: set KUBECONFIG or --context, or create ~/.kube/config (kubectl config view)',
+              : 'no kubeconfig: give --kubeconfig <file> or set KUBECONFIG, or create ~/.kube/config',
           );
         kc.loadFromFile(first);
         for (const file of rest) {
