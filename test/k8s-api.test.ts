@@ -117,7 +117,8 @@ describe('connect', () => {
           assert.throws(
             () => K8sApi.connect({}),
             (e: Error) =>
-              e instanceof BadInputError && /^no kubeconfig: set KUBECONFIG/.test(e.message),
+              e instanceof BadInputError &&
+              /^no kubeconfig: give --kubeconfig <file> or set KUBECONFIG/.test(e.message),
           ),
         );
       // A KUBECONFIG naming the fake's file is read (the env is what kubectl reads too).
