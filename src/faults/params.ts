@@ -18,6 +18,8 @@ export interface ParamOption {
   choices?: readonly string[];
   /** A switch: the flag takes no value (`--same-ip`), a scenario file's key is true or false. */
   switch?: true;
+  /** Free text (a command), taken as given. */
+  text?: true;
 }
 
 export interface FaultParam {
@@ -124,7 +126,7 @@ export function textParam(
     return typeof v === 'string' ? v : undefined;
   };
   return {
-    options: [{ key, arg, help }],
+    options: [{ key, arg, help, text: true }],
     required: false,
     scenarioWide: false,
     given: (f) => read(f) !== undefined,

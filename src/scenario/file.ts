@@ -59,7 +59,14 @@ const paramFields = Object.fromEntries(
   FAULT_PARAMS.flatMap((param) =>
     param.options.map((o) => [
       o.key,
-      (o.switch ? z.boolean() : o.choices ? z.enum(o.choices as [string, ...string[]]) : duration)
+      (o.switch
+        ? z.boolean()
+        : o.choices
+          ? z.enum(o.choices as [string, ...string[]])
+          : o.text
+            ? z.string().min(1)
+            : duration
+      )
         .optional()
         .describe(`${faultsTaking(param).join(', ')}: ${o.help}`),
     ]),
