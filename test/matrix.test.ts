@@ -152,7 +152,13 @@ describe('scenario files', () => {
       'clients: [{ target: mqtt, qos: [2] }]\nfaults: [kill]\n',
       /clients\[0\]\.qos\[0\]: 2: /,
     ],
-    ['testbed not built', 'n.yaml', `${good}testbeds: [k8s]\n`, /testbeds\[0\]: "k8s": .*"netns"/],
+    ['unknown testbed', 'n.yaml', `${good}testbeds: [k3s]\n`, /testbeds\[0\]: "k3s": .*"netns"/],
+    [
+      'fault not on a real cluster',
+      'n2.yaml',
+      `${good}testbeds: [k8s]\n`,
+      /fault kill is not available on the k8s testbed/,
+    ],
     ['bad warmup', 'o.yaml', `${good}warmup: later\n`, /warmup: "later": a duration/],
     [
       'bad restart',
