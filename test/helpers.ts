@@ -269,6 +269,27 @@ export const crossing = (r: ExperimentResult, rate: number): number =>
   1 + Math.ceil((rate * (r.fault_apply_ms ?? 0)) / 1000);
 
 // ---------------------------------------------------------------------------------------------
+// Snapshots
+
+/**
+ * Asserts `text` is test/fixtures/<file> (the source tree's, not dist's). UPDATE_SNAPSHOTS=1
+ * rewrites the file first: a change is accepted by reviewing its diff, never silently.
+ */
+export function assertSnapshot(file: string, text: string): void {
+  const url = new URL(file, new URL('../../test/fixtures/', import.meta.url));
+  if (process.env.UPDATE_SNAPSHOTS === '1') writeFileSync(url, text);
+  const want = readFileSync(url, 'utf8');
+  if (text === want) return;
+  // The first line that differs: assert's own diff of two long texts can take minutes.
+  const [got, exp] = [text.split('\n'), want.split('\n')];
+  const i = got.findIndex((l, n) => l !== exp[n]);
+  const at = i === -1 ? got.length : i;
+  assert.fail(
+    `${file} changed at line ${at + 1}: got ${JSON.stringify(got[at])}, snapshot ${JSON.stringify(exp[at])} (UPDATE_SNAPSHOTS=1 to accept)`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The CLI as a user runs it
 
 export interface CliOptions {

@@ -223,3 +223,188 @@ export class FakeApi {
     sendStatus(res, 404, 'NotFound', `fake: no route for ${rec.method} ${rec.path}`);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A cluster's objects behind the fake
+
+/** An object as the fake keeps it: whatever was sent, with the metadata the API server adds. */
+export interface StoredObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: unknown[];
+  };
+  [field: string]: unknown;
+}
+
+/**
+ * A label selector as the lab writes them: terms joined by commas, each `key=value` or `key` (the
+ * label exists). Anything else is a mistake in the test, not a selector to guess at.
+ */
+export function selects(selector: string, labels: Record<string, string> = {}): boolean {
+  if (selector === '') return true;
+  return selector.split(',').every((term) => {
+    if (!/^[\w./-]+(=[\w.-]*)?$/.test(term)) throw new Error(`fake: selector term '${term}'`);
+    const [key, value] = term.split('=') as [string, string | undefined];
+    return value === undefined ? key in labels : labels[key] === value;
+  });
+}
+
+/**
+ * `/api/v1/namespaces/lab/pods/x/log` → the collection, the name and the subresource. The
+ * optional namespaces part is tried first, so a namespaced collection is never read as
+ * `namespaces/<ns>` with a subresource.
+ */
+function pathOf(path: string): { collection: string; name?: string; sub?: string } | null {
+  const m =
+    /^(\/(?:api\/v1|apis\/[^/]+\/[^/]+)(?:\/namespaces\/[^/]+)?\/[a-z]+)(?:\/([^/]+))?(?:\/([a-z]+))?$/.exec(
+      path,
+    );
+  if (!m) return null;
+  return { collection: m[1]!, ...(m[2] ? { name: m[2] } : {}), ...(m[3] ? { sub: m[3] } : {}) };
+}
+
+export interface ClusterOptions {
+  /** The namespace that exists (default `lab`); null: none does (preflight's GET answers 404). */
+  namespace?: string | null;
+  /** A SelfSubjectAccessReview's answer, from its resourceAttributes (default: allowed). */
+  allowed?: (attrs: { verb: string; resource: string; subresource?: string }) => boolean;
+}
+
+/**
+ * A cluster as far as a run from the user's machine sees it: the preflight's namespace and access
+ * reviews, then create, get, list (by label selector) and delete of any resource at its API path,
+ * and the driver pods' logs. Nothing happens by itself: what the Job controller and the kubelet
+ * would do (pods appear, run, end), the test does, in `onCreate` or by changing `objects`, so each
+ * test decides exactly what the CLI will find at its next poll.
+ */
+export class FakeCluster {
+  /** Every object by its path (`/api/v1/namespaces/lab/configmaps/halfopen-1-ab`). */
+  readonly objects = new Map<string, StoredObject>();
+  /** What was created through the API, as stored (uids included), in order: kept once deleted. */
+  readonly created: StoredObject[] = [];
+  /** The driver container's log of each pod, by pod name. */
+  readonly logs = new Map<string, string>();
+  /** Called after each create, with the collection's path and the object as stored. */
+  onCreate: (collection: string, obj: StoredObject) => void = () => undefined;
+
+  constructor(
+    readonly fake: FakeApi,
+    opts: ClusterOptions = {},
+  ) {
+    const namespace = opts.namespace === undefined ? 'lab' : opts.namespace;
+    // The preflight first: these two are not objects of the store.
+    fake.on('GET', /^\/api\/v1\/namespaces\/[^/]+$/, (r, res) => {
+      const name = r.path.split('/').pop();
+      if (name === namespace)
+        sendJson(res, 200, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      else sendStatus(res, 404, 'NotFound', `namespaces "${name}" not found`);
+    });
+    fake.on('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', (r, res) => {
+      const body = r.body as {
+        spec: { resourceAttributes: { verb: string; resource: string; subresource?: string } };
+      };
+      const allowed = (opts.allowed ?? (() => true))(body.spec.resourceAttributes);
+      sendJson(res, 201, { ...body, status: { allowed } });
+    });
+    fake.on('POST', /^\/api/, (r, res) => this.create(r, res));
+    fake.on('GET', /^\/api/, (r, res) => this.read(r, res));
+    fake.on('DELETE', /^\/api/, (r, res) => this.remove(r, res));
+  }
+
+  /** Puts an object at `collection` as if it had been created (no onCreate). */
+  put(collection: string, obj: StoredObject): StoredObject {
+    const namespace = /\/namespaces\/([^/]+)\//.exec(collection)?.[1];
+    const stored: StoredObject = {
+      ...obj,
+      metadata: {
+        ...obj.metadata,
+        ...(namespace ? { namespace } : {}),
+        uid: obj.metadata.uid ?? `uid-${collection.split('/').pop()}-${obj.metadata.name}`,
+      },
+    };
+    this.objects.set(`${collection}/${obj.metadata.name}`, stored);
+    return stored;
+  }
+
+  /** The object at `path`, which must exist. */
+  get(path: string): StoredObject {
+    const o = this.objects.get(path);
+    if (!o) throw new Error(`fake: no object at ${path}`);
+    return o;
+  }
+
+  /** The paths of the objects that carry the labels `selector` selects. */
+  pathsOf(selector: string): string[] {
+    return [...this.objects]
+      .filter(([, o]) => selects(selector, o.metadata.labels))
+      .map(([p]) => p);
+  }
+
+  private create(r: Recorded, res: ServerResponse): void {
+    const at = pathOf(r.path);
+    const obj = r.body as StoredObject | undefined;
+    if (!at || at.name !== undefined || !obj?.metadata?.name) {
+      sendStatus(res, 400, 'BadRequest', `fake: cannot create at ${r.path}`);
+      return;
+    }
+    if (this.objects.has(`${at.collection}/${obj.metadata.name}`)) {
+      sendStatus(res, 409, 'AlreadyExists', `"${obj.metadata.name}" already exists`);
+      return;
+    }
+    const stored = this.put(at.collection, obj);
+    this.created.push(structuredClone(stored));
+    sendJson(res, 201, stored);
+    this.onCreate(at.collection, stored);
+  }
+
+  private read(r: Recorded, res: ServerResponse): void {
+    const at = pathOf(r.path);
+    if (!at) {
+      sendStatus(res, 404, 'NotFound', `fake: no resource at ${r.path}`);
+      return;
+    }
+    if (at.name === undefined) {
+      const selector = r.query.get('labelSelector') ?? '';
+      const items = [...this.objects]
+        .filter(([p, o]) => p === `${at.collection}/${o.metadata.name}`)
+        .filter(([, o]) => selects(selector, o.metadata.labels))
+        .map(([, o]) => o);
+      sendJson(res, 200, {
+        kind: 'List',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: '1' },
+        items,
+      });
+      return;
+    }
+    const obj = this.objects.get(`${at.collection}/${at.name}`);
+    if (at.sub === 'log') {
+      const log = obj ? this.logs.get(at.name) : undefined;
+      if (log === undefined) {
+        sendStatus(res, 404, 'NotFound', `fake: no log for pod ${at.name}`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(log);
+      return;
+    }
+    if (obj) sendJson(res, 200, obj);
+    else sendStatus(res, 404, 'NotFound', `"${at.name}" not found`);
+  }
+
+  private remove(r: Recorded, res: ServerResponse): void {
+    const at = pathOf(r.path);
+    const key = at?.name !== undefined ? `${at.collection}/${at.name}` : '';
+    if (!this.objects.delete(key)) {
+      sendStatus(res, 404, 'NotFound', `fake: nothing at ${r.path}`);
+      return;
+    }
+    sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success', code: 200 });
+  }
+}

@@ -5,7 +5,7 @@
  * Dockerfile's text: no Docker engine here, so what the image must hold is read, not built.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { StatefulSet } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
@@ -27,6 +27,7 @@ import {
 } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { BadInputError, LabError } from '../src/errors.js';
+import { assertSnapshot } from './helpers.js';
 import { PROTOCOLS } from '../src/protocols/index.js';
 import {
   DRIVER_RULES,
@@ -468,7 +469,6 @@ describe('k8s manifests: owners', () => {
 });
 
 describe('k8s manifests: YAML snapshots', () => {
-  const dir = new URL('../../test/fixtures/k8s/', import.meta.url);
   for (const [file, make] of Object.entries(SNAPSHOTS)) {
     it(`${file} is what the builders make`, () => {
       const objects = make(run);
@@ -481,13 +481,7 @@ describe('k8s manifests: YAML snapshots', () => {
         JSON.parse(JSON.stringify(objects)),
       );
       assert.ok(!/[&*][a-z]+\d/.test(text), 'no YAML anchors');
-      const url = new URL(file, dir);
-      if (process.env.UPDATE_SNAPSHOTS === '1') writeFileSync(url, text);
-      assert.equal(
-        text,
-        readFileSync(url, 'utf8'),
-        `${file} changed: UPDATE_SNAPSHOTS=1 to accept`,
-      );
+      assertSnapshot(`k8s/${file}`, text);
     });
   }
 });

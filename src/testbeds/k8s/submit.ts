@@ -34,7 +34,7 @@ import { experimentsJson, targetPlan, type K8sRunOptions } from './plan.js';
 
 /** How long a pod may take to be scheduled and pulled, on top of the experiment itself. */
 const POD_START_S = 300;
-/** How often the Job's pods are looked at. */
+/** How often the Job's pods are looked at (unless SubmitOptions.pollMs says otherwise). */
 const POLL_MS = 2000;
 /** The annotation (and label) an Indexed Job's pod carries its index in. */
 const INDEX_KEY = 'batch.kubernetes.io/job-completion-index';
@@ -59,13 +59,16 @@ export function runObjects(
   opts: Pick<K8sRunOptions, 'image' | 'imagePullPolicy' | 'nodeAccess' | 'parallel'>,
 ): { own: object[]; drivers: object[][] } {
   const pull = opts.imagePullPolicy;
+  // A fault that needs node access asks for it itself (node-drain's cordon): without the
+  // ClusterRole its driver would be refused, so a dry run shows it as the run applies it.
+  const nodes = opts.nodeAccess || needsNodeAccess(specs);
   const own: object[] = [
     anchorConfigMap(
       run,
       experimentsJson({ version: 1, runId: run.runId, image: opts.image, experiments: [...specs] }),
     ),
     ...driverAccess(run),
-    ...(opts.nodeAccess ? nodeAccess(run) : []),
+    ...(nodes ? nodeAccess(run) : []),
     matrixJob(run, {
       completions: specs.length,
       parallelism: Math.min(opts.parallel, specs.length),
@@ -141,6 +144,8 @@ export function userNeeds(nodeAccessToo: boolean): Access[] {
 export interface SubmitOptions extends K8sRunOptions {
   runId: string;
   signal: AbortSignal;
+  /** How often the Job's pods are looked at (default 2 s); tests against a fake API poll faster. */
+  pollMs?: number;
   onStatus?: (s: MatrixStatus & { note?: string }) => void;
   onRow?: (row: MatrixRow) => void;
 }
@@ -264,6 +269,7 @@ async function follow(api: K8sApi, rows: MatrixRow[], opts: SubmitOptions): Prom
       failed: rows.filter((r) => r.error !== undefined).length,
       etaS: perDone === null ? null : Math.round((perDone * (rows.length - done.size)) / 1000),
     });
-    if (done.size < rows.length) await sleep(POLL_MS, opts.signal).catch(() => undefined);
+    if (done.size < rows.length)
+      await sleep(opts.pollMs ?? POLL_MS, opts.signal).catch(() => undefined);
   }
 }
