@@ -118,9 +118,9 @@ describe('bad input, in-process: one line naming the problem (the CLI exits 2 wi
       /apply to the idle-timeout fault only/,
     ],
     [
-      'k8s testbed not built yet',
+      'a partition on a real cluster (no API call makes one)',
       { fault: 'partition', testbed: 'k8s' },
-      /testbed 'k8s' is not built yet/,
+      /fault partition is not available on the k8s testbed \(it has: .*pod-delete.*\)/,
     ],
   ];
   for (const [name, flags, re] of cases)

@@ -835,7 +835,11 @@ describe('k8s through the CLI', { concurrency: true }, () => {
             runCli([...base, '--image-pull-policy', 'Sometimes']),
             runCli(['run', '--testbed', 'netns', '--fault', 'partition', '--dry-run']),
           ]);
-          assertOneLine(noConfig, 2, /^halfopen: no kubeconfig: set KUBECONFIG/);
+          assertOneLine(
+            noConfig,
+            2,
+            /^halfopen: no kubeconfig: give --kubeconfig <file> or set KUBECONFIG/,
+          );
           assertOneLine(rbac, 2, /^halfopen: missing RBAC in namespace lab: create jobs/);
           assertOneLine(choice, 2, /Sometimes/);
           assertOneLine(dry, 2, /^halfopen: --dry-run applies to --testbed k8s only$/);

@@ -32,7 +32,7 @@ describe('kube: bad input, in-process (the CLI exits 2 with the line)', () => {
     [
       'time-scale on proxy',
       { testbed: 'proxy', fault: 'partition', timeScale: '0.1' },
-      /--testbed kube only/,
+      /--testbed kube and k8s only/,
     ],
     [
       'pod-delete on netns',

@@ -109,32 +109,14 @@ export function planWatch(o: WatchOptions): Plan {
 
 /** What the user needs for this watch (the preflight checks each). */
 function needsOf(fault: WatchFault | null): Access[] {
-  const base: Access[] = [
+  return [
     { verb: 'get', group: '', resource: 'pods' },
     { verb: 'patch', group: '', resource: 'pods', subresource: 'ephemeralcontainers' },
     { verb: 'get', group: '', resource: 'pods', subresource: 'log' },
     { verb: 'get', group: '', resource: 'services' },
     { verb: 'list', group: 'discovery.k8s.io', resource: 'endpointslices' },
+    ...(fault ? WATCH_FAULTS[fault].access : []),
   ];
-  switch (fault) {
-    case null:
-      return base;
-    case 'pod-delete':
-    case 'pod-force-delete':
-      return [...base, { verb: 'delete', group: '', resource: 'pods' }];
-    case 'node-drain':
-      return [
-        ...base,
-        { verb: 'create', group: '', resource: 'pods', subresource: 'eviction' },
-        { verb: 'patch', group: '', resource: 'nodes', namespaced: false },
-      ];
-    case 'network-policy':
-      return [
-        ...base,
-        { verb: 'create', group: 'networking.k8s.io', resource: 'networkpolicies' },
-        { verb: 'delete', group: 'networking.k8s.io', resource: 'networkpolicies' },
-      ];
-  }
 }
 
 /** `--to`: an address and port, or a Service (its ClusterIP and its ready pods' addresses). */
@@ -242,7 +224,7 @@ export async function watchApp(o: WatchOptions): Promise<WatchReport> {
       await sleep(plan.afterMs, done.signal);
       if (done.signal.aborted || plan.fault === null) return;
       t0 = now();
-      await applyFault(api, plan, o, runId, teardowns);
+      await APPLY[plan.fault]({ api, plan, o, runId, teardowns });
       // Everything so far, again relative to T0.
       for (const e of events) e.at_ms = Math.round((e.at_ms - msBetween(start, t0)) * 10) / 10;
       note(t0, `${plan.fault} applied (${WATCH_FAULTS[plan.fault].help})`);
@@ -304,42 +286,39 @@ export async function watchApp(o: WatchOptions): Promise<WatchReport> {
   };
 }
 
-async function applyFault(
-  api: K8sApi,
-  plan: Plan,
-  o: WatchOptions,
-  runId: string,
-  teardowns: Teardowns,
-): Promise<void> {
-  switch (plan.fault) {
-    case null:
-      return;
-    case 'pod-delete':
-      await api.deletePod(o.serverPod!);
-      return;
-    case 'pod-force-delete':
-      await api.deletePod(o.serverPod!, 0);
-      return;
-    case 'node-drain': {
-      const node = (await api.readPod(o.serverPod!)).spec?.nodeName;
-      if (!node) throw new LabError(`pod ${o.serverPod} is on no node`);
-      teardowns.defer(`uncordon ${node}`, () => api.cordon(node, false));
-      await api.cordon(node, true);
-      await api.evictPod(o.serverPod!);
-      return;
-    }
-    case 'network-policy': {
-      const policy = denySelected(
-        { runId, namespace: api.namespace },
-        `halfopen-deny-${runId}`,
-        plan.selector!,
-      );
-      validateObject(policy);
-      teardowns.defer(`delete networkpolicy ${policy.metadata!.name}`, () =>
-        api.deleteNetworkPolicy(policy.metadata!.name!),
-      );
-      await api.create(policy as Parameters<K8sApi['create']>[0]);
-      return;
-    }
-  }
+interface FaultCall {
+  api: K8sApi;
+  plan: Plan;
+  o: WatchOptions;
+  runId: string;
+  teardowns: Teardowns;
 }
+
+/** What each watch fault does through the API (T0 is right before it). */
+const APPLY: Record<WatchFault, (c: FaultCall) => Promise<void>> = {
+  'pod-delete': async ({ api, o }) => {
+    await api.deletePod(o.serverPod!);
+  },
+  'pod-force-delete': async ({ api, o }) => {
+    await api.deletePod(o.serverPod!, 0);
+  },
+  'node-drain': async ({ api, o, teardowns }) => {
+    const node = (await api.readPod(o.serverPod!)).spec?.nodeName;
+    if (!node) throw new LabError(`pod ${o.serverPod} is on no node`);
+    teardowns.defer(`uncordon ${node}`, () => api.cordon(node, false));
+    await api.cordon(node, true);
+    await api.evictPod(o.serverPod!);
+  },
+  'network-policy': async ({ api, plan, runId, teardowns }) => {
+    const policy = denySelected(
+      { runId, namespace: api.namespace },
+      `halfopen-deny-${runId}`,
+      plan.selector!,
+    );
+    validateObject(policy);
+    teardowns.defer(`delete networkpolicy ${policy.metadata!.name}`, () =>
+      api.deleteNetworkPolicy(policy.metadata!.name!),
+    );
+    await api.create(policy as Parameters<K8sApi['create']>[0]);
+  },
+};
