@@ -741,7 +741,7 @@ describe('deleteRun', () => {
         : sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success' }),
     );
 
-    const deleted = await api.deleteRun(selector);
+    const deleted = await api.deleteRun(selector, 'yes');
     assert.deepEqual(deleted, [
       'Job/halfopen-1-ab',
       'StatefulSet/ho-1-ab-0',
@@ -765,6 +765,19 @@ describe('deleteRun', () => {
     );
     assert.equal(deletes[0]?.query.get('propagationPolicy'), 'Background');
     assert.deepEqual(fake.unmatched, []);
+  });
+
+  it("skips cluster-wide kinds unless asked, and where the user may not list them with 'if-allowed'", async () => {
+    fake.on('GET', /^\/api|^\/apis/, (r, res) => {
+      if (r.path.startsWith('/apis/rbac.authorization.k8s.io/v1/cluster'))
+        sendStatus(res, 403, 'Forbidden', 'clusterroles is forbidden');
+      else sendJson(res, 200, { kind: 'List', metadata: {}, items: [] });
+    });
+    assert.deepEqual(await api.deleteRun(runSelector('1-ab')), []);
+    assert.ok(!fake.calls().some((c) => c.path.includes('/clusterrole')));
+    assert.deepEqual(await api.deleteRun(runSelector('1-ab'), 'if-allowed'), []);
+    assert.ok(fake.calls().some((c) => c.path.includes('/clusterrole')));
+    await assert.rejects(api.deleteRun(runSelector('1-ab'), 'yes'), /clusterroles is forbidden/);
   });
 });
 

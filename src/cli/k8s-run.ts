@@ -76,7 +76,7 @@ export async function cleanupCluster(
     ...(flags.context ? { context: flags.context } : {}),
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
   });
-  const deleted = await api.deleteRun(runSelector(flags.run));
+  const deleted = await api.deleteRun(runSelector(flags.run), 'if-allowed');
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ namespace: api.namespace, deleted })}\n`);
     return;

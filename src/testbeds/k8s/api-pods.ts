@@ -46,10 +46,15 @@ const RUN_KINDS: readonly { apiVersion: string; kind: string; namespaced: boolea
 ];
 
 /** K8sApi.deleteRun's work (see there). */
-export async function deleteRun(api: PodClients, selector: string): Promise<string[]> {
+export async function deleteRun(
+  api: PodClients,
+  selector: string,
+  clusterScoped: 'yes' | 'no' | 'if-allowed',
+): Promise<string[]> {
   const deleted: string[] = [];
   const failed: string[] = [];
   for (const { apiVersion, kind, namespaced } of RUN_KINDS) {
+    if (!namespaced && clusterScoped === 'no') continue;
     const namespace = namespaced ? api.namespace : undefined;
     let items: KubernetesObject[];
     try {
@@ -65,7 +70,9 @@ export async function deleteRun(api: PodClients, selector: string): Promise<stri
       );
       items = list.items;
     } catch (err) {
-      failed.push(toLabError(api, err, 'list', kind).message);
+      // Cluster-wide lists need cluster rights a user without node access need not have.
+      if (!(namespaced === false && clusterScoped === 'if-allowed' && codeOf(err) === 403))
+        failed.push(toLabError(api, err, 'list', kind).message);
       continue;
     }
     for (const item of items) {

@@ -225,10 +225,39 @@ export class K8sApi {
   /**
    * Deletes every object that carries `selector`'s labels: listed first and deleted by name, so
    * nothing without the labels is touched. Returns `Kind/name` of each object deleted; one already
-   * gone (the garbage collector may be first) is not an error.
+   * gone (the garbage collector may be first) is not an error. ClusterRoles and their bindings
+   * (cluster-scoped: only a run with node access has them) are looked for when `clusterScoped`
+   * says so; `if-allowed` skips them where the user may not list them (cleanup).
    */
-  async deleteRun(selector: string): Promise<string[]> {
-    return deleteRun(this.clients, selector);
+  async deleteRun(
+    selector: string,
+    clusterScoped: 'yes' | 'no' | 'if-allowed' = 'no',
+  ): Promise<string[]> {
+    return deleteRun(this.clients, selector, clusterScoped);
+  }
+
+  /**
+   * Deletes one object by its kind and name (its dependents in the background); one already gone
+   * is not an error. What the driver uses: it may delete what it created, not list the namespace.
+   */
+  async deleteObject(obj: KubernetesObject): Promise<void> {
+    const what = `${obj.kind}/${obj.metadata?.name}`;
+    try {
+      await this.objects.delete(
+        {
+          apiVersion: obj.apiVersion,
+          kind: obj.kind,
+          metadata: { name: obj.metadata?.name, namespace: this.namespace },
+        },
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        'Background',
+      );
+    } catch (err) {
+      if (codeOf(err) !== 404) throw toLabError(this, err, 'delete', what);
+    }
   }
 
   // -------------------------------------------------------------------------------------------

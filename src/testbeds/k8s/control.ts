@@ -20,7 +20,8 @@ import type { LogSource } from './pod-process.js';
 export interface ClusterApi extends LogSource {
   readonly namespace: string;
   create<T extends KubernetesObject>(obj: T): Promise<T>;
-  deleteRun(selector: string): Promise<string[]>;
+  /** Deletes one object it created (404: gone already). */
+  deleteObject(obj: KubernetesObject): Promise<void>;
   deletePod(name: string, gracePeriodSeconds?: number): Promise<boolean>;
   evictPod(name: string): Promise<void>;
   cordon(node: string, unschedulable: boolean): Promise<void>;
@@ -91,7 +92,9 @@ export function clusterControl(d: ControlDeps): ClusterControl {
     async denyAll() {
       const policy = denyAllPolicy(d.run, d.index);
       validateObject(policy);
-      // The experiment's teardown deletes it with everything else of its labels.
+      d.teardowns.defer(`delete NetworkPolicy/${policy.metadata?.name}`, () =>
+        d.api.deleteObject(policy as KubernetesObject),
+      );
       await d.api.create(policy as KubernetesObject);
       d.event('policy', policy.metadata?.name ?? 'deny', 'deny-all NetworkPolicy created');
     },

@@ -183,7 +183,7 @@ export async function submitMatrix(
   let failure: Error | undefined;
   try {
     teardowns.defer(`delete run ${runId}`, async () => {
-      await api.deleteRun(runSelector(runId));
+      await api.deleteRun(runSelector(runId), nodes ? 'yes' : 'no');
     });
     const bare: RunRef = { runId, namespace: api.namespace };
     const objects = (anchorUid?: string): KubernetesObject[] =>

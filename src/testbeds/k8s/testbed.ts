@@ -115,11 +115,14 @@ export class K8sTestbed implements Testbed {
         this.opts.imagePullPolicy,
       ),
     );
-    for (const o of objects) validateObject(o);
-    // One teardown for all: whatever carries this experiment's labels, also what a fault added.
-    this.teardowns.defer(`delete the objects of ${this.sts}`, async () => {
-      await api.deleteRun(this.selector);
-    });
+    // Each deleted by name at teardown, registered before it exists: the driver's Role may delete
+    // what it created, not list the namespace (and the anchor's garbage collection is behind it).
+    for (const o of objects) {
+      validateObject(o);
+      this.teardowns.defer(`delete ${o.kind}/${o.metadata?.name}`, () =>
+        api.deleteObject(o as KubernetesObject),
+      );
+    }
     this.teardowns.deferFirst('stop the watches', () => this.watches.abort());
     const [, service] = await Promise.all(objects.map((o) => api.create(o as KubernetesObject)));
     this.serviceIp = (service as { spec?: { clusterIP?: string } }).spec?.clusterIP ?? '';
