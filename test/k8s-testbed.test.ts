@@ -44,7 +44,14 @@ import { spawnLab } from '../src/testbeds/netns/exec.js';
 import { now } from '../src/util/clock.js';
 import { Teardowns } from '../src/util/teardown.js';
 import { assertBadInput, kubeSpecOf, specOf, waitFor } from './helpers.js';
-import { FakeApi, openStream, sendJson, type Recorded, type Stream } from './k8s-fake-api.js';
+import {
+  FakeApi,
+  isDiscovery,
+  openStream,
+  sendJson,
+  type Recorded,
+  type Stream,
+} from './k8s-fake-api.js';
 
 const NS = '/api/v1/namespaces/lab';
 const RUN_ID = '4242-abcd';
@@ -193,19 +200,21 @@ describe('k8s faults, request by request', () => {
     assert.equal(h.events[0]?.change, 'DELETE sent (gracePeriodSeconds=0: forced)');
   });
 
-  it("node-drain: cordons the flow pod's node, then evicts the pod; teardown uncordons", async () => {
+  it('node-drain: reads the node, cordons it, then evicts the pod; teardown uncordons', async () => {
     const node = (_r: Recorded, res: Parameters<typeof sendJson>[0]): void =>
       sendJson(res, 200, { apiVersion: 'v1', kind: 'Node', metadata: { name: FLOW_POD.node } });
+    fake.on('GET', `/api/v1/nodes/${FLOW_POD.node}`, node);
     fake.on('PATCH', `/api/v1/nodes/${FLOW_POD.node}`, node);
     fake.on('POST', `${NS}/pods/${FLOW_POD.name}/eviction`, (_r, res) =>
       sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', status: 'Success', code: 201 }),
     );
     await h.apply(k8sSpec('node-drain'));
     assert.deepEqual(calls(fake), [
+      `GET /api/v1/nodes/${FLOW_POD.node}`,
       `PATCH /api/v1/nodes/${FLOW_POD.node}`,
       `POST ${NS}/pods/${FLOW_POD.name}/eviction`,
     ]);
-    const [cordon, evict] = fake.calls();
+    const [, cordon, evict] = fake.calls();
     assert.equal(cordon!.contentType, 'application/strategic-merge-patch+json');
     assert.deepEqual(cordon!.body, { spec: { unschedulable: true } });
     assert.deepEqual(evict!.body, {
@@ -215,7 +224,7 @@ describe('k8s faults, request by request', () => {
     });
     assert.deepEqual(h.phases(), [
       ['start', 0],
-      ['applied', 2],
+      ['applied', 3],
     ]);
     assert.deepEqual(
       h.events.map((e) => [e.object, e.name]),
@@ -226,11 +235,32 @@ describe('k8s faults, request by request', () => {
     );
 
     assert.deepEqual(await h.teardowns.runAll(), []);
-    const uncordon = fake.calls()[2];
+    const uncordon = fake.calls()[3];
     assert.equal(`${uncordon?.method} ${uncordon?.path}`, `PATCH /api/v1/nodes/${FLOW_POD.node}`);
     assert.equal(uncordon!.contentType, 'application/strategic-merge-patch+json');
     assert.deepEqual(uncordon!.body, { spec: { unschedulable: false } });
-    assert.equal(fake.calls().length, 3);
+    assert.equal(fake.calls().length, 4);
+  });
+
+  it('node-drain: a node someone else cordoned is left cordoned', async () => {
+    fake.on('GET', `/api/v1/nodes/${FLOW_POD.node}`, (_r, res) =>
+      sendJson(res, 200, {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: FLOW_POD.node },
+        spec: { unschedulable: true },
+      }),
+    );
+    fake.on('POST', `${NS}/pods/${FLOW_POD.name}/eviction`, (_r, res) =>
+      sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', status: 'Success', code: 201 }),
+    );
+    await h.apply(k8sSpec('node-drain'));
+    assert.deepEqual(await h.teardowns.runAll(), []);
+    // No cordon, and no uncordon: only the read and the eviction.
+    assert.deepEqual(calls(fake), [
+      `GET /api/v1/nodes/${FLOW_POD.node}`,
+      `POST ${NS}/pods/${FLOW_POD.name}/eviction`,
+    ]);
   });
 
   it("network-policy: POSTs a deny-all NetworkPolicy on the target's pods", async () => {
@@ -925,7 +955,7 @@ describe("the verdict 'fault not in force'", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('K8sTestbed against the fake API', () => {
-  it('creates the StatefulSet and two Services, watches, waits for the pods; teardown deletes by label', async () => {
+  it('creates the StatefulSet and two Services, watches, waits for the pods; teardown deletes each by name', async () => {
     const fake = await FakeApi.start();
     const teardowns = new Teardowns();
     try {
@@ -950,23 +980,11 @@ describe('K8sTestbed against the fake API', () => {
             items: [],
           });
       };
-      // What deleteRun finds: the StatefulSet; every other kind empty.
-      fake.on('GET', '/apis/apps/v1/namespaces/lab/statefulsets', (_r, res) =>
-        sendJson(res, 200, {
-          apiVersion: 'apps/v1',
-          kind: 'StatefulSetList',
-          metadata: {},
-          items: [
-            {
-              apiVersion: 'apps/v1',
-              kind: 'StatefulSet',
-              metadata: { name: STS, namespace: 'lab' },
-            },
-          ],
-        }),
-      );
-      fake.on('DELETE', `/apis/apps/v1/namespaces/lab/statefulsets/${STS}`, (_r, res) =>
-        sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success' }),
+      // What the teardown deletes, by name (the driver's Role may not list the namespace).
+      fake.on(
+        'DELETE',
+        /^\/api(s\/apps)?\/v1\/namespaces\/lab\/(statefulsets|services)\//,
+        (_r, res) => sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success' }),
       );
       for (const [i, p] of PODS.entries())
         fake.on('GET', `${NS}/pods/${p.name}`, (_r, res) =>
@@ -1061,11 +1079,27 @@ describe('K8sTestbed against the fake API', () => {
       // The watches stop first, so nothing they report races the deletion.
       await Promise.all(watches.map((w) => w.closed));
       const after = fake.calls().slice(before);
-      const lists = after.filter((c) => c.method === 'GET');
-      assert.ok(lists.length > 0 && lists.every((c) => c.query.get('labelSelector') === selector));
+      // No list at teardown: each object it created, by name, the last created first, its
+      // dependents (the StatefulSet's pods) in the background.
       assert.deepEqual(
-        after.filter((c) => c.method === 'DELETE').map((c) => c.path),
-        [`/apis/apps/v1/namespaces/lab/statefulsets/${STS}`],
+        after.filter((c) => c.method === 'GET' && !isDiscovery(c)).map((c) => c.path),
+        [],
+      );
+      const deletes = after.filter((c) => c.method === 'DELETE');
+      assert.deepEqual(
+        deletes.map((c) => c.path),
+        [
+          `${NS}/services/${STS}-pods`,
+          `${NS}/services/${STS}`,
+          `/apis/apps/v1/namespaces/lab/statefulsets/${STS}`,
+        ],
+      );
+      assert.ok(
+        deletes.every(
+          (c) =>
+            (c.body as { propagationPolicy?: string } | undefined)?.propagationPolicy ===
+              'Background' || c.query.get('propagationPolicy') === 'Background',
+        ),
       );
     } finally {
       await teardowns.runAll();

@@ -14,12 +14,17 @@ export function flowPodOf(ctx: K8sFaultContext): ClusterPod {
   );
 }
 
-/** T0, the API call, `applied`. */
+/**
+ * T0, the API call, `applied`. A fault on the client's pod (`onPod`) refuses before T0 when the
+ * pod is not known, so no start is marked for a fault that never happened.
+ */
 export function apiFault(
   name: string,
   act: (ctx: K8sFaultContext) => Promise<void>,
+  opts: { onPod?: boolean } = {},
 ): (ctx: K8sFaultContext) => Promise<void> {
   return async (ctx) => {
+    if (opts.onPod) flowPodOf(ctx);
     ctx.mark({ type: 'fault', name, phase: 'start' });
     await act(ctx);
     ctx.mark({ type: 'fault', name, phase: 'applied' });

@@ -14,11 +14,15 @@ export const nodeDrain: FaultDef = {
   params: [],
   testbeds: {
     k8s: {
-      apply: apiFault('node-drain', async (ctx) => {
-        const pod = flowPodOf(ctx);
-        await ctx.cluster.cordon(pod.node);
-        await ctx.cluster.evictPod(pod.name);
-      }),
+      apply: apiFault(
+        'node-drain',
+        async (ctx) => {
+          const pod = flowPodOf(ctx);
+          await ctx.cluster.cordon(pod.node);
+          await ctx.cluster.evictPod(pod.name);
+        },
+        { onPod: true },
+      ),
       access: ['nodes'],
       inForceAfterMs: null,
       reconnectFrom: 'detection',

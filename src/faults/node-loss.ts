@@ -68,15 +68,19 @@ export const nodeLoss: FaultDef = {
           );
       },
       // T0 before the hook starts: how long it takes to act is fault_apply_ms.
-      apply: apiFault('node-loss', (ctx) => {
-        const pod = flowPodOf(ctx);
-        return ctx.cluster.runHook(HOOK.read(ctx.spec)!, {
-          HALFOPEN_NODE: pod.node,
-          HALFOPEN_POD: pod.name,
-          HALFOPEN_POD_IP: pod.ip,
-          HALFOPEN_NAMESPACE: ctx.cluster.namespace,
-        });
-      }),
+      apply: apiFault(
+        'node-loss',
+        (ctx) => {
+          const pod = flowPodOf(ctx);
+          return ctx.cluster.runHook(HOOK.read(ctx.spec)!, {
+            HALFOPEN_NODE: pod.node,
+            HALFOPEN_POD: pod.name,
+            HALFOPEN_POD_IP: pod.ip,
+            HALFOPEN_NAMESPACE: ctx.cluster.namespace,
+          });
+        },
+        { onPod: true },
+      ),
       inForceAfterMs: 10_000,
       reconnectFrom: 'detection',
       takesSink: true,

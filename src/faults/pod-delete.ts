@@ -27,7 +27,9 @@ export const podDelete: FaultDef = {
     },
     k8s: {
       // The pod's own terminationGracePeriodSeconds (--grace-period), as `kubectl delete pod`.
-      apply: apiFault('pod-delete', (ctx) => ctx.cluster.deletePod(flowPodOf(ctx).name)),
+      apply: apiFault('pod-delete', (ctx) => ctx.cluster.deletePod(flowPodOf(ctx).name), {
+        onPod: true,
+      }),
       inForceAfterMs: null,
       reconnectFrom: 'detection',
       takesSink: true,

@@ -27,7 +27,9 @@ export const podForceDelete: FaultDef = {
     },
     k8s: {
       // A DELETE with gracePeriodSeconds=0, as `kubectl delete pod --force --grace-period=0`.
-      apply: apiFault('pod-force-delete', (ctx) => ctx.cluster.deletePod(flowPodOf(ctx).name, 0)),
+      apply: apiFault('pod-force-delete', (ctx) => ctx.cluster.deletePod(flowPodOf(ctx).name, 0), {
+        onPod: true,
+      }),
       inForceAfterMs: null,
       reconnectFrom: 'detection',
       takesSink: true,

@@ -25,6 +25,7 @@ export interface ClusterApi extends LogSource {
   deletePod(name: string, gracePeriodSeconds?: number): Promise<boolean>;
   evictPod(name: string): Promise<void>;
   cordon(node: string, unschedulable: boolean): Promise<void>;
+  readNode(name: string): Promise<{ spec?: { unschedulable?: boolean } }>;
   restartStatefulSet(name: string, at: Date): Promise<void>;
   watch(
     kind: 'pods' | 'endpointslices',
@@ -85,6 +86,11 @@ export function clusterControl(d: ControlDeps): ClusterControl {
       d.event('pod', name, 'eviction accepted (policy/v1 Eviction)');
     },
     async cordon(node) {
+      // A node someone else cordoned stays as they left it.
+      if ((await d.api.readNode(node)).spec?.unschedulable) {
+        d.event('node', node, 'already cordoned (left so)');
+        return;
+      }
       d.teardowns.defer(`uncordon ${node}`, () => d.api.cordon(node, false));
       await d.api.cordon(node, true);
       d.event('node', node, 'cordoned (unschedulable)');
