@@ -15,6 +15,12 @@ import {
   probeFlags,
 } from '../src/testbeds/k8s/probe.js';
 import { runFlags } from './helpers.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BadInputError } from '../src/errors.js';
+import { clusterOptions } from '../src/cli/k8s.js';
+import { readTimings, withTimings } from '../src/testbeds/k8s/plan.js';
 
 describe('k8s probe: what the API shows', () => {
   it("reads kube-proxy's mode and conntrack timeouts (kubeadm's config.conf)", () => {
@@ -95,5 +101,48 @@ describe('k8s probe: what the API shows', () => {
     assert.deepEqual(probeFlags({ endpoint_lag_ms: null, eviction_s: null, node_grace_s: 40 }), [
       '--node-grace 40s',
     ]);
+  });
+});
+
+describe("k8s probe's timings fed back (--timings)", () => {
+  it("sets the delays a run does not set itself, from probe --json's output", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'halfopen-timings-'));
+    try {
+      const file = join(dir, 'probe.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          server: 'x',
+          endpoint_lag_ms: 640.2,
+          node_grace_s: 50,
+          eviction_s: 120,
+          flags: [],
+        }),
+      );
+      const t = readTimings(file);
+      assert.deepEqual(t, { endpoint_lag_ms: 640.2, node_grace_s: 50, eviction_s: 120 });
+      // A delay given on the command line wins over the measured one.
+      const spec = specFromFlags(
+        runFlags({ testbed: 'k8s', target: 'tcp', fault: 'pod-delete', eviction: '30s' }),
+      );
+      assert.deepEqual(withTimings(spec, t).kube?.delays, {
+        endpoint_lag: 640,
+        node_grace: 50_000,
+        eviction: 30_000,
+      });
+      writeFileSync(file, '{"server": "x"}');
+      assert.throws(() => readTimings(file), BadInputError);
+      assert.throws(() => readTimings(join(dir, 'missing.json')), /cannot read --timings/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is a k8s flag: refused on another testbed', () => {
+    assert.throws(
+      () => clusterOptions({ timings: 'probe.json' }, 1, false),
+      (e: Error) =>
+        e instanceof BadInputError && /--timings applies to --testbed k8s only/.test(e.message),
+    );
   });
 });

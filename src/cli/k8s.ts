@@ -12,6 +12,7 @@ import { DEFAULT_IMAGE, type K8sRunOptions } from '../testbeds/k8s/plan.js';
 import { watchFaultHelp, type WatchFlags } from '../testbeds/k8s/watch-faults.js';
 
 export interface K8sFlags {
+  timings?: string;
   context?: string;
   namespace?: string;
   kubeconfig?: string;
@@ -49,6 +50,10 @@ export function addClusterOptions(cmd: Command): Command {
       "k8s testbed: bind the opt-in ClusterRole (nodes: get, list, patch) to the run's ServiceAccount (node-drain asks for it itself)",
     )
     .option(
+      '--timings <file>',
+      "k8s testbed: the cluster's timings from `halfopen k8s probe --json`, for the predicted windows (a delay flag given wins)",
+    )
+    .option(
       '--dry-run',
       'k8s testbed: print every manifest the run would apply, as YAML, and apply nothing',
     );
@@ -69,6 +74,7 @@ export function clusterOptions(
       'imagePullPolicy',
       'nodeAccess',
       'dryRun',
+      'timings',
     ] as const
   ).filter((k) => flags[k] !== undefined);
   if (!onCluster) {

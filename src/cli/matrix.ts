@@ -20,6 +20,7 @@ import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js'
 import { Progress } from './progress.js';
 import { writeTimeline } from './run.js';
 import { clusterOptions, type K8sFlags } from './k8s.js';
+import { readTimings, withTimings } from '../testbeds/k8s/plan.js';
 
 /**
  * Experiments mostly wait (for timers, for the deadline), so two per core keeps a machine busy
@@ -69,6 +70,10 @@ export async function runScenario(
       `a matrix runs on a real cluster or on this machine, not both (testbeds: ${[...testbeds].join(', ')})`,
     );
   const cluster = clusterOptions(flags, parallel, testbeds.has('k8s'));
+  if (flags.timings) {
+    const timings = readTimings(flags.timings);
+    scenario = { ...scenario, specs: scenario.specs.map((s) => withTimings(s, timings)) };
+  }
   // A machine that cannot host the testbed or lacks a broker fails in one line, before anything.
   for (const testbed of testbeds)
     if (testbed === 'netns' || testbed === 'kube') await netnsPreflight(testbed);

@@ -27,6 +27,7 @@ import { parseDuration } from '../util/duration.js';
 import { BadInputError } from '../errors.js';
 import { Progress } from './progress.js';
 import { clusterOptions, type K8sFlags } from './k8s.js';
+import { readTimings, withTimings } from '../testbeds/k8s/plan.js';
 import { LabError } from '../errors.js';
 
 export interface RunFlags extends K8sFlags {
@@ -131,8 +132,9 @@ export function writeTimeline(dir: string, result: ExperimentResult): string {
 }
 
 export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<void> {
-  const spec = specFromFlags(flags);
-  const cluster = clusterOptions(flags, 1, spec.testbed === 'k8s');
+  const given = specFromFlags(flags);
+  const cluster = clusterOptions(flags, 1, given.testbed === 'k8s');
+  const spec = flags.timings ? withTimings(given, readTimings(flags.timings)) : given;
   const runId = newRunId();
   const progress = new Progress(flags.json ? false : undefined);
   let result: ExperimentResult;

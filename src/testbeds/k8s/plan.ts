@@ -93,3 +93,45 @@ export function replicaHost(runId: string, index: number, replica: number): stri
 /** The ports the lab's wrapper in a target pod listens on for the driver's steering. */
 export const CONTROL_PORTS = { target: 19901, sink: 19902 } as const;
 export type PodRole = keyof typeof CONTROL_PORTS;
+
+/** What `k8s probe --json` measured that a prediction uses, by the kube delay it sets. */
+export interface ClusterTimings {
+  endpoint_lag_ms: number | null;
+  node_grace_s: number | null;
+  eviction_s: number | null;
+}
+
+/** Reads `k8s probe --json`'s output (`--timings <file>`). */
+export function readTimings(file: string): ClusterTimings {
+  let t: Partial<ClusterTimings>;
+  try {
+    t = JSON.parse(readFileSync(file, 'utf8')) as Partial<ClusterTimings>;
+  } catch (err) {
+    throw new BadInputError(`cannot read --timings ${file}: ${(err as Error).message}`);
+  }
+  const num = (v: unknown): number | null => (typeof v === 'number' && v >= 0 ? v : null);
+  const timings = {
+    endpoint_lag_ms: num(t.endpoint_lag_ms),
+    node_grace_s: num(t.node_grace_s),
+    eviction_s: num(t.eviction_s),
+  };
+  if (Object.values(timings).every((v) => v === null))
+    throw new BadInputError(
+      `--timings ${file} has none of a probe's timings (halfopen k8s probe --json)`,
+    );
+  return timings;
+}
+
+/**
+ * The spec with the cluster's measured timings as its delays, where the spec does not set them
+ * itself (a flag or a scenario's `kube:` given wins).
+ */
+export function withTimings(spec: ExperimentSpec, t: ClusterTimings): ExperimentSpec {
+  const kube = kubeOf(spec);
+  const measured = {
+    ...(t.endpoint_lag_ms !== null ? { endpoint_lag: Math.round(t.endpoint_lag_ms) } : {}),
+    ...(t.node_grace_s !== null ? { node_grace: t.node_grace_s * 1000 } : {}),
+    ...(t.eviction_s !== null ? { eviction: t.eviction_s * 1000 } : {}),
+  };
+  return { ...spec, kube: { ...kube, delays: { ...measured, ...kube.delays } } };
+}
