@@ -326,7 +326,21 @@ describe('create', () => {
         e instanceof ClusterAccessError &&
         e.message.startsWith(
           'not allowed to create ConfigMap/halfopen-1-ab in namespace lab: configmaps is forbidden',
-        ),
+        ) &&
+        e.message.endsWith('(apply: halfopen k8s rbac | kubectl apply -f -)'),
+    );
+  });
+
+  it("does not send a refusal that is not RBAC's to the Role (Pod Security, quotas, webhooks)", async () => {
+    const psa =
+      'pods "x" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false';
+    fake.on('POST', `${NS}/pods`, (_r, res) => sendStatus(res, 403, 'Forbidden', psa));
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' } };
+    await assert.rejects(
+      api.create(pod),
+      (e: Error) =>
+        e instanceof ClusterAccessError &&
+        e.message === `the cluster refused to create Pod/x in namespace lab: ${psa}`,
     );
   });
 });
@@ -849,7 +863,7 @@ describe('waitPodRunning', () => {
     assert.equal(fake.calls().length, 2);
   });
 
-  it("reports the scheduler's reason for a pod it cannot place", async () => {
+  it('waits for a pod the scheduler cannot place yet (an autoscaler may add a node), and gives its reason at the timeout', async () => {
     fake.on('GET', path, (_r, res) =>
       sendJson(
         res,
@@ -867,13 +881,15 @@ describe('waitPodRunning', () => {
         }),
       ),
     );
+    // A short wait: the pod is read several times (not given up at the first), then the reason.
     await assert.rejects(
-      api.waitPodRunning('nats-0', 10_000, new AbortController().signal),
+      api.waitPodRunning('nats-0', 1200, new AbortController().signal),
       (e: Error) =>
         e instanceof LabError &&
         !(e instanceof BadInputError) &&
         e.message ===
-          'pod nats-0 cannot be scheduled: 0/3 nodes are available: 3 node(s) were unschedulable.',
+          'pod nats-0 not running after 1 s: not scheduled yet: 0/3 nodes are available: 3 node(s) were unschedulable.',
     );
+    assert.ok(fake.calls().filter((c) => c.path.endsWith('/pods/nats-0')).length >= 2);
   });
 });

@@ -167,8 +167,9 @@ function podState(pod: V1Pod): true | string | Error {
     return new LabError(`pod ${name} ended (${phase})${detail}`);
   }
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  // Not final: an autoscaling cluster makes room by adding a node (the wait's timeout decides).
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable')
-    return new LabError(`pod ${name} cannot be scheduled: ${scheduled.message ?? 'Unschedulable'}`);
+    return `not scheduled yet: ${scheduled.message ?? 'Unschedulable'}`;
   const containers = pod.status?.containerStatuses ?? [];
   if (phase === 'Running' && containers.length > 0 && containers.every((cs) => cs.ready))
     return true;

@@ -111,9 +111,13 @@ export function toLabError(target: Target, err: unknown, verb: string, what: str
     return new ClusterAccessError(
       `the API server at ${server} rejected the credentials of context '${context}'${api || ' (401 Unauthorized)'} (log in again, or pick another --context)`,
     );
+  // RBAC says "cannot <verb> resource"; Pod Security, a ResourceQuota or an admission webhook
+  // also answer 403, and only RBAC's is fixed by the Role.
   if (code === 403)
     return new ClusterAccessError(
-      `not allowed to ${verb} ${what} in namespace ${namespace}${api} (apply: halfopen k8s rbac | kubectl apply -f -)`,
+      /cannot \S+ resource/.test(message ?? '')
+        ? `not allowed to ${verb} ${what} in namespace ${namespace}${api} (apply: halfopen k8s rbac | kubectl apply -f -)`
+        : `the cluster refused to ${verb} ${what} in namespace ${namespace}${api}`,
     );
   if (code === 409 && reason === 'AlreadyExists')
     return new LabError(`${what} already exists in namespace ${namespace}${api}`);

@@ -366,7 +366,15 @@ export class K8sTestbed implements Testbed {
       dial.host === `${this.sts}.${this.opts.api.namespace}.svc` && this.serviceIp
         ? this.serviceIp
         : (await lookup(dial.host, { family: 4 }).catch(() => ({ address: dial.host }))).address;
-    return establishedTo(null, host, dial.port);
+    const viaService = await establishedTo(null, host, dial.port);
+    if (viaService) return viaService;
+    // Where the CNI translates a Service at connect() (Cilium's socket load balancing), the
+    // socket's peer is the pod itself.
+    for (const pod of this.pods()) {
+      const direct = await establishedTo(null, pod.ip, dial.port);
+      if (direct) return direct;
+    }
+    return null;
   }
 
   /** The pod whose target logged the client's own address and port; the only pod if just one. */
