@@ -401,9 +401,22 @@ export class FakeCluster {
   private remove(r: Recorded, res: ServerResponse): void {
     const at = pathOf(r.path);
     const key = at?.name !== undefined ? `${at.collection}/${at.name}` : '';
-    if (!this.objects.delete(key)) {
+    const obj = this.objects.get(key);
+    if (!obj || !this.objects.delete(key)) {
       sendStatus(res, 404, 'NotFound', `fake: nothing at ${r.path}`);
       return;
+    }
+    // As the Job controller and the garbage collector do: a deleted Job's pods go with it (the
+    // pods the fake's tests make for a Job carry its run's labels and the driver component).
+    if (obj.kind === 'Job') {
+      const run = obj.metadata?.labels?.['halfopen.dev/run'];
+      for (const [k, o] of this.objects)
+        if (
+          o.kind === 'Pod' &&
+          o.metadata?.labels?.['halfopen.dev/run'] === run &&
+          o.metadata?.labels?.['halfopen.dev/component'] === 'driver'
+        )
+          this.objects.delete(k);
     }
     sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success', code: 200 });
   }

@@ -322,7 +322,7 @@ describe('k8s submitMatrix against the fake', () => {
             : { phase: 'Running' },
       );
       const seen: number[] = [];
-      const rows = await submitMatrix(
+      const { rows } = await submitMatrix(
         specs,
         submitOptions(fake.kubeconfig(), {
           runId,
@@ -451,10 +451,19 @@ describe('k8s submitMatrix against the fake', () => {
         "the Job's status was read",
       );
       assertRunDeleted(cluster, fake, runId);
+      // The Job first, in the foreground: its driver pods go with it (each undoing what it did
+      // while its access still exists), and only then the rest.
+      const deletes = fake.calls().filter((c) => c.method === 'DELETE');
+      assert.equal(deletes[0]!.path, `${JOBS}/${runName(runId)}`);
+      const body = deletes[0]!.body as { propagationPolicy?: string } | undefined;
       assert.equal(
-        fake.calls().filter((c) => c.method === 'DELETE' && c.path.startsWith(`${PODS}/`)).length,
-        3,
-        'the driver pods too',
+        body?.propagationPolicy ?? deletes[0]!.query.get('propagationPolicy'),
+        'Foreground',
+      );
+      assert.equal(
+        deletes.filter((c) => c.path.startsWith(`${PODS}/`)).length,
+        0,
+        'no driver pod deleted by hand: they went with their Job',
       );
       assert.deepEqual(fake.unmatched, []);
     });
@@ -487,7 +496,7 @@ describe('k8s submitMatrix against the fake', () => {
           ],
         };
       };
-      const rows = await submitMatrix(
+      const { rows } = await submitMatrix(
         specs,
         submitOptions(fake.kubeconfig(), {
           runId,
@@ -502,7 +511,7 @@ describe('k8s submitMatrix against the fake', () => {
       );
       assert.deepEqual(rows[0]!.result, measured);
       const why =
-        'the Job failed before this experiment ran: DeadlineExceeded Job was active longer than specified deadline';
+        "stopped: the Job failed (DeadlineExceeded Job was active longer than specified deadline) before this experiment's outcome was read";
       assert.equal(rows[1]!.error, why);
       assert.equal(rows[2]!.error, why);
       const jobReads = fake.calls().filter((c) => c.path === `${JOBS}/${runName(runId)}`);

@@ -8,7 +8,12 @@ import { K8sApi } from '../testbeds/k8s/api.js';
 import { encodeOutcome, runJobIndex } from '../testbeds/k8s/job.js';
 import { runSelector } from '../testbeds/k8s/names.js';
 import type { ClusterChoice, K8sRunOptions } from '../testbeds/k8s/plan.js';
-import { dryRunYaml, needsNodeAccess, submitMatrix } from '../testbeds/k8s/submit.js';
+import {
+  dryRunYaml,
+  needsNodeAccess,
+  submitMatrix,
+  type ClusterOutcome,
+} from '../testbeds/k8s/submit.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { DEFAULT_IMAGE } from '../testbeds/k8s/plan.js';
 import { watchApp } from '../testbeds/k8s/watch-app.js';
@@ -31,7 +36,7 @@ export async function runOnCluster(
     onRow?: (row: MatrixRow) => void;
   } = {},
   runId = newRunId(),
-): Promise<MatrixRow[] | null> {
+): Promise<ClusterOutcome | null> {
   if (flags.dryRun) {
     const nodes = opts.nodeAccess || needsNodeAccess(specs);
     // The namespace the run would use: given, else the context's (read locally, no request).

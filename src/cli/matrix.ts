@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, release } from 'node:os';
 import { join, relative } from 'node:path';
-import { BadInputError } from '../errors.js';
+import { BadInputError, TeardownError } from '../errors.js';
 import { cellsOf } from '../report/cells.js';
 import { renderHtml } from '../report/html.js';
 import { buildSummary } from '../report/summary.js';
@@ -90,6 +90,7 @@ export async function runScenario(
   const startedAt = new Date();
   const timelines = new Map<number, string>();
   let rows: MatrixRow[];
+  let leftovers: string[] = [];
   const hooks = {
     onStatus: (s: MatrixStatus) =>
       progress.update(
@@ -105,7 +106,7 @@ export async function runScenario(
       const { runOnCluster } = await import('./k8s-run.js');
       const got = await runOnCluster(scenario.specs, cluster, flags, signal, hooks, runId);
       if (got === null) return; // --dry-run printed the manifests
-      rows = got;
+      ({ rows, leftovers } = got);
     } else rows = await runMatrix(scenario.specs, { parallel, runId, signal, ...hooks });
   } finally {
     progress.clear();
@@ -155,12 +156,14 @@ export async function runScenario(
     process.stdout.write(
       `${JSON.stringify({ summary: summaryPath, report: reportPath, wall_s: summary.wall_s, cells: summary.cells })}\n`,
     );
-    return;
+  } else {
+    const failed = rows.filter((r) => r.error !== undefined).length;
+    process.stdout.write(
+      `${renderTable(cells)}\n\n${rows.length} experiments in ${wallS.toFixed(1)} s (${parallel} at a time)${failed ? `, ${failed} failed` : ''}\nreport   ${reportPath}\nsummary  ${summaryPath}\n`,
+    );
   }
-  const failed = rows.filter((r) => r.error !== undefined).length;
-  process.stdout.write(
-    `${renderTable(cells)}\n\n${rows.length} experiments in ${wallS.toFixed(1)} s (${parallel} at a time)${failed ? `, ${failed} failed` : ''}\nreport   ${reportPath}\nsummary  ${summaryPath}\n`,
-  );
+  // The results are written; what the cluster's teardown left is still a failure to report.
+  if (leftovers.length > 0) throw new TeardownError(undefined, leftovers);
 }
 
 export async function matrixCommand(

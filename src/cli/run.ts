@@ -28,7 +28,7 @@ import { BadInputError } from '../errors.js';
 import { Progress } from './progress.js';
 import { clusterOptions, type K8sFlags } from './k8s.js';
 import { readTimings, withTimings } from '../testbeds/k8s/plan.js';
-import { LabError } from '../errors.js';
+import { LabError, TeardownError } from '../errors.js';
 
 export interface RunFlags extends K8sFlags {
   testbed: string;
@@ -138,6 +138,7 @@ export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<
   const runId = newRunId();
   const progress = new Progress(flags.json ? false : undefined);
   let result: ExperimentResult;
+  let leftovers: string[] = [];
   try {
     if (cluster) {
       const { runOnCluster } = await import('./k8s-run.js');
@@ -153,7 +154,8 @@ export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<
         runId,
       );
       if (rows === null) return; // --dry-run printed the manifests
-      const row = rows[0]!;
+      leftovers = rows.leftovers;
+      const row = rows.rows[0]!;
       if (!row.result) throw new LabError(row.error ?? 'the experiment gave no result');
       result = row.result;
     } else
@@ -167,4 +169,6 @@ export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<
   if (flags.json)
     process.stdout.write(`${JSON.stringify({ ...summary, timeline_path: timelinePath })}\n`);
   else process.stdout.write(`${renderResult(summary, timelinePath)}\n`);
+  // The result is written; what the cluster's teardown left is still a failure to report.
+  if (leftovers.length > 0) throw new TeardownError(undefined, leftovers);
 }

@@ -162,9 +162,10 @@ async function verify(
             {},
             signal,
           );
-          rows?.forEach((row, j) => {
+          rows?.rows.forEach((row, j) => {
             results[onCluster[j]!] = row.result ?? new Error(row.error ?? 'no result');
           });
+          if (rows && rows.leftovers.length > 0) throw new TeardownError(undefined, rows.leftovers);
         })
       : Promise.resolve();
   const worker = async (): Promise<void> => {

@@ -124,7 +124,7 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   }
   if (spec.testbed === 'k8s' && Object.keys(spec.sysctls).length > 0) {
     throw new BadInputError(
-      "--sysctl is not applied on a real cluster (most TCP sysctls are unsafe for a pod: the kubelet must allow them); measure a setting your client makes itself, or --testbed netns or kube",
+      '--sysctl is not applied on a real cluster (most TCP sysctls are unsafe for a pod: the kubelet must allow them); measure a setting your client makes itself, or --testbed netns or kube',
     );
   }
   def.validate?.(spec);

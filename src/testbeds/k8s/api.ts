@@ -24,6 +24,7 @@ import {
   type V1Node,
   type V1Pod,
   type V1Service,
+  type CoreV1Event,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { LabError } from '../../errors.js';
@@ -240,7 +241,10 @@ export class K8sApi {
    * Deletes one object by its kind and name (its dependents in the background); one already gone
    * is not an error. What the driver uses: it may delete what it created, not list the namespace.
    */
-  async deleteObject(obj: KubernetesObject): Promise<void> {
+  async deleteObject(
+    obj: KubernetesObject,
+    propagation: 'Background' | 'Foreground' = 'Background',
+  ): Promise<void> {
     const what = `${obj.kind}/${obj.metadata?.name}`;
     try {
       await this.objects.delete(
@@ -253,7 +257,7 @@ export class K8sApi {
         undefined,
         undefined,
         undefined,
-        'Background',
+        propagation,
       );
     } catch (err) {
       if (codeOf(err) !== 404) throw toLabError(this, err, 'delete', what);
@@ -288,6 +292,14 @@ export class K8sApi {
     return call(this, 'get', `statefulsets/${name}`, () =>
       this.apps.readNamespacedStatefulSet({ name, namespace: this.namespace }),
     );
+  }
+
+  /** The namespace's events matching `fieldSelector` (`involvedObject.name=<job>`). */
+  async listEvents(fieldSelector: string): Promise<CoreV1Event[]> {
+    const list = await call(this, 'list', 'events', () =>
+      this.core.listNamespacedEvent({ namespace: this.namespace, fieldSelector }),
+    );
+    return list.items;
   }
 
   async readService(name: string): Promise<V1Service> {

@@ -18,7 +18,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { defaultKube } from '../../core/kube.js';
-import { LabError } from '../../errors.js';
+import { LabError, TeardownError } from '../../errors.js';
 import type { ExperimentSpec } from '../../scenario/spec.js';
 import { validateSpec } from '../../scenario/spec.js';
 import { parseStrategy, parseWorkload } from '../../scenario/spec.js';
@@ -238,7 +238,8 @@ export async function probeCluster(
   const { lagMs, eviction } = await endpointLag(api, opts.runId, opts.image, opts.signal);
   step('checking whether a NetworkPolicy cuts an established connection');
   // A run of its own: the endpoint probe's objects may still be going.
-  const rows = await submitMatrix([probeSpec()], { ...opts, runId: newRunId() });
+  const { rows, leftovers } = await submitMatrix([probeSpec()], { ...opts, runId: newRunId() });
+  if (leftovers.length > 0) throw new TeardownError(undefined, leftovers);
   const r = rows[0]!.result;
   const policy: ProbeReport['policy'] = !r
     ? 'unknown'

@@ -9,7 +9,7 @@
  *        (experiments.json)                                               each deploys its target
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { BadInputError, InterruptedError, LabError } from '../../errors.js';
+import { BadInputError, InterruptedError, LabError, TeardownError } from '../../errors.js';
 import { FAULT_DEFS } from '../../faults/index.js';
 import type { MatrixRow, MatrixStatus } from '../../runner/matrix.js';
 import type { ExperimentSpec } from '../../scenario/spec.js';
@@ -36,6 +36,17 @@ import { experimentsJson, targetPlan, type K8sRunOptions } from './plan.js';
 const POD_START_S = 300;
 /** How often the Job's pods are looked at (unless SubmitOptions.pollMs says otherwise). */
 const POLL_MS = 2000;
+/** How long the Job may go without creating any driver pod before its events are shown. */
+const NO_POD_MS = 120_000;
+
+/** The Job's latest warnings (FailedCreate: why no pod), as the end of a message. */
+async function jobEvents(api: K8sApi, job: string): Promise<string> {
+  const events = await api.listEvents(`involvedObject.name=${job}`).catch(() => []);
+  const warnings = events
+    .filter((e) => e.type === 'Warning')
+    .map((e) => `${e.reason}: ${e.message}`);
+  return warnings.length > 0 ? `: ${warnings.slice(-2).join('; ')}` : ' (no event says why)';
+}
 /** The annotation (and label) an Indexed Job's pod carries its index in. */
 const INDEX_KEY = 'batch.kubernetes.io/job-completion-index';
 
@@ -148,6 +159,8 @@ export interface SubmitOptions extends K8sRunOptions {
   pollMs?: number;
   onStatus?: (s: MatrixStatus & { note?: string }) => void;
   onRow?: (row: MatrixRow) => void;
+  /** How long to wait for a first driver pod before asking the Job's events why (default 120 s). */
+  noPodMs?: number;
 }
 
 /** A pod's container waiting on an image it cannot pull: the reason and message. */
@@ -164,11 +177,21 @@ function pullFailure(pod: {
   return null;
 }
 
-/** Runs the experiments as the run's Indexed Job; rows in index order, as runMatrix gives them. */
+/** What a run on the cluster gave: its rows, and what its teardown could not delete. */
+export interface ClusterOutcome {
+  rows: MatrixRow[];
+  /** Each object or step the teardown left behind (reported after the results are written). */
+  leftovers: string[];
+}
+
+/**
+ * Runs the experiments as the run's Indexed Job; rows in index order, as runMatrix gives them.
+ * What the teardown could not delete is returned with them, so a finished run's results are kept.
+ */
 export async function submitMatrix(
   specs: readonly ExperimentSpec[],
   opts: SubmitOptions,
-): Promise<MatrixRow[]> {
+): Promise<ClusterOutcome> {
   const nodes = opts.nodeAccess || needsNodeAccess(specs);
   const api = K8sApi.connect({
     ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
@@ -185,6 +208,9 @@ export async function submitMatrix(
     teardowns.defer(`delete run ${runId}`, async () => {
       await api.deleteRun(runSelector(runId), nodes ? 'yes' : 'no');
     });
+    // First the Job, waiting for its drivers to go: each undoes what it did (an uncordon, its
+    // target) in its own teardown, which needs the access deleted next.
+    teardowns.defer(`stop the drivers of run ${runId}`, () => stopDrivers(api, runId));
     const bare: RunRef = { runId, namespace: api.namespace };
     const objects = (anchorUid?: string): KubernetesObject[] =>
       runObjects(anchorUid ? { ...bare, anchorUid } : bare, specs, {
@@ -201,13 +227,28 @@ export async function submitMatrix(
     failure = err instanceof Error ? err : new LabError(String(err));
   }
   const leftovers = await teardowns.runAll();
-  if (leftovers.length > 0)
-    throw new LabError(
-      `could not delete run ${runId}: ${leftovers.join('; ')} (halfopen cleanup --testbed k8s removes it)`,
-    );
+  if (leftovers.length > 0 && (opts.signal.aborted || failure !== undefined))
+    throw new TeardownError(opts.signal.aborted ? new InterruptedError() : failure, leftovers);
   if (opts.signal.aborted) throw new InterruptedError();
   if (failure !== undefined) throw failure;
-  return rows;
+  return { rows, leftovers };
+}
+
+/** How long the drivers get to undo what they did once their Job is deleted. */
+const DRIVERS_STOP_MS = 60_000;
+
+/** Deletes the Job (its pods get SIGTERM) and waits until no driver pod is left. */
+async function stopDrivers(api: K8sApi, runId: string): Promise<void> {
+  await api.deleteObject(
+    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: runName(runId) } },
+    'Foreground',
+  );
+  const selector = `${runSelector(runId)},${COMPONENT_LABEL}=driver`;
+  for (const until = Date.now() + DRIVERS_STOP_MS; Date.now() < until;) {
+    if ((await api.listPods(selector)).length === 0) return;
+    await sleep(1000);
+  }
+  throw new LabError(`driver pods of run ${runId} still there after ${DRIVERS_STOP_MS / 1000} s`);
 }
 
 /** Reads each index's outcome as its pod ends, until every index has one. */
@@ -215,9 +256,28 @@ async function follow(api: K8sApi, rows: MatrixRow[], opts: SubmitOptions): Prom
   const selector = `${runSelector(opts.runId)},${COMPONENT_LABEL}=driver`;
   const done = new Set<number>();
   const started = Date.now();
+  const jobName = runName(opts.runId);
+  const deadline =
+    started +
+    (jobDeadlineS(
+      rows.map((r) => r.spec),
+      opts.parallel,
+    ) +
+      120) *
+      1000;
+  let anyPod = false;
   while (done.size < rows.length) {
     if (opts.signal.aborted) throw new InterruptedError();
+    if (Date.now() > deadline)
+      throw new LabError(`the Job ${jobName} did not finish within its deadline`);
     const pods = await api.listPods(selector);
+    anyPod ||= pods.length > 0;
+    // No driver pod at all: the Job controller cannot create them (Pod Security, a quota); its
+    // events say why.
+    if (!anyPod && Date.now() - started > (opts.noPodMs ?? NO_POD_MS))
+      throw new LabError(
+        `no driver pod was created for the Job ${jobName} in ${Math.round((opts.noPodMs ?? NO_POD_MS) / 1000)} s${await jobEvents(api, jobName)}`,
+      );
     let running = 0;
     for (const pod of pods) {
       const index = Number(
@@ -234,10 +294,18 @@ async function follow(api: K8sApi, rows: MatrixRow[], opts: SubmitOptions): Prom
         if (phase === 'Running') running += 1;
         continue;
       }
+      // Evicted, preempted, or lost with its node: the Job runs the index again (podFailurePolicy).
+      if (pod.status?.conditions?.some((c) => c.type === 'DisruptionTarget' && c.status === 'True'))
+        continue;
       const log = await api
         .readLogs(pod.metadata?.name ?? '', 'driver')
         .catch((err: unknown) => `${String(err)}`);
-      const outcome = decodeOutcome(log);
+      let outcome: ReturnType<typeof decodeOutcome>;
+      try {
+        outcome = decodeOutcome(log);
+      } catch (err) {
+        outcome = { index, error: `its outcome line is unreadable: ${String(err)}`, wallMs: 0 };
+      }
       const row = rows[index];
       if (outcome?.result) row.result = outcome.result;
       else
@@ -248,14 +316,19 @@ async function follow(api: K8sApi, rows: MatrixRow[], opts: SubmitOptions): Prom
       done.add(index);
       opts.onRow?.(row);
     }
-    // A Job that failed (its deadline, a driver that crashed) leaves the rest without outcomes.
-    const job = await api.readJob(runName(opts.runId));
-    const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
-    if (failed && running === 0) {
+    // A Job that ended (failed: its deadline, a driver that crashed; or complete while a pod was
+    // gone before its log was read) leaves the rest without outcomes.
+    const job = await api.readJob(jobName);
+    const ended = job.status?.conditions?.find(
+      (c) => (c.type === 'Failed' || c.type === 'Complete') && c.status === 'True',
+    );
+    if (ended && running === 0) {
       for (const row of rows)
         if (!done.has(row.index)) {
           row.error =
-            `the Job failed before this experiment ran: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim();
+            ended.type === 'Failed'
+              ? `stopped: the Job failed (${`${ended.reason ?? ''} ${ended.message ?? ''}`.trim()}) before this experiment's outcome was read`
+              : 'its driver pod was gone before its outcome was read';
           done.add(row.index);
           opts.onRow?.(row);
         }
