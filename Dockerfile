@@ -4,7 +4,10 @@
 FROM node:20-bookworm-slim
 
 ARG DEBIAN_FRONTEND=noninteractive
-# kubectl's minor version: its apt repository has one per minor (pkgs.k8s.io).
+# kubectl's minor version: its apt repository has one per minor (pkgs.k8s.io). Kubernetes' version
+# skew policy supports kubectl within one minor of the API server (older or newer): for a cluster
+# further from this one, build with the cluster's minor, e.g.
+#   docker build --build-arg KUBECTL_MINOR=v1.34 -t halfopen .
 ARG KUBECTL_MINOR=v1.32
 
 # The brokers the lab measures (nats-server, mosquitto) and the tools it spawns (ip and ss,

@@ -24,23 +24,27 @@ import {
   Service,
   ServiceAccount,
   type IPodSpec,
+  type ISecurityContext,
 } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { BadInputError, LabError } from '../src/errors.js';
-import { assertSnapshot } from './helpers.js';
+import { assertSnapshot, runCli } from './helpers.js';
 import { PROTOCOLS } from '../src/protocols/index.js';
 import {
   DRIVER_RULES,
   EXPERIMENTS_FILE,
   NODE_RULES,
+  USER_NODE_RULES,
   USER_RULES,
   anchorConfigMap,
+  checkRestricted,
   denyAllPolicy,
   driverAccess,
   matrixJob,
   nodeAccess,
   targetObjects,
   toYaml,
+  userNodeRole,
   userRole,
   validateEphemeralContainer,
   validateObject,
@@ -101,6 +105,7 @@ const SNAPSHOTS: Record<string, (r: RunRef) => object[]> = {
 const everything = (r: RunRef): object[] => [
   ...Object.values(SNAPSHOTS).flatMap((make) => make(r)),
   userRole(r.namespace),
+  userNodeRole(),
 ];
 
 type Obj = {
@@ -172,7 +177,6 @@ describe('k8s manifests: every object passes the schema and the rules it misses'
     assert.equal(c.tty, false);
     assert.equal(c.targetContainerName, 'app');
     assert.equal(c.ports, undefined);
-    assert.equal(c.securityContext, undefined);
     validateEphemeralContainer(c);
     new EphemeralContainer(c).validate();
     const pod = {
@@ -288,6 +292,11 @@ describe('k8s manifests: what each object is', () => {
     const spec = j.spec!;
     assert.equal(spec.completionMode, 'Indexed');
     assert.equal(spec.backoffLimit, 0);
+    // A driver pod the cluster took away (evicted, preempted, its node lost) is run again, not
+    // counted against backoffLimit 0; that needs restartPolicy Never (below).
+    assert.deepEqual(spec.podFailurePolicy, {
+      rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] }],
+    });
     assert.equal(spec.ttlSecondsAfterFinished, undefined);
     const pod = spec.template.spec!;
     assert.equal(pod.serviceAccountName, 'halfopen-4242-abcd');
@@ -356,12 +365,140 @@ describe('k8s manifests: what each object is', () => {
     assert.equal(tcp.spec!.template.spec!.containers[0]!.lifecycle, undefined);
   });
 
+  it('the target prefers nodes without the run’s drivers, and does not require it', () => {
+    const [sts] = targetObjects(run, 0, plan({ target: 'nats' }));
+    const affinity = sts.spec!.template.spec!.affinity!;
+    assert.equal(affinity.podAffinity, undefined);
+    assert.equal(affinity.nodeAffinity, undefined);
+    const anti = affinity.podAntiAffinity!;
+    // Required would leave a one-node cluster (kind) with a target that never schedules.
+    assert.equal(anti.requiredDuringSchedulingIgnoredDuringExecution, undefined);
+    assert.deepEqual(anti.preferredDuringSchedulingIgnoredDuringExecution, [
+      {
+        weight: 100,
+        podAffinityTerm: {
+          labelSelector: { matchLabels: { [RUN_LABEL]: '4242-abcd', [COMPONENT_LABEL]: 'driver' } },
+          topologyKey: 'kubernetes.io/hostname',
+        },
+      },
+    ]);
+    // It selects the run's driver pods (the Job's template labels), not the targets themselves.
+    const selects = (labels: Record<string, string>): boolean =>
+      Object.entries(
+        anti.preferredDuringSchedulingIgnoredDuringExecution![0]!.podAffinityTerm.labelSelector!
+          .matchLabels!,
+      ).every(([k, v]) => labels[k] === v);
+    assert.ok(selects(job().spec!.template.metadata!.labels!));
+    assert.ok(!selects(sts.spec!.template.metadata!.labels!));
+    assert.ok(
+      !selects(job({ runId: 'other-1', namespace: 'lab' }).spec!.template.metadata!.labels!),
+    );
+  });
+
   it('the deny-all policy: both directions, no rule', () => {
     const p = denyAllPolicy(run, 3);
     assert.equal(p.metadata!.name, 'ho-4242-abcd-3-deny');
     assert.deepEqual(p.spec!.policyTypes, ['Ingress', 'Egress']);
     assert.equal(p.spec!.ingress, undefined);
     assert.equal(p.spec!.egress, undefined);
+  });
+});
+
+describe('k8s manifests: Pod Security restricted', () => {
+  const POD = {
+    runAsNonRoot: true,
+    runAsUser: 1000,
+    runAsGroup: 1000,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  const CONTAINER: ISecurityContext = {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    runAsNonRoot: true,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  const watcher = () =>
+    watchContainer({ name: 'halfopen-watch', image: IMAGE, targetContainer: 'app', args: [] });
+
+  it('the driver’s pod passes, pod and container', () => {
+    const pod = job().spec!.template.spec!;
+    checkRestricted(pod);
+    assert.deepEqual(pod.securityContext, POD);
+    for (const c of pod.containers) assert.deepEqual(c.securityContext, CONTAINER, c.name);
+  });
+
+  it('the target’s pod passes, the target and its sink both', () => {
+    for (const t of [
+      plan({ target: 'nats', replicas: 3, sink: true, preStopSeconds: 5 }),
+      plan({ target: 'mqtt', replicas: 1, sink: true }),
+      plan({ target: 'tcp', replicas: 3, sink: false }),
+    ]) {
+      const pod = targetObjects(run, 0, t)[0].spec!.template.spec!;
+      checkRestricted(pod);
+      assert.deepEqual(pod.securityContext, POD);
+      assert.equal(pod.containers.length, t.sink ? 2 : 1);
+      for (const c of pod.containers) assert.deepEqual(c.securityContext, CONTAINER, c.name);
+    }
+  });
+
+  it('the watch container passes on its own, in a pod that sets no securityContext', () => {
+    const c = watcher();
+    assert.deepEqual(c.securityContext, { ...CONTAINER, runAsUser: 1000, runAsGroup: 1000 });
+    checkRestricted({ containers: [], ephemeralContainers: [c] });
+    // In a restricted pod of the user's, once the user's own container passes too.
+    checkRestricted({
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [{ name: 'app', image: 'app:1', securityContext: CONTAINER }],
+      ephemeralContainers: [c],
+    });
+    validateEphemeralContainer(c);
+  });
+
+  it('checkRestricted refuses each thing the standard refuses', () => {
+    const good = (): IPodSpec => structuredClone(job().spec!.template.spec!);
+    const refused = (change: (p: IPodSpec) => void, re: RegExp): void => {
+      const p = good();
+      change(p);
+      assert.throws(
+        () => checkRestricted(p),
+        (e: unknown) =>
+          e instanceof LabError && /^not restricted: /.test(e.message) && re.test(e.message),
+        re.source,
+      );
+    };
+    checkRestricted(good());
+    const sc = (p: IPodSpec): ISecurityContext => p.containers[0]!.securityContext!;
+    refused((p) => delete p.containers[0]!.securityContext, /driver: no securityContext/);
+    refused((p) => delete sc(p).allowPrivilegeEscalation, /allowPrivilegeEscalation/);
+    refused((p) => (sc(p).privileged = true), /driver: privileged/);
+    refused((p) => (sc(p).capabilities = {}), /drop ALL/);
+    refused((p) => (sc(p).capabilities!.add = ['NET_ADMIN']), /add NET_ADMIN/);
+    refused((p) => delete sc(p).runAsNonRoot, /driver: runAsNonRoot/);
+    refused((p) => (sc(p).runAsUser = 0), /driver: runAsUser is 0/);
+    refused((p) => (sc(p).seccompProfile = { type: 'Unconfined' }), /driver: seccompProfile/);
+    refused((p) => delete sc(p).seccompProfile, /driver: seccompProfile/);
+    refused((p) => (p.securityContext!.runAsNonRoot = false), /the pod: runAsNonRoot is false/);
+    refused((p) => (p.securityContext!.runAsUser = 0), /the pod: runAsUser is 0/);
+    refused(
+      (p) => (p.securityContext!.seccompProfile = { type: 'Unconfined' }),
+      /the pod: seccompProfile Unconfined/,
+    );
+    refused((p) => (p.hostNetwork = true), /hostNetwork/);
+    refused((p) => (p.hostPID = true), /hostPID/);
+    refused((p) => p.volumes!.push({ name: 'host', hostPath: { path: '/' } }), /host: hostPath/);
+    refused(
+      (p) => (p.containers[0]!.ports = [{ containerPort: 8080, hostPort: 8080 }]),
+      /hostPort/,
+    );
+    // An ephemeral container is a container too: one without its own context is refused.
+    refused(
+      (p) => (p.ephemeralContainers = [{ name: 'debug', image: 'busybox' }]),
+      /container debug: no securityContext/,
+    );
+    // NET_BIND_SERVICE is the one capability the standard lets a container add.
+    const bind = good();
+    sc(bind).capabilities!.add = ['NET_BIND_SERVICE'];
+    checkRestricted(bind);
   });
 });
 
@@ -372,8 +509,8 @@ describe('k8s manifests: access', () => {
   it('the driver’s Role grants exactly DRIVER_RULES, nothing with *, no nodes', () => {
     const [sa, role, binding] = driverAccess(run);
     assert.deepEqual(role.rules, DRIVER_RULES);
-    assert.equal(role.rules.length, 9);
-    for (const rules of [DRIVER_RULES, USER_RULES, NODE_RULES]) {
+    assert.equal(role.rules.length, 8);
+    for (const rules of [DRIVER_RULES, USER_RULES, NODE_RULES, USER_NODE_RULES]) {
       assert.ok(!everyRule(rules).includes('*'), 'no wildcard');
       for (const r of rules) assert.equal(r.resourceNames, undefined);
     }
@@ -390,6 +527,41 @@ describe('k8s manifests: access', () => {
     // The Role is a copy: changing it leaves the shared table alone.
     role.rules[0]!.verbs.push('patch');
     assert.deepEqual(DRIVER_RULES[0]!.verbs, ['get', 'list', 'watch', 'delete']);
+  });
+
+  it('the driver may do what it calls and nothing else', () => {
+    const verbs = (rules: readonly IPolicyRule[]) =>
+      rules.flatMap((r) => r.verbs.map((v) => `${r.apiGroups![0]}/${r.resources![0]}:${v}`));
+    assert.deepEqual(verbs(DRIVER_RULES).sort(), [
+      '/pods/eviction:create',
+      '/pods/log:get',
+      // kubectl 1.31+ port-forwards over WebSockets (a GET), falling back to SPDY (a POST).
+      '/pods/portforward:create',
+      '/pods/portforward:get',
+      '/pods:delete',
+      '/pods:get',
+      '/pods:list',
+      '/pods:watch',
+      '/services:create',
+      '/services:delete',
+      'apps/statefulsets:create',
+      'apps/statefulsets:delete',
+      'apps/statefulsets:patch',
+      'discovery.k8s.io/endpointslices:list',
+      'discovery.k8s.io/endpointslices:watch',
+      'networking.k8s.io/networkpolicies:create',
+      'networking.k8s.io/networkpolicies:delete',
+    ]);
+    // It reads its experiments from the mounted anchor, and deletes what it made by name.
+    assert.ok(!DRIVER_RULES.some((r) => r.resources!.includes('configmaps')));
+    assert.ok(
+      !DRIVER_RULES.some(
+        (r) =>
+          r.verbs.includes('list') &&
+          r.resources![0] !== 'pods' &&
+          r.resources![0] !== 'endpointslices',
+      ),
+    );
   });
 
   it('node access only in the ClusterRole, bound to the run’s ServiceAccount', () => {
@@ -422,7 +594,13 @@ describe('k8s manifests: access', () => {
       'rbac.authorization.k8s.io/rolebindings:create',
       'batch/jobs:watch',
       '/pods/ephemeralcontainers:patch',
+      // The Job's events: why no driver pod was created (FailedCreate).
+      '/events:list',
+      // `k8s watch --to <service>`.
+      '/services:get',
       'networking.k8s.io/networkpolicies:list',
+      'apps/statefulsets:list',
+      'apps/statefulsets:delete',
     ]) {
       assert.ok(held.has(need), need);
     }
@@ -441,6 +619,57 @@ describe('k8s manifests: access', () => {
     assert.deepEqual(role.rules, USER_RULES);
     assert.match(runSelector(), new RegExp(`,${RUN_LABEL.replace('.', '\\.')}$`));
   });
+
+  it('the user’s node ClusterRole: NODE_RULES (escalation check) and the run’s ClusterRoles', () => {
+    assert.deepEqual(USER_NODE_RULES, [
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'patch'] },
+      {
+        apiGroups: ['rbac.authorization.k8s.io'],
+        resources: ['clusterroles'],
+        verbs: ['create', 'list', 'delete'],
+      },
+      {
+        apiGroups: ['rbac.authorization.k8s.io'],
+        resources: ['clusterrolebindings'],
+        verbs: ['create', 'list', 'delete'],
+      },
+    ]);
+    // Everything the run's ClusterRole grants, the user holds.
+    const [cr] = nodeAccess(run);
+    for (const r of cr.rules!) {
+      const held = USER_NODE_RULES.find(
+        (u) => u.apiGroups[0] === r.apiGroups![0] && u.resources[0] === r.resources![0],
+      );
+      for (const v of r.verbs) assert.ok(held?.verbs.includes(v), `${r.resources![0]} ${v}`);
+    }
+    const role = userNodeRole();
+    assert.deepEqual(role.metadata, {
+      name: 'halfopen-user-nodes',
+      labels: { [MANAGED_BY]: 'halfopen' },
+    });
+    assert.equal(role.kind, 'ClusterRole');
+    assert.deepEqual(role.rules, USER_NODE_RULES);
+    validateObject(role);
+    // A copy: changing it leaves the shared table alone.
+    role.rules[0]!.verbs.push('delete');
+    assert.deepEqual(USER_NODE_RULES[0]!.verbs, ['get', 'list', 'patch']);
+  });
+
+  it('k8s rbac --node-access prints the Role, then the node ClusterRole', async () => {
+    const r = await runCli(['k8s', 'rbac', '--namespace', 'lab', '--node-access']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, toYaml([userRole('lab'), userNodeRole()]));
+    const docs = parseAllDocuments(r.stdout);
+    assert.ok(Array.isArray(docs));
+    const objs = docs.map((d) => d.toJS() as { kind: string });
+    assert.deepEqual(
+      objs.map((o) => o.kind),
+      ['Role', 'ClusterRole'],
+    );
+    for (const o of objs) validateObject(o);
+    const plain = await runCli(['k8s', 'rbac', '--namespace', 'lab']);
+    assert.equal(plain.stdout, toYaml([userRole('lab')]));
+  });
 });
 
 describe('k8s manifests: owners', () => {
@@ -450,7 +679,6 @@ describe('k8s manifests: owners', () => {
       kind: 'ConfigMap',
       name: 'halfopen-4242-abcd',
       uid: run.anchorUid,
-      blockOwnerDeletion: true,
     };
     for (const o of everything(run) as Obj[]) {
       const what = `${o.kind}/${o.metadata.name}`;
@@ -461,6 +689,9 @@ describe('k8s manifests: owners', () => {
       if (cluster || anchor || user) assert.equal(o.metadata.ownerReferences, undefined, what);
       else assert.deepEqual(o.metadata.ownerReferences, [owner], what);
     }
+    // No blockOwnerDeletion: with OwnerReferencesPermissionEnforcement (OpenShift) setting it
+    // needs update on configmaps/finalizers, and nothing waits for the anchor's dependents.
+    assert.ok(!JSON.stringify(everything(run)).includes('blockOwnerDeletion'));
     // Before the anchor exists (no uid), nothing is owned.
     for (const o of everything({ runId: run.runId, namespace: 'lab' }) as Obj[]) {
       assert.equal(o.metadata.ownerReferences, undefined, o.kind);
@@ -522,6 +753,9 @@ describe('the Dockerfile', () => {
       if (def.target.broker) assert.ok(installed.includes(def.target.broker.package));
     }
     assert.match(text, /KUBECTL_MINOR=v1\.32\b/);
+    // How to build for a cluster more than one minor away (kubectl's version skew policy).
+    assert.match(text, /within one minor/);
+    assert.match(text, /--build-arg KUBECTL_MINOR=v1\.\d+/);
     assert.match(runs, /https:\/\/pkgs\.k8s\.io\/core:\/stable:\/\$\{KUBECTL_MINOR\}\/deb\//);
     assert.match(runs, /signed-by=/);
   });

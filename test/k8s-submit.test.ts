@@ -403,7 +403,6 @@ describe('k8s submitMatrix against the fake', () => {
               kind: 'ConfigMap',
               name: runName(runId),
               uid,
-              blockOwnerDeletion: true,
             },
           ],
           o.kind,

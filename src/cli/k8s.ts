@@ -113,9 +113,15 @@ export function addK8sCommands(program: Command, signal: AbortSignal): void {
       'print the Role a user needs in a namespace to run halfopen there (apply it, then bind it to the user)',
     )
     .option('--namespace <name>', 'the namespace', 'default')
-    .action(async (flags: { namespace: string }) => {
-      const { toYaml, userRole } = await import('../testbeds/k8s/manifests.js');
-      process.stdout.write(toYaml([userRole(flags.namespace)]));
+    .option(
+      '--node-access',
+      'also print the ClusterRole (halfopen-user-nodes) a user needs for runs with node access (node-drain, run --node-access): bind it with a ClusterRoleBinding',
+    )
+    .action(async (flags: { namespace: string; nodeAccess?: boolean }) => {
+      const { toYaml, userNodeRole, userRole } = await import('../testbeds/k8s/manifests.js');
+      process.stdout.write(
+        toYaml([userRole(flags.namespace), ...(flags.nodeAccess ? [userNodeRole()] : [])]),
+      );
     });
   k8s
     .command('probe')

@@ -17,7 +17,6 @@ import type {
   IContainer,
   IEnvVar,
   IEphemeralContainer,
-  IResourceRequirements,
   IService,
   IServicePort,
   IVolume,
@@ -36,16 +35,19 @@ import {
   targetSelector,
   type RunRef,
 } from './names.js';
+import { IMAGE_UID, awayFromDrivers, containerSecurity, podSecurity, resources } from './pods.js';
 
 export {
   DRIVER_RULES,
   NODE_RULES,
+  USER_NODE_RULES,
   USER_RULES,
   driverAccess,
   nodeAccess,
+  userNodeRole,
   userRole,
 } from './rbac.js';
-export { toYaml, validateEphemeralContainer, validateObject } from './validate.js';
+export { checkRestricted, toYaml, validateEphemeralContainer, validateObject } from './validate.js';
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
@@ -70,15 +72,6 @@ const fromPod = (name: string, fieldPath: string): IEnvVar => ({
   name,
   valueFrom: { fieldRef: { fieldPath } },
 });
-
-/**
- * Requests only, no CPU limit: a container throttled by its CFS quota stalls for the rest of the
- * period, and a client or broker that stalls answers its pings late: the lab would time the quota,
- * not the protocol. The requests keep the pods out of BestEffort, the first evicted under node
- * pressure (an eviction would be a fault nobody asked for). No memory limit either: an OOM kill
- * mid-experiment is another such fault; a namespace's LimitRange may still add one.
- */
-const resources = (): IResourceRequirements => ({ requests: { cpu: '100m', memory: '128Mi' } });
 
 const pullPolicy = (p: PullPolicy | undefined): { imagePullPolicy?: PullPolicy } =>
   p === undefined ? {} : { imagePullPolicy: p };
@@ -128,6 +121,15 @@ export function matrixJob(run: RunRef, o: JobOptions): IJob {
       // indexes together: one driver pod that fails ends the Job and Kubernetes stops the others,
       // so a driver exits 0 for every outcome it measured and fails only when the lab did.
       backoffLimit: 0,
+      // ...except a driver pod the cluster took away: evicted (node pressure, a drain), preempted,
+      // or deleted with a lost node. Kubernetes marks such a pod with the DisruptionTarget
+      // condition; it measured nothing, and without this rule its failure would count against
+      // backoffLimit 0 and end the whole Job. Ignored, it is not counted and its index runs again
+      // in a new pod. (podFailurePolicy needs the template's restartPolicy Never; beta and on by
+      // default from Kubernetes 1.26, GA in 1.31.)
+      podFailurePolicy: {
+        rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] }],
+      },
       activeDeadlineSeconds: o.activeDeadlineSeconds,
       // No ttlSecondsAfterFinished: the CLI reads the pods' logs, then deletes the Job itself.
       template: {
@@ -135,6 +137,7 @@ export function matrixJob(run: RunRef, o: JobOptions): IJob {
         spec: {
           serviceAccountName: name,
           restartPolicy: 'Never',
+          securityContext: podSecurity(),
           // One env var per Service in the namespace is noise, and with many experiments a lot.
           enableServiceLinks: false,
           containers: [
@@ -151,6 +154,7 @@ export function matrixJob(run: RunRef, o: JobOptions): IJob {
                 { name: 'HALFOPEN_IMAGE', value: o.image },
               ],
               resources: resources(),
+              securityContext: containerSecurity(),
               volumeMounts: [experimentsMount()],
             },
           ],
@@ -236,6 +240,7 @@ export function targetObjects(
       ? { lifecycle: { preStop: { sleep: { seconds: t.preStopSeconds } } } }
       : {}),
     resources: resources(),
+    securityContext: containerSecurity(),
     volumeMounts: [experimentsMount()],
   };
   // The sink shares the pod's network namespace: it reaches the broker on 127.0.0.1, a path no
@@ -247,6 +252,7 @@ export function targetObjects(
     args: serve('sink'),
     env: env(),
     resources: resources(),
+    securityContext: containerSecurity(),
     volumeMounts: [experimentsMount()],
   };
   const port: IServicePort = { name: 'target', port: t.port, targetPort: t.port, protocol: 'TCP' };
@@ -269,6 +275,8 @@ export function targetObjects(
             enableServiceLinks: false,
             // The target never calls the API: it gets no token.
             automountServiceAccountToken: false,
+            securityContext: podSecurity(),
+            affinity: awayFromDrivers(run.runId),
             containers: t.sink ? [target, sink] : [target],
             volumes: [experimentsVolume(run.runId)],
           },
@@ -350,7 +358,10 @@ export interface WatchOptions {
  * `halfopen k8s watch`: an ephemeral container added to the user's own pod. It shares the pod's
  * network namespace, so /proc/net/tcp lists the pod's own sockets; reading it needs no privilege
  * and no capability, so none is asked. Ephemeral containers take no ports, probes, lifecycle or
- * resources (the API refuses them): it has none.
+ * resources (the API refuses them): it has none. Its securityContext passes `restricted` on its
+ * own: the user's pod may set no pod-level context for it to inherit (Pod Security admission
+ * checks the ephemeral container against the namespace's level when it is added), so it names
+ * the image's user itself.
  */
 export function watchContainer(o: WatchOptions): IEphemeralContainer {
   return {
@@ -360,6 +371,7 @@ export function watchContainer(o: WatchOptions): IEphemeralContainer {
     args: [...o.args],
     stdin: false,
     tty: false,
+    securityContext: { ...containerSecurity(), runAsUser: IMAGE_UID, runAsGroup: IMAGE_UID },
     ...(o.targetContainer !== undefined ? { targetContainerName: o.targetContainer } : {}),
   };
 }

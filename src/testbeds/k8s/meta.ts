@@ -31,10 +31,10 @@ export function checkInt(what: string, value: number, min: number, max = 2 ** 31
 
 /**
  * Owned by the anchor ConfigMap once it exists: deleting the anchor lets the garbage collector
- * remove the object. blockOwnerDeletion makes a foreground deletion of the anchor wait for its
- * dependents, so `cleanup` can wait on the anchor alone. (A cluster with the
- * OwnerReferencesPermissionEnforcement admission plugin also asks the creator for update on
- * configmaps/finalizers to set it; the default plugins do not.)
+ * remove the object. No blockOwnerDeletion: the lab never waits for the anchor's dependents
+ * (cleanup deletes every object of the run by its labels), and setting it, where the
+ * OwnerReferencesPermissionEnforcement admission plugin is on (OpenShift enables it), would ask
+ * both the user and the driver for `update` on configmaps/finalizers.
  */
 function ownedBy(run: RunRef): OwnerReference[] {
   if (run.anchorUid === undefined) return [];
@@ -44,7 +44,6 @@ function ownedBy(run: RunRef): OwnerReference[] {
       kind: 'ConfigMap',
       name: runName(run.runId),
       uid: run.anchorUid,
-      blockOwnerDeletion: true,
     },
   ];
 }

@@ -1,9 +1,10 @@
 /**
  * Who may do what: the run's driver (its ServiceAccount, bound to a Role in the run's namespace),
  * the opt-in node access only node-drain and `k8s probe` need (a ClusterRole: nodes are
- * cluster-scoped), and what the person running halfopen needs in the namespace. Each rule names
- * one API group and one resource, so a test can compare them whole and a reader can see which step
- * uses which. Nothing is granted with `*`.
+ * cluster-scoped), what the person running halfopen needs in the namespace, and what they need
+ * cluster-wide to give a run node access. Each rule names one API group and one resource, so a
+ * test can compare them whole and a reader can see which step uses which. Nothing is granted with
+ * `*`.
  */
 import type {
   IClusterRole,
@@ -33,25 +34,30 @@ const copy = (rules: readonly IPolicyRule[]): IPolicyRule[] =>
     verbs: [...r.verbs],
   }));
 
-/** What the driver (the Job's pods) may do in the run's namespace: exactly this. */
+/**
+ * What the driver (the Job's pods) may do in the run's namespace: exactly this, each verb one the
+ * driver calls (testbed.ts, control.ts, the k8s faults). It reads its experiments from the mounted
+ * anchor (no configmaps), and deletes what it created by name (no list).
+ */
 export const DRIVER_RULES: readonly IPolicyRule[] = Object.freeze([
-  // Watch the target's pods (ready, restarted, gone); pod-delete and pod-force-delete delete one.
+  // Wait for the target's pods to run (get), watch them (list, watch: ready, restarted, gone);
+  // pod-delete and pod-force-delete delete one.
   rule('', 'pods', ['get', 'list', 'watch', 'delete']),
   // Stream the target's and the sink's logs into the run's results.
   rule('', 'pods/log', ['get']),
   // node-drain evicts the target's pod, as `kubectl drain` does (PodDisruptionBudgets apply).
   rule('', 'pods/eviction', ['create']),
-  // The port-forward fault runs the real `kubectl port-forward` to the target's pod.
-  rule('', 'pods/portforward', ['create']),
-  // Deploy each experiment's ClusterIP and headless Services, and remove them after.
-  rule('', 'services', ['get', 'create', 'delete']),
-  // Read the run's anchor ConfigMap: its experiments, and the uid that owns what the driver makes.
-  rule('', 'configmaps', ['get']),
-  // Deploy the target; rollout patches its pod template; remove it after.
-  rule('apps', 'statefulsets', ['get', 'create', 'patch', 'delete']),
-  // The control plane's view of the target's endpoints, beside what the client sees.
+  // The port-forward fault runs the real `kubectl port-forward` to the target's pod: kubectl
+  // 1.31+ opens it over WebSockets, an HTTP GET that RBAC checks as `get`; it falls back to
+  // SPDY's POST, checked as `create`.
+  rule('', 'pods/portforward', ['get', 'create']),
+  // Deploy each experiment's ClusterIP and headless Services; delete them by name after.
+  rule('', 'services', ['create', 'delete']),
+  // Deploy the target; rollout patches its pod template; delete it by name after.
+  rule('apps', 'statefulsets', ['create', 'patch', 'delete']),
+  // The control plane's view of the target's endpoints (a watch), beside what the client sees.
   rule('discovery.k8s.io', 'endpointslices', ['list', 'watch']),
-  // The network-policy fault: a deny-all policy on the target's pods, removed to heal.
+  // The network-policy fault: a deny-all policy on the target's pods, deleted by name to heal.
   rule('networking.k8s.io', 'networkpolicies', ['create', 'delete']),
 ]);
 
@@ -96,6 +102,10 @@ export const USER_RULES: readonly IPolicyRule[] = mergeRules(
     rule('', 'pods/log', ['get']),
     // `k8s watch` adds an ephemeral container to the user's own pod.
     rule('', 'pods/ephemeralcontainers', ['patch']),
+    // The Job's events: why it made no driver pod (FailedCreate: a quota, Pod Security).
+    rule('', 'events', ['list']),
+    // `k8s watch --to <service>` reads the Service for its ClusterIP and port.
+    rule('', 'services', ['get']),
     // Cleanup of what a killed driver left behind (the anchor's garbage collection does the rest).
     rule('apps', 'statefulsets', ['list', 'delete']),
     rule('', 'services', ['list', 'delete']),
@@ -103,6 +113,17 @@ export const USER_RULES: readonly IPolicyRule[] = mergeRules(
   ],
   DRIVER_RULES,
 );
+
+/**
+ * What the user needs, cluster-wide, to give a run node access: to create the run's ClusterRole
+ * (NODE_RULES) and its binding, and delete them at cleanup (found by label: list). RBAC's
+ * escalation check asks the creator of a ClusterRole, and of a binding to it, to hold its verbs
+ * already: NODE_RULES are part of it.
+ */
+export const USER_NODE_RULES: readonly IPolicyRule[] = mergeRules(NODE_RULES, [
+  rule(RBAC, 'clusterroles', ['create', 'list', 'delete']),
+  rule(RBAC, 'clusterrolebindings', ['create', 'list', 'delete']),
+]);
 
 /** The driver's ServiceAccount, its Role (DRIVER_RULES) and the binding between them. */
 export function driverAccess(run: RunRef): [IServiceAccount, IRole, IRoleBinding] {
@@ -161,5 +182,19 @@ export function userRole(namespace: string): IRole {
     kind: 'Role',
     metadata: { name: 'halfopen-user', namespace, labels: { [MANAGED_BY]: 'halfopen' } },
     rules: copy(USER_RULES),
+  };
+}
+
+/**
+ * USER_NODE_RULES as a ClusterRole an administrator applies once (and binds to the user, with a
+ * ClusterRoleBinding) for runs with node access (`halfopen k8s rbac --node-access`). Of no run:
+ * it carries managed-by only, which no run's cleanup selects.
+ */
+export function userNodeRole(): IClusterRole {
+  return {
+    apiVersion: `${RBAC}/v1`,
+    kind: 'ClusterRole',
+    metadata: { name: 'halfopen-user-nodes', labels: { [MANAGED_BY]: 'halfopen' } },
+    rules: copy(USER_NODE_RULES),
   };
 }

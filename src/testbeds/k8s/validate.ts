@@ -24,6 +24,7 @@ import {
   type IContainer,
   type IEphemeralContainer,
   type IPodSpec,
+  type ISecurityContext,
 } from 'kubernetes-models/v1';
 import { stringify } from 'yaml';
 import { LabError } from '../../errors.js';
@@ -169,6 +170,83 @@ function ownProblem(o: Record<string, unknown>, cluster: boolean): string | unde
   }
   const spec = o.spec as { template?: { spec?: IPodSpec } } | undefined;
   return podSpecProblem(o.kind === 'Pod' ? (o.spec as IPodSpec) : spec?.template?.spec);
+}
+
+/** The volume types `restricted` allows (anything else, hostPath first, is refused). */
+const RESTRICTED_VOLUMES = [
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+];
+
+/** A seccomp profile `restricted` accepts where one is required. */
+const confined = (p: { type?: string } | undefined): boolean =>
+  p?.type === 'RuntimeDefault' || p?.type === 'Localhost';
+
+/** What `restricted` refuses in one container's securityContext, and the lab's own rule. */
+function containerRestrictedProblem(sc: ISecurityContext | undefined): string | undefined {
+  if (sc === undefined) return 'no securityContext';
+  if (sc.privileged === true) return 'privileged';
+  if (sc.allowPrivilegeEscalation !== false) return 'allowPrivilegeEscalation is not false';
+  if (!(sc.capabilities?.drop ?? []).includes('ALL')) return 'capabilities do not drop ALL';
+  const added = (sc.capabilities?.add ?? []).filter((c) => c !== 'NET_BIND_SERVICE');
+  if (added.length > 0) return `capabilities add ${added.join(', ')}`;
+  // The standard accepts these at the pod's level instead; the lab sets them on every container
+  // too, so that a container read alone (an ephemeral one in a pod not the lab's) still passes.
+  if (sc.runAsNonRoot !== true) return 'runAsNonRoot is not true';
+  if (sc.runAsUser === 0) return 'runAsUser is 0 (root)';
+  if (!confined(sc.seccompProfile)) return 'seccompProfile is not RuntimeDefault or Localhost';
+  if (sc.procMount !== undefined && sc.procMount !== 'Default') return `procMount ${sc.procMount}`;
+  return undefined;
+}
+
+/**
+ * Throws LabError unless the pod spec passes the `restricted` Pod Security Standard
+ * (https://kubernetes.io/docs/concepts/security/pod-security-standards/), as a namespace labelled
+ * pod-security.kubernetes.io/enforce=restricted admits pods: none of the host's namespaces
+ * (network, PID, IPC), ports or paths; only the volume types in RESTRICTED_VOLUMES; and on every
+ * container, init and ephemeral ones included: not privileged, allowPrivilegeEscalation false,
+ * capabilities dropping ALL (adding at most NET_BIND_SERVICE), runAsNonRoot true and runAsUser not
+ * 0, and a RuntimeDefault or Localhost seccomp profile. The standard takes runAsNonRoot and seccomp
+ * from the pod's level for a container that sets neither; the lab asks them of each container.
+ * What the pod's own securityContext says must not contradict them.
+ */
+export function checkRestricted(spec: IPodSpec): void {
+  const problem = ((): string | undefined => {
+    for (const host of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {
+      if (spec[host] === true) return `${host} is true`;
+    }
+    const pod = spec.securityContext;
+    if (pod?.runAsNonRoot === false) return 'the pod: runAsNonRoot is false';
+    if (pod?.runAsUser === 0) return 'the pod: runAsUser is 0 (root)';
+    if (pod?.seccompProfile !== undefined && !confined(pod.seccompProfile)) {
+      return `the pod: seccompProfile ${pod.seccompProfile.type}`;
+    }
+    for (const v of spec.volumes ?? []) {
+      const types = Object.keys(v).filter((k) => k !== 'name');
+      const bad = types.find((t) => !RESTRICTED_VOLUMES.includes(t));
+      if (bad !== undefined) return `volume ${v.name}: ${bad} is not allowed`;
+    }
+    const all: (IContainer | IEphemeralContainer)[] = [
+      ...(spec.initContainers ?? []),
+      ...spec.containers,
+      ...(spec.ephemeralContainers ?? []),
+    ];
+    for (const c of all) {
+      if ((c.ports ?? []).some((p) => p.hostPort !== undefined && p.hostPort !== 0)) {
+        return `container ${c.name}: a hostPort`;
+      }
+      const cp = containerRestrictedProblem(c.securityContext);
+      if (cp !== undefined) return `container ${c.name}: ${cp}`;
+    }
+    return undefined;
+  })();
+  if (problem !== undefined) throw new LabError(`not restricted: ${problem}`);
 }
 
 /** Throws LabError `<kind>/<name>: <what is wrong>` for an object the API server would refuse. */
