@@ -381,7 +381,7 @@ describe('preflight', () => {
       (e: Error) =>
         e instanceof ClusterAccessError &&
         e.message ===
-          'missing RBAC in namespace lab: create pods/eviction, patch nodes (apply: halfopen k8s rbac | kubectl apply -f -)',
+          'missing RBAC in namespace lab: create pods/eviction, patch nodes (apply: halfopen k8s rbac --node-access | kubectl apply -f -)',
     );
     const reviews = fake.calls().filter((c) => c.method === 'POST');
     assert.deepEqual(

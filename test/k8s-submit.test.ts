@@ -570,7 +570,7 @@ describe('k8s submitMatrix against the fake', () => {
         async (_cluster, fake) => {
           await assertBadInput(
             () => submitMatrix([k8sSpec('node-drain')], submitOptions(fake.kubeconfig())),
-            /^missing RBAC in namespace lab: get nodes, list nodes, patch nodes, create clusterroles, create clusterrolebindings /,
+            /^missing RBAC in namespace lab: get nodes, list nodes, patch nodes, create clusterroles, list clusterroles, delete clusterroles, create clusterrolebindings, list clusterrolebindings, delete clusterrolebindings \(apply: halfopen k8s rbac --node-access /,
           );
           assert.equal(fake.calls().length, 1 + userNeeds(true).length);
           assert.deepEqual(writes(fake), []);

@@ -49,6 +49,7 @@ import {
   isDiscovery,
   openStream,
   sendJson,
+  sendStatus,
   type Recorded,
   type Stream,
 } from './k8s-fake-api.js';
@@ -955,7 +956,7 @@ describe("the verdict 'fault not in force'", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('K8sTestbed against the fake API', () => {
-  it('creates the StatefulSet and two Services, watches, waits for the pods; teardown deletes each by name', async () => {
+  it('creates the StatefulSet (deleting what a disrupted run left first) and two Services, watches, waits for the pods; teardown deletes each by name', async () => {
     const fake = await FakeApi.start();
     const teardowns = new Teardowns();
     try {
@@ -964,6 +965,14 @@ describe('K8sTestbed against the fake API', () => {
       const selector = `app.kubernetes.io/managed-by=halfopen,halfopen.dev/run=${RUN_ID},halfopen.dev/experiment=0`;
       const echo = (extra: object) => (r: Recorded, res: Parameters<typeof sendJson>[0]) =>
         sendJson(res, 201, { ...(r.body as object), ...extra });
+      // The Job's second run of this index: the first driver's StatefulSet is still there once.
+      fake.on(
+        'POST',
+        '/apis/apps/v1/namespaces/lab/statefulsets',
+        (_r, res) =>
+          sendStatus(res, 409, 'AlreadyExists', `statefulsets.apps "${STS}" already exists`),
+        1,
+      );
       fake.on('POST', '/apis/apps/v1/namespaces/lab/statefulsets', echo({}));
       fake.on('POST', `${NS}/services`, (r, res) => {
         const body = r.body as { spec: object };
@@ -1032,7 +1041,10 @@ describe('K8sTestbed against the fake API', () => {
         teardowns,
       );
 
-      const posts = fake.calls().filter((c) => c.method === 'POST');
+      // The StatefulSet was posted twice: refused (409), then made; the first is left out here.
+      const allPosts = fake.calls().filter((c) => c.method === 'POST');
+      const refused = allPosts.findIndex((c) => c.path.endsWith('/statefulsets'));
+      const posts = allPosts.filter((_c, i) => i !== refused);
       assert.deepEqual(
         posts
           .map((c) => `${c.path} ${(c.body as { metadata: { name: string } }).metadata.name}`)
@@ -1074,6 +1086,14 @@ describe('K8sTestbed against the fake API', () => {
       assert.deepEqual(bed.clientDial(), { host: `${STS}.lab.svc`, port: 4222 });
       assert.equal(bed.failed(), undefined);
 
+      assert.deepEqual(
+        fake
+          .calls()
+          .filter((c) => c.path.startsWith('/apis/apps/v1/namespaces/lab/statefulsets'))
+          .map((c) => c.method),
+        ['POST', 'DELETE', 'POST'],
+        'the leftover deleted, then created again',
+      );
       const before = fake.calls().length;
       assert.deepEqual(await teardowns.runAll(), []);
       // The watches stop first, so nothing they report races the deletion.

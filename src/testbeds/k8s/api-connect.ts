@@ -134,6 +134,7 @@ export async function preflight(api: PreflightClients, needs: readonly Access[])
     if (code !== 403) throw toLabError(api, err, 'get', `namespaces/${namespace}`);
   }
   const missing: string[] = [];
+  let clusterWide = false;
   for (const need of needs) {
     const namespaced = need.namespaced !== false;
     let review;
@@ -159,10 +160,12 @@ export async function preflight(api: PreflightClients, needs: readonly Access[])
     if (review.status?.allowed !== true) {
       const res = need.subresource ? `${need.resource}/${need.subresource}` : need.resource;
       missing.push(`${need.verb} ${res}`);
+      if (need.namespaced === false) clusterWide = true;
     }
   }
+  // Cluster-wide rights (node access) come from the ClusterRole `k8s rbac --node-access` prints.
   if (missing.length > 0)
     throw new ClusterAccessError(
-      `missing RBAC in namespace ${namespace}: ${missing.join(', ')} (apply: halfopen k8s rbac | kubectl apply -f -)`,
+      `missing RBAC in namespace ${namespace}: ${missing.join(', ')} (apply: halfopen k8s rbac${clusterWide ? ' --node-access' : ''} | kubectl apply -f -)`,
     );
 }

@@ -23,7 +23,7 @@ import {
   driverAccess,
   matrixJob,
   nodeAccess,
-  NODE_RULES,
+  USER_NODE_RULES,
   targetObjects,
   toYaml,
   USER_RULES,
@@ -132,23 +132,7 @@ function accessOf(rules: typeof USER_RULES, namespaced: boolean): Access[] {
 export function userNeeds(nodeAccessToo: boolean): Access[] {
   return [
     ...accessOf(USER_RULES, true),
-    ...(nodeAccessToo
-      ? [
-          ...accessOf(NODE_RULES, false),
-          {
-            verb: 'create',
-            group: 'rbac.authorization.k8s.io',
-            resource: 'clusterroles',
-            namespaced: false,
-          },
-          {
-            verb: 'create',
-            group: 'rbac.authorization.k8s.io',
-            resource: 'clusterrolebindings',
-            namespaced: false,
-          },
-        ]
-      : []),
+    ...(nodeAccessToo ? accessOf(USER_NODE_RULES, false) : []),
   ];
 }
 

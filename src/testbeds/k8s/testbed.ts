@@ -24,7 +24,7 @@ import type { FaultSpec } from '../../faults/spec.js';
 import type { KubeSettings } from '../../core/kube.js';
 import type { LabProcess } from '../../core/process.js';
 import { LabError } from '../../errors.js';
-import { within } from '../../util/clock.js';
+import { sleep, within } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { BoundFault, LiveExperiment, ServerSite, Testbed } from '../types.js';
 import { spawnLab } from '../netns/exec.js';
@@ -56,6 +56,9 @@ export interface K8sOptions extends ClusterRun {
   fault: K8sFaultImpl;
   targetPort: number;
 }
+
+/** How long what a disrupted run left may take to go before this one's is created. */
+const RECREATE_MS = 60_000;
 
 /** How long a target pod may take to be scheduled, pulled and ready. */
 const POD_READY_MS = 300_000;
@@ -124,7 +127,9 @@ export class K8sTestbed implements Testbed {
       );
     }
     this.teardowns.deferFirst('stop the watches', () => this.watches.abort());
-    const [, service] = await Promise.all(objects.map((o) => api.create(o as KubernetesObject)));
+    const [, service] = await Promise.all(
+      objects.map((o) => this.createFresh(o as KubernetesObject)),
+    );
     this.serviceIp = (service as { spec?: { clusterIP?: string } }).spec?.clusterIP ?? '';
     this.startWatches();
     const replicas = this.opts.settings.replicas;
@@ -141,6 +146,24 @@ export class K8sTestbed implements Testbed {
     for (const s of this.siteList) this.started.add(this.podStates.get(s.name)?.uid ?? '');
     const prepared = await this.opts.fault.prepare?.(this.control(), this.opts.spec);
     this.dial = prepared ?? null;
+  }
+
+  /**
+   * Creates an object; one of the same name already there is what a disrupted first run of this
+   * index left (the Job runs it again, and a lost driver ran no teardown): it goes first.
+   */
+  private async createFresh(o: KubernetesObject): Promise<KubernetesObject> {
+    const { api } = this.opts;
+    for (const until = Date.now() + RECREATE_MS; ;) {
+      try {
+        return await api.create(o);
+      } catch (err) {
+        if (!(err instanceof Error && / already exists /.test(err.message)) || Date.now() > until)
+          throw err;
+        await api.deleteObject(o);
+        await sleep(1000, this.watches.signal);
+      }
+    }
   }
 
   /** The pod and EndpointSlice watches: the cluster's own account of what happens. */
