@@ -234,8 +234,13 @@ export class K8sTestbed implements Testbed {
     name: string,
     change: string,
   ): void {
-    this.mark?.({ type: 'k8s', object, name, change });
+    if (this.mark) this.mark({ type: 'k8s', object, name, change });
+    // Before the fault is bound the timeline is not the testbed's to mark: kept, and marked then
+    // (what prepare did: a port-forward started).
+    else if (object === 'forward') this.early.push({ object, name, change });
   }
+
+  private readonly early: { object: 'forward'; name: string; change: string }[] = [];
 
   private site(pod: PodState, replica: number): ServerSite {
     const { api, index, runId } = this.opts;
@@ -355,6 +360,8 @@ export class K8sTestbed implements Testbed {
         `the client has no established connection to ${this.clientDial().host}:${this.clientDial().port} to apply the fault to`,
       );
     this.mark = live.mark;
+    for (const e of this.early.splice(0))
+      live.mark({ type: 'k8s', ...e, change: `${e.change} (at the setup)` });
     const flowPod = this.flowPod(flow);
     const ctx: K8sFaultContext = {
       spec: live.spec,
