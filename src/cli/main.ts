@@ -174,7 +174,11 @@ for (const param of FAULT_PARAMS) {
 
 // The cluster settings, one definition each (scenario/kube.ts), and a real cluster's own flags.
 for (const o of KUBE_OPTIONS)
-  runCmd.option(`${flagOf(o.key)} ${o.arg}`, `kube and k8s testbeds: ${o.help}`);
+  runCmd.option(
+    `${flagOf(o.key)} ${o.arg}`,
+    // A real cluster keeps its own time: the time-scale is the kube testbed's alone.
+    `${o.key === 'time_scale' ? 'kube testbed only' : 'kube and k8s testbeds'}: ${o.help}`,
+  );
 addClusterOptions(runCmd);
 
 const parallelHelp = `experiments at a time (default ${defaultParallel()}: two per core, since experiments mostly wait)`;
