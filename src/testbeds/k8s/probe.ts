@@ -42,7 +42,7 @@ export interface ProbeReport {
     conntrack_close_wait_s: number | null;
     source: string;
   };
-  /** DELETE's answer to the endpoint terminating (or gone) in its EndpointSlice. */
+  /** DELETE's answer to the endpoint terminating (or gone) in its EndpointSlice (0: seen first). */
   endpoint_lag_ms: number | null;
   /** How long a pod stays bound to an unreachable node before its eviction. */
   eviction_s: number | null;
@@ -170,6 +170,10 @@ async function endpointLag(
     signal.addEventListener('abort', () => watching.abort(), { once: true });
     let changed: bigint | null = null;
     let sent: bigint | null = null;
+    // From the DELETE's request on, not its answer: the EndpointSlice controller may update the
+    // slice before the answer is read, and a change seen then must count (a lag of 0), or the
+    // probe waits for one that has already happened and measures nothing.
+    let deleting = false;
     const slices = new Map<string, SliceObject>();
     const watch = api
       .watch(
@@ -180,7 +184,7 @@ async function endpointLag(
           if (type === 'DELETED') slices.delete(name);
           else slices.set(name, obj);
           const state = endpointStates([...slices.values()]).get(victim);
-          if (sent !== null && changed === null && state !== 'ready') {
+          if (deleting && changed === null && state !== 'ready') {
             changed = now();
             watching.abort();
           }
@@ -189,6 +193,7 @@ async function endpointLag(
       )
       .catch(() => undefined);
     await sleep(500, signal); // the watch's first list is in
+    deleting = true;
     await api.deletePod(victim);
     sent = now();
     await Promise.race([watch, sleep(ENDPOINT_WAIT_MS, watching.signal)]);
@@ -196,7 +201,7 @@ async function endpointLag(
     const at = changed as bigint | null;
     const from = sent as bigint | null;
     return {
-      lagMs: at === null || from === null ? null : Math.round(msBetween(from, at)),
+      lagMs: at === null || from === null ? null : Math.max(0, Math.round(msBetween(from, at))),
       eviction,
     };
   } finally {
