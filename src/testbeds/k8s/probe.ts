@@ -175,6 +175,9 @@ async function endpointLag(
     // probe waits for one that has already happened and measures nothing.
     let deleting = false;
     const slices = new Map<string, SliceObject>();
+    // The watch has listed the victim's endpoint ready: only then is a change a change.
+    let listed: () => void = () => undefined;
+    const seenReady = new Promise<void>((resolve) => (listed = resolve));
     const watch = api
       .watch(
         'endpointslices',
@@ -184,6 +187,7 @@ async function endpointLag(
           if (type === 'DELETED') slices.delete(name);
           else slices.set(name, obj);
           const state = endpointStates([...slices.values()]).get(victim);
+          if (state === 'ready') listed();
           if (deleting && changed === null && state !== 'ready') {
             changed = now();
             watching.abort();
@@ -192,7 +196,9 @@ async function endpointLag(
         watching.signal,
       )
       .catch(() => undefined);
-    await sleep(500, signal); // the watch's first list is in
+    const waited = new AbortController();
+    await Promise.race([seenReady, watch, sleep(ENDPOINT_WAIT_MS, waited.signal)]);
+    waited.abort(); // its timer must not keep the process alive
     deleting = true;
     await api.deletePod(victim);
     sent = now();
