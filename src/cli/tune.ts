@@ -153,26 +153,46 @@ async function verify(
   // The silent paths on a real cluster go as one Indexed Job, beside the local slow paths.
   const onCluster = specs.flatMap((s, i) => (s.testbed === 'k8s' ? [i] : []));
   const local = specs.flatMap((s, i) => (s.testbed === 'k8s' ? [] : [i]));
+  // A cluster run that fails (refused at its preflight, unreachable) stops the local runs: its
+  // error is known at once, and is reported once they have torn down, not after they ran out.
+  const clusterFailed = new AbortController();
+  const localSignal = AbortSignal.any([signal, clusterFailed.signal]);
+  // Set from the cluster run's callbacks (an object: TypeScript does not narrow what they set).
+  const clusterRun: { failure: Error | null; leftovers: readonly string[] } = {
+    failure: null,
+    leftovers: [],
+  };
   const remote =
     cluster && onCluster.length > 0
-      ? import('./k8s-run.js').then(async ({ runOnCluster }) => {
-          const rows = await runOnCluster(
-            onCluster.map((i) => specs[i]!),
-            cluster,
-            {},
-            signal,
-          );
-          rows?.rows.forEach((row, j) => {
-            results[onCluster[j]!] = row.result ?? new Error(row.error ?? 'no result');
-          });
-          if (rows && rows.leftovers.length > 0) throw new TeardownError(undefined, rows.leftovers);
-        })
+      ? import('./k8s-run.js')
+          .then(async ({ runOnCluster }) => {
+            const rows = await runOnCluster(
+              onCluster.map((i) => specs[i]!),
+              cluster,
+              {},
+              signal,
+              {
+                onRow: () => {
+                  done += 1;
+                  progress(`verifying: ${done} of ${specs.length} experiments done`);
+                },
+              },
+            );
+            rows?.rows.forEach((row, j) => {
+              results[onCluster[j]!] = row.result ?? new Error(row.error ?? 'no result');
+            });
+            clusterRun.leftovers = rows?.leftovers ?? [];
+          })
+          .catch((err: unknown) => {
+            clusterRun.failure = err instanceof Error ? err : new Error(String(err));
+            clusterFailed.abort();
+          })
       : Promise.resolve();
   const worker = async (): Promise<void> => {
-    while (next < local.length && !signal.aborted) {
+    while (next < local.length && !localSignal.aborted) {
       const i = local[next++]!;
       try {
-        results[i] = await runExperiment(specs[i]!, { runId, index: i, signal });
+        results[i] = await runExperiment(specs[i]!, { runId, index: i, signal: localSignal });
       } catch (err) {
         results[i] = err instanceof Error ? err : new Error(String(err));
       }
@@ -185,9 +205,16 @@ async function verify(
     ...Array.from({ length: Math.min(VERIFY_PARALLEL, local.length) }, worker),
   ]);
   // A teardown that left something behind is reported, never hidden behind the interruption.
-  const leaked = results.find((r) => r instanceof TeardownError);
+  const leaked =
+    results.find((r) => r instanceof TeardownError) ??
+    (clusterRun.failure instanceof TeardownError ? clusterRun.failure : undefined) ??
+    (clusterRun.leftovers.length > 0
+      ? new TeardownError(undefined, clusterRun.leftovers)
+      : undefined);
   if (leaked) throw leaked;
   if (signal.aborted) throw new InterruptedError();
+  // The local runs it stopped say 'interrupted': the cluster's failure is what happened.
+  if (clusterRun.failure) throw clusterRun.failure;
   const interrupted = results.find((r) => r instanceof InterruptedError);
   if (interrupted) throw interrupted;
   return plan.map((p) => {
