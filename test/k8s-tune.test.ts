@@ -216,6 +216,8 @@ describe('halfopen tune --verify --testbed k8s against the fake', { concurrency:
           'tune',
           '--target',
           'nats',
+          '--workload',
+          'publish:1',
           '--within',
           '10s',
           '--verify',
@@ -233,7 +235,10 @@ describe('halfopen tune --verify --testbed k8s against the fake', { concurrency:
 
       // On the cluster: exactly the recommendations' silent paths, in one Job.
       const { runId, experiments } = anchorOf(fake);
-      assert.deepEqual(experiments, silentPaths({ target: 'nats', within: '10s' }));
+      assert.deepEqual(
+        experiments,
+        silentPaths({ target: 'nats', within: '10s', workload: 'publish:1' }),
+      );
       assertSilentPaths(experiments, out);
       assert.equal(experiments.length, 1);
       const jobs = fake.calls().filter((c) => c.method === 'POST' && c.path === JOBS);
@@ -342,6 +347,8 @@ describe('halfopen tune --verify --testbed k8s against the fake', { concurrency:
             'tune',
             '--target',
             'nats',
+            '--workload',
+            'publish:1',
             '--within',
             '10s',
             '--verify',
@@ -441,6 +448,27 @@ describe('halfopen tune --testbed k8s: bad input', () => {
       assertOneLine(r, 2, /^halfopen: --dry-run applies to run and matrix/);
       assert.equal(r.stdout, '');
       assert.deepEqual(fake.requests, []);
+    });
+  });
+});
+
+describe('tune --verify --testbed k8s: an idle client cannot show whether the policy is in force', () => {
+  it('is refused with one line, before any request', async () => {
+    await withCluster(async (_cluster, fake) => {
+      const r = await runCli([
+        'tune',
+        '--target',
+        'nats',
+        '--within',
+        '10s',
+        '--verify',
+        '--testbed',
+        'k8s',
+        '--kubeconfig',
+        fake.kubeconfig(),
+      ]);
+      assertOneLine(r, 2, /needs messages crossing to tell whether the policy is in force/);
+      assert.equal(fake.calls().length, 0);
     });
   });
 });

@@ -145,6 +145,9 @@ async function verify(
       : specs.push(tuneSpec(req, r.strategy, 'latency', 'proxy', slowFor, slow)) - 1;
     return { bed, slow, slowFor, partition, latency };
   });
+  // What a real cluster's fault needs of the request (messages crossing, to tell whether the
+  // policy is in force) is refused here, before anything is created.
+  for (const s of specs) if (s.testbed === 'k8s') validateSpec(s);
   // A few at a time, each in its own namespaces and address block, as a matrix runs them.
   const results: (ExperimentResult | Error)[] = new Array<ExperimentResult | Error>(specs.length);
   let next = 0;

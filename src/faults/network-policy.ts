@@ -141,6 +141,12 @@ export const networkPolicy: FaultDef = {
     k8s: {
       // The cluster's CNI decides how the policy is enforced: --policy describes only the lab's.
       validate(spec) {
+        // Whether the policy is in force is read from messages still crossing: an idle client
+        // sends none, and a CNI that leaves open flows alone would look like a miss.
+        if (spec.workload.kind === 'idle')
+          throw new BadInputError(
+            'network-policy on a real cluster needs messages crossing to tell whether the policy is in force: give --workload publish:<rate> or subscribe:<rate>',
+          );
         if (POLICY.given(spec))
           throw new BadInputError(
             "--policy describes the kube testbed's CNI; on a real cluster, its CNI decides (a policy it does not enforce on open connections gives the verdict 'fault not in force')",
