@@ -68,6 +68,8 @@ const FAULT_FLAGS: Partial<Record<FaultName, Partial<RunFlags>>> = {
   // A NATS cluster: three replicas with their sinks, the target a rollout restarts one by one.
   rollout: { target: 'nats' },
   'pod-delete': { target: 'nats' },
+  // Whether the policy is in force is read from messages crossing: a publisher.
+  'network-policy': { workload: 'publish:10' },
 };
 
 /**
@@ -305,7 +307,7 @@ describe('k8s submitMatrix against the fake', () => {
       const specs = [
         k8sSpec('pod-delete'),
         k8sSpec('pod-force-delete'),
-        k8sSpec('network-policy', { target: 'nats' }),
+        k8sSpec('network-policy', { target: 'nats', workload: 'publish:10' }),
       ];
       const runId = '4242-abcd';
       const measured = specs.map(resultFor);
@@ -656,8 +658,13 @@ describe('k8s flags and specs: bad input, in-process', () => {
       /^--time-scale applies to the kube testbed only: a real cluster keeps its own time$/,
     );
     await assertBadInput(
-      () => k8sSpec('network-policy', { policy: 'every' }),
+      () => k8sSpec('network-policy', { policy: 'every', workload: 'publish:10' }),
       /^--policy describes the kube testbed's CNI; on a real cluster, its CNI decides/,
+    );
+    // Whether the policy is in force is read from messages crossing: an idle client has none.
+    await assertBadInput(
+      () => k8sSpec('network-policy'),
+      /^network-policy on a real cluster needs messages crossing to tell whether the policy is in force/,
     );
   });
 });

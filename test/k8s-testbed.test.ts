@@ -79,6 +79,8 @@ function k8sSpec(fault: FaultName, params?: Record<string, string>): ExperimentS
     target: 'nats',
     fault,
     kube: defaultKube(2),
+    // network-policy on k8s reads whether it is in force from messages crossing: a publisher.
+    workload: 'publish:10',
     ...(params ? { params } : {}),
   });
 }
