@@ -134,14 +134,16 @@ const forward = (r: ExperimentResult): string[] =>
   kubeEvents(r).filter((l) => l.startsWith('forward '));
 
 describe('kube: port-forward', { skip: netnsSkip, concurrency: 2 }, () => {
-  it('tcp close: kubectl stops, the client sees EOF at once and cannot come back', async () => {
+  it('tcp close: kubectl stops, the client sees EOF (or RST) at once and cannot come back', async () => {
     const r = await measure(
       kubeSpecOf({ fault: 'port-forward', strategy: 'none', workload: 'publish:5' }),
     );
     const w = why(r);
     assert.deepEqual(r.predicted_ms, [0, 250]);
     assert.equal(r.verdict, 'inside', w);
-    assert.equal(r.detect_reason, 'eof', w);
+    // kubectl's kernel closes the local connection as it exits: FIN, or RST when a message of the
+    // publisher's was still unread in it (seen once on a loaded machine).
+    assert.match(r.detect_reason ?? '', /^(eof|ECONNRESET)$/, w);
     // Through the relay to replica 0, wherever the Service would have sent it.
     assert.equal(r.kube!.pod_at_fault, 'tcp-0', w);
     assert.equal(r.kube!.pod_at_stop, null, w);

@@ -247,8 +247,10 @@ export class NetnsTestbed implements Testbed {
     return Promise.resolve({
       commit: async () => {
         this.teardowns.defer(`remove router rules ${tag}`, () => this.removeRules(tag));
-        this.rules.set(tag, { lines: tagged });
         await tool.finish('COMMIT\n');
+        // Known once in force: a teardown that comes first (Ctrl-C during the commit) must not
+        // delete rules that are not there yet. Rules committed after it go with the namespace.
+        this.rules.set(tag, { lines: tagged });
       },
     });
   }
