@@ -10,6 +10,7 @@ import { KUBE_OPTIONS } from '../scenario/kube.js';
 import { DEFAULT_TARGET } from '../protocols/index.js';
 import { FAULTS, TARGETS, TESTBEDS } from '../scenario/spec.js';
 import { addCleanupCommand } from './cleanup.js';
+import { HALFOPEN_VERSION } from './version.js';
 import { addClusterOptions, addK8sCommands } from './k8s.js';
 import { faultHelp, strategyHelp } from './help.js';
 import { scenarioJsonSchema } from '../scenario/file.js';
@@ -58,6 +59,7 @@ const program = new Command('halfopen')
   .description(
     'Measure how long clients take to notice connections that die without FIN or RST, what they lose, and how they recover.',
   )
+  .version(HALFOPEN_VERSION, '--version', "print halfopen's version")
   .exitOverride()
   .configureOutput({
     outputError: (str, write) => write(`halfopen: ${str.replace(/^error: /, '').trim()}\n`),
