@@ -421,3 +421,16 @@ export class FakeCluster {
     sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success', code: 200 });
   }
 }
+
+/** A fake API server with a cluster behind it, closed when `fn` ends. */
+export async function withCluster<T>(
+  fn: (cluster: FakeCluster, fake: FakeApi) => Promise<T>,
+  opts: ConstructorParameters<typeof FakeCluster>[1] = {},
+): Promise<T> {
+  const fake = await FakeApi.start();
+  try {
+    return await fn(new FakeCluster(fake, opts), fake);
+  } finally {
+    await fake.close();
+  }
+}

@@ -46,7 +46,13 @@ import {
   specOf,
   startCli,
 } from './helpers.js';
-import { FakeCluster, FakeApi, type Recorded, type StoredObject } from './k8s-fake-api.js';
+import {
+  FakeCluster,
+  FakeApi,
+  type Recorded,
+  type StoredObject,
+  withCluster,
+} from './k8s-fake-api.js';
 
 const IMAGE = 'registry.example/halfopen:0.1.0';
 const NS = '/api/v1/namespaces/lab';
@@ -161,19 +167,6 @@ function setDriver(
     },
   });
   if (p.log !== undefined) cluster.logs.set(name, p.log);
-}
-
-/** A fake API server with a cluster behind it, closed when `fn` ends. */
-async function withCluster<T>(
-  fn: (cluster: FakeCluster, fake: FakeApi) => Promise<T>,
-  opts: ConstructorParameters<typeof FakeCluster>[1] = {},
-): Promise<T> {
-  const fake = await FakeApi.start();
-  try {
-    return await fn(new FakeCluster(fake, opts), fake);
-  } finally {
-    await fake.close();
-  }
 }
 
 /** The run's id, from the objects the CLI created (it picks its own). */

@@ -25,7 +25,7 @@ import { EXPERIMENTS_KEY, RUN_LABEL, runName, runSelector } from '../src/testbed
 import type { ExperimentsDoc } from '../src/testbeds/k8s/plan.js';
 import { userNeeds } from '../src/testbeds/k8s/submit.js';
 import { assertBadInput, assertOneLine, runCli, tuneFlags } from './helpers.js';
-import { FakeApi, FakeCluster, type StoredObject } from './k8s-fake-api.js';
+import { FakeApi, FakeCluster, type StoredObject, withCluster } from './k8s-fake-api.js';
 
 const NS = '/api/v1/namespaces/lab';
 const CONFIGMAPS = `${NS}/configmaps`;
@@ -113,19 +113,6 @@ function drivers(cluster: FakeCluster, answer: (spec: ExperimentSpec) => Answer)
       cluster.logs.set(name, `deploying ho-target\n${outcome}\nremoving ho-target\n`);
     });
   };
-}
-
-/** A fake API server with a cluster behind it, closed when `fn` ends. */
-async function withCluster<T>(
-  fn: (cluster: FakeCluster, fake: FakeApi) => Promise<T>,
-  opts: ConstructorParameters<typeof FakeCluster>[1] = {},
-): Promise<T> {
-  const fake = await FakeApi.start();
-  try {
-    return await fn(new FakeCluster(fake, opts), fake);
-  } finally {
-    await fake.close();
-  }
 }
 
 /** The anchor ConfigMap the CLI created (exactly one), and the experiments in it. */

@@ -11,6 +11,7 @@
  * Everything an experiment creates carries its run's and its own labels, and is deleted at its
  * teardown by those labels (and by the anchor's garbage collection if the driver dies).
  */
+import { spawnHeld } from '../held.js';
 import { lookup } from 'node:dns/promises';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Endpoint } from '../../events.js';
@@ -24,7 +25,7 @@ import type { FaultSpec } from '../../faults/spec.js';
 import type { KubeSettings } from '../../core/kube.js';
 import type { LabProcess } from '../../core/process.js';
 import { LabError } from '../../errors.js';
-import { sleep, within } from '../../util/clock.js';
+import { sleep } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { BoundFault, LiveExperiment, ServerSite, Testbed } from '../types.js';
 import { spawnLab } from '../netns/exec.js';
@@ -288,14 +289,7 @@ export class K8sTestbed implements Testbed {
     env?: Record<string, string>,
   ): LabProcess {
     if (role === 'server') return this.sites()[0]!.spawn(argv, what, env);
-    const held: { proc?: LabProcess } = {};
-    this.teardowns.defer(`stop ${what}`, async () => {
-      if (!held.proc) return;
-      held.proc.kill('SIGKILL');
-      await within(held.proc.exited, 5000);
-    });
-    held.proc = spawnLab(argv, env);
-    return held.proc;
+    return spawnHeld(this.teardowns, what, () => spawnLab(argv, env));
   }
 
   sites(): readonly ServerSite[] {

@@ -4,12 +4,13 @@
  * change marked on the timeline as a Kubernetes event. Its delays are the fault's to schedule
  * (`later`), with Kubernetes' defaults scaled by the time-scale.
  */
+import { spawnHeld } from '../held.js';
 import type { LabEvent } from '../../events.js';
 import type { KubeControl, KubeRuleSite, PodView } from '../../faults/types.js';
 import { scaledDelay, type KubeSettings } from '../../core/kube.js';
 import type { LabProcess } from '../../core/process.js';
 import { InterruptedError, LabError } from '../../errors.js';
-import { sleep, within } from '../../util/clock.js';
+import { sleep } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { PrivateDir } from '../private-dir.js';
 import type { ServerSite } from '../types.js';
@@ -158,14 +159,7 @@ export class Cluster {
       dir: () => p.dir.path(),
       writeFiles: (files) => p.dir.write(files),
       spawn: (argv, what, env) => {
-        const held: { proc?: LabProcess } = {};
-        this.c.teardowns.defer(`stop ${what}`, async () => {
-          if (!held.proc) return;
-          held.proc.kill('SIGKILL');
-          await within(held.proc.exited, 5000);
-        });
-        held.proc = spawnInNamespace(p.ns, argv, env);
-        return held.proc;
+        return spawnHeld(this.c.teardowns, what, () => spawnInNamespace(p.ns, argv, env));
       },
     };
   }

@@ -12,6 +12,7 @@
  * the pod's loopback). A small control loop (cluster.ts) changes endpoints, signals pods and loses
  * nodes with Kubernetes' delays, scaled by the time-scale.
  */
+import { spawnHeld } from '../held.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Endpoint } from '../../events.js';
 import type { KubeFaultContext, KubeFaultImpl, PodView } from '../../faults/types.js';
@@ -19,7 +20,6 @@ import type { FaultSpec } from '../../faults/spec.js';
 import type { KubeSettings } from '../../core/kube.js';
 import type { LabProcess } from '../../core/process.js';
 import { LabError } from '../../errors.js';
-import { within } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
 import { PrivateDir } from '../private-dir.js';
 import type { BoundFault, LiveExperiment, ServerSite, Testbed } from '../types.js';
@@ -199,14 +199,7 @@ export class KubeTestbed implements Testbed {
     env?: Record<string, string>,
   ): LabProcess {
     if (role === 'server') return this.sites()[0]!.spawn(argv, what, env);
-    const held: { proc?: LabProcess } = {};
-    this.teardowns.defer(`stop ${what}`, async () => {
-      if (!held.proc) return;
-      held.proc.kill('SIGKILL');
-      await within(held.proc.exited, 5000);
-    });
-    held.proc = spawnInNamespace(this.clientNs, argv, env);
-    return held.proc;
+    return spawnHeld(this.teardowns, what, () => spawnInNamespace(this.clientNs, argv, env));
   }
 
   privateDir(): string {

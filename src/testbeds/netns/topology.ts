@@ -8,6 +8,7 @@
  * router namespace with the peer moved straight into its namespace, so no interface, route or
  * rule ever exists in the root namespace.
  */
+import { spawnHeld } from '../held.js';
 import type { Endpoint } from '../../events.js';
 import type { FaultImpl, NetnsFaultContext, RouterControl } from '../../faults/types.js';
 import type { FaultSpec } from '../../faults/spec.js';
@@ -15,7 +16,6 @@ import { PrivateDir } from '../private-dir.js';
 import type { BoundFault, LiveExperiment, ServerSite, Testbed } from '../types.js';
 import { singleSite } from '../site.js';
 import { LabError } from '../../errors.js';
-import { within } from '../../util/clock.js';
 import type { Teardowns } from '../../util/teardown.js';
 import type { LabProcess } from '../../core/process.js';
 import { type AddressBlock, allocateBlock, releaseBlock } from './addresses.js';
@@ -210,17 +210,7 @@ export class NetnsTestbed implements Testbed {
     what: string,
     env?: Record<string, string>,
   ): LabProcess {
-    // Registered before the process exists; it learns the process once spawned.
-    const held: { proc?: LabProcess } = {};
-    this.teardowns.defer(`stop ${what}`, async () => {
-      const { proc } = held;
-      if (!proc) return;
-      proc.kill('SIGKILL');
-      // Bounded: a process that survives is killed again with its namespace.
-      await within(proc.exited, 5000);
-    });
-    held.proc = spawnInNamespace(this.ns[role], argv, env);
-    return held.proc;
+    return spawnHeld(this.teardowns, what, () => spawnInNamespace(this.ns[role], argv, env));
   }
 
   /**

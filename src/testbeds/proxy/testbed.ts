@@ -5,9 +5,9 @@
  * The proxy's kernel ACKs the client's data, so TCP keepalive and TCP_USER_TIMEOUT see a healthy
  * peer through a blackhole: that is what a proxy in the path does, and results say so.
  */
+import { spawnHeld } from '../held.js';
 import net from 'node:net';
 import { LabError } from '../../errors.js';
-import { within } from '../../util/clock.js';
 import { ProxyServer, type Proxy } from '../../proxy/proxy.js';
 import type { FaultImpl, ProxyControl, ProxyFaultContext } from '../../faults/types.js';
 import type { Teardowns } from '../../util/teardown.js';
@@ -85,16 +85,7 @@ export class ProxyTestbed implements Testbed {
     what: string,
     env?: Record<string, string>,
   ): LabProcess {
-    // Registered before the process exists; it learns the process once spawned.
-    const held: { proc?: LabProcess } = {};
-    this.teardowns.defer(`stop ${what}`, async () => {
-      const { proc } = held;
-      if (!proc) return;
-      proc.kill('SIGKILL');
-      await within(proc.exited, 5000);
-    });
-    held.proc = spawnLab(argv, env);
-    return held.proc;
+    return spawnHeld(this.teardowns, what, () => spawnLab(argv, env));
   }
 
   sites(): readonly ServerSite[] {
