@@ -8,7 +8,11 @@ export class BadInputError extends Error {
   override name = 'BadInputError';
 }
 
-/** The machine cannot host this testbed (not root, no netns, a missing tool). Exit 1. */
+/**
+ * The machine cannot do what was asked, though the request itself is fine: not root, no network
+ * namespaces, a missing tool, a port already in use, an output directory that cannot be written.
+ * Exit 4: the fix is on the machine, not in the command line.
+ */
 export class LabUnavailableError extends Error {
   override name = 'LabUnavailableError';
 }
@@ -68,10 +72,30 @@ export class TeardownError extends LabError {
   }
 }
 
+/**
+ * The exit codes, one per kind of outcome, so that a pipeline can tell them apart:
+ * - ok: the command ran, and every expectation it was given was met;
+ * - failed: the lab itself failed (building, faulting or tearing down a testbed);
+ * - badInput: a flag, spec, value or file is wrong; nothing was created;
+ * - missed: the command ran, but a result missed an expectation (`--expect`, `expect:`) or
+ *   `compare` found a regression beyond its tolerance;
+ * - environment: the machine cannot do it (not root, a missing tool, a port in use);
+ * - interrupted: stopped by SIGINT or SIGTERM after teardown.
+ */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  badInput: 2,
+  missed: 3,
+  environment: 4,
+  interrupted: 130,
+} as const;
+
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof BadInputError) return 2;
-  if (err instanceof InterruptedError) return 130;
-  return 1;
+  if (err instanceof BadInputError) return EXIT.badInput;
+  if (err instanceof LabUnavailableError) return EXIT.environment;
+  if (err instanceof InterruptedError) return EXIT.interrupted;
+  return EXIT.failed;
 }
 
 /**
