@@ -107,7 +107,8 @@ describe('errors under --json', () => {
     assert.deepEqual(JSON.parse(jsonError(new LabUnavailableError('needs root'), 4)), {
       error: { message: 'needs root', kind: 'environment', exit_code: 4 },
     });
-    assert.equal(JSON.parse(jsonError(new BadInputError('x'), 2)).error.kind, 'bad_input');
+    const bad = JSON.parse(jsonError(new BadInputError('x'), 2)) as { error: { kind: string } };
+    assert.equal(bad.error.kind, 'bad_input');
   });
 
   it('through the real CLI, for a bad flag and for bad input found by the command', async () => {
@@ -126,7 +127,7 @@ describe('errors under --json', () => {
 });
 
 describe('where results go is checked before anything runs', () => {
-  it('a file in the way, or a directory that cannot be written: exit 4, nothing created', async () => {
+  it('a file in the way, or a directory that cannot be written: exit 4, nothing created', () => {
     const file = join(work, 'a-file');
     writeFileSync(file, '');
     assert.throws(

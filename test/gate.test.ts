@@ -184,6 +184,24 @@ describe('the gate through the real CLI (proxy testbed: no root)', () => {
     join(work, `${out}.xml`),
   ];
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' });
+  interface Case {
+    name: string;
+    classname: string;
+    failure?: { message: string };
+  }
+  interface Suite {
+    name: string;
+    tests: string;
+    failures: string;
+    testcase: Case | Case[];
+  }
+  const suiteIn = (file: string): Suite =>
+    (parser.parse(readFileSync(file, 'utf8')) as { testsuites: { testsuite: Suite } }).testsuites
+      .testsuite;
+  const only = (s: Suite): Case => {
+    assert.ok(!Array.isArray(s.testcase), 'one test case');
+    return s.testcase;
+  };
 
   it('a missed expectation is named, exits 3, and is a JUnit failure; a met one exits 0', async () => {
     const [miss, met] = await Promise.all([
@@ -198,15 +216,14 @@ describe('the gate through the real CLI (proxy testbed: no root)', () => {
     assert.equal(met.code, 0, met.stderr + met.stdout);
     assert.match(met.stdout, /expectations: all met in 1 cell/);
 
-    const xml = parser.parse(readFileSync(join(work, 'miss.xml'), 'utf8'));
-    const suite = xml.testsuites.testsuite;
+    const suite = suiteIn(join(work, 'miss.xml'));
     assert.equal(suite.tests, '1');
     assert.equal(suite.failures, '1');
-    assert.equal(suite.testcase.classname, 'halfopen.proxy.tcp');
-    assert.match(suite.testcase.failure.message, /^detect<=500ms \(was \d/);
-    const ok = parser.parse(readFileSync(join(work, 'met.xml'), 'utf8')).testsuites.testsuite;
+    assert.equal(only(suite).classname, 'halfopen.proxy.tcp');
+    assert.match(only(suite).failure!.message, /^detect<=500ms \(was \d/);
+    const ok = suiteIn(join(work, 'met.xml'));
     assert.equal(ok.failures, '0');
-    assert.equal(ok.testcase.failure, undefined);
+    assert.equal(only(ok).failure, undefined);
 
     const written = JSON.parse(readFileSync(join(work, 'miss', 'result.json'), 'utf8')) as {
       expect: { expect: string; met: boolean }[];
@@ -261,10 +278,10 @@ expect: lost=0
     const partitionNone = out.cells.find((c) => c.strategy === 'none' && c.fault === 'partition')!;
     assert.equal(partitionNone.expect.find((e) => e.expect === 'detect<=10s')!.met, false);
     assert.ok(out.expect_missed >= 1);
-    const xml = parser.parse(readFileSync(join(cwd, 'junit.xml'), 'utf8'));
-    const cases = xml.testsuites.testsuite.testcase as { name: string; failure?: unknown }[];
+    const suite = suiteIn(join(cwd, 'junit.xml'));
+    const cases = [suite.testcase].flat();
     assert.equal(cases.length, 4, 'one test case per cell');
-    assert.equal(xml.testsuites.testsuite.name, 'gate matrix');
+    assert.equal(suite.name, 'gate matrix');
     assert.equal(
       cases.filter((c) => c.failure !== undefined).length,
       out.expect_missed,

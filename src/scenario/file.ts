@@ -237,7 +237,9 @@ export function parseScenario(text: string, source: string): Scenario {
   try {
     data = source.endsWith('.json') ? JSON.parse(text) : yamlData(text);
   } catch (err) {
-    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.replace(/:$/, '');
+    const why = (err instanceof Error ? err.message : String(err))
+      .split('\n')[0]!
+      .replace(/:$/, '');
     throw new BadInputError(
       `${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${why}`,
     );
