@@ -4,7 +4,8 @@
  * 0 the command ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
  */
 import { Command, CommanderError } from 'commander';
-import { BadInputError, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
+import { BadInputError, EXIT, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
+import { jsonError, refuseRepeatedFlags, wantsJson } from './strict.js';
 import { addCleanupCommand } from './cleanup.js';
 import { HALFOPEN_VERSION } from './version.js';
 import { addK8sCommands } from './k8s.js';
@@ -39,6 +40,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** With --json a failure is also one JSON object on stdout, where the caller reads. */
+const json = wantsJson(process.argv);
+
 const program = new Command('halfopen')
   .description(
     'Measure how long clients take to notice connections that die without FIN or RST, what they lose, and how they recover.',
@@ -46,7 +50,11 @@ const program = new Command('halfopen')
   .version(HALFOPEN_VERSION, '--version', "print halfopen's version")
   .exitOverride()
   .configureOutput({
-    outputError: (str, write) => write(`halfopen: ${str.replace(/^error: /, '').trim()}\n`),
+    outputError: (str, write) => {
+      const line = str.replace(/^error: /, '').trim();
+      if (json) process.stdout.write(jsonError(new BadInputError(line), EXIT.badInput));
+      write(`halfopen: ${line}\n`);
+    },
   })
   .showHelpAfterError(false)
   .showSuggestionAfterError(false);
@@ -57,6 +65,7 @@ addTuneCommand(program, controller.signal);
 addProxyCommands(program, controller.signal);
 addCleanupCommand(program);
 addK8sCommands(program, controller.signal);
+refuseRepeatedFlags(program);
 
 async function main(): Promise<number> {
   try {
@@ -87,6 +96,7 @@ async function main(): Promise<number> {
         : err;
     process.stderr.write(`halfopen: ${e instanceof Error ? e.message : String(e)}\n`);
     if (process.env.HALFOPEN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    if (json) process.stdout.write(jsonError(e, exitCodeFor(e)));
     return exitCodeFor(e);
   }
 }
