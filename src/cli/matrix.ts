@@ -15,6 +15,7 @@ import { renderHtml } from '../report/html.js';
 import { buildSummary } from '../report/summary.js';
 import { renderTable } from '../report/table.js';
 import { runMatrix, type MatrixRow, type MatrixStatus } from '../runner/matrix.js';
+import { ConcurrencyLimit, defaultParallel, describeLimit } from '../runner/parallelism.js';
 import { parseScenario, type Scenario } from '../scenario/file.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import { newRunId } from '../testbeds/netns/names.js';
@@ -24,11 +25,7 @@ import { writeTimeline } from './run.js';
 import { clusterOptions, type K8sFlags } from './k8s.js';
 import { readTimings, withTimings } from '../testbeds/k8s/plan.js';
 
-/**
- * Experiments mostly wait (for timers, for the deadline), so two per core keeps a machine busy
- * without making timers late; at least 2, at most 16.
- */
-export const defaultParallel = (): number => Math.min(16, Math.max(2, 2 * availableParallelism()));
+export { defaultParallel };
 
 export interface MatrixFlags extends K8sFlags {
   parallel?: string;
@@ -98,12 +95,15 @@ export async function runScenario(
   const progress = new Progress(flags.json ? false : undefined);
   const startedAt = new Date();
   const timelines = new Map<number, string>();
+  // Lowered while experiments report their timers late (runner/parallelism.ts); not on a cluster,
+  // where the Job's parallelism is fixed when it is created.
+  const limit = new ConcurrencyLimit(parallel);
   let rows: MatrixRow[];
   let leftovers: string[] = [];
   const hooks = {
     onStatus: (s: MatrixStatus) =>
       progress.update(
-        `${scenario.name}: ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed${s.etaS === null ? '' : `, about ${s.etaS} s left`}`,
+        `${scenario.name}: ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed, ${s.limit} at a time${s.limit === parallel ? '' : ` (of ${parallel}: timers ran late)`}${s.etaS === null ? '' : `, about ${s.etaS} s left`}`,
       ),
     onRow: (row: MatrixRow) => {
       if (row.result)
@@ -116,7 +116,7 @@ export async function runScenario(
       const got = await runOnCluster(scenario.specs, cluster, flags, signal, hooks, runId);
       if (got === null) return; // --dry-run printed the manifests
       ({ rows, leftovers } = got);
-    } else rows = await runMatrix(scenario.specs, { parallel, runId, signal, ...hooks });
+    } else rows = await runMatrix(scenario.specs, { parallel, runId, signal, limit, ...hooks });
   } finally {
     progress.clear();
   }
@@ -131,6 +131,13 @@ export async function runScenario(
       started_at: startedAt.toISOString(),
       wall_s: Math.round(wallS * 10) / 10,
       parallel,
+      parallel_lowest: limit.lowest,
+      parallel_changes: limit.changes.map((c) => ({
+        done: c.done,
+        from: c.from,
+        to: c.to,
+        lateness_ms: c.latenessMs,
+      })),
       host,
     },
     cells,
@@ -158,6 +165,7 @@ export async function runScenario(
       ),
       wallS,
       parallel,
+      parallelLowest: limit.lowest,
       generatedAt: startedAt.toISOString(),
       host,
     }),
@@ -165,13 +173,19 @@ export async function runScenario(
   if (flags.junit !== undefined) writeJunit(flags.junit, scenario.name, cells);
   if (flags.json) {
     process.stdout.write(
-      `${JSON.stringify({ summary: summaryPath, report: reportPath, ...(flags.junit === undefined ? {} : { junit: flags.junit }), wall_s: summary.wall_s, expect_missed: summary.expect_missed, cells: summary.cells })}\n`,
+      `${JSON.stringify({ summary: summaryPath, report: reportPath, ...(flags.junit === undefined ? {} : { junit: flags.junit }), wall_s: summary.wall_s, parallel, parallel_lowest: limit.lowest, parallel_changes: summary.parallel_changes, expect_missed: summary.expect_missed, cells: summary.cells })}\n`,
     );
   } else {
     const failed = rows.filter((r) => r.error !== undefined).length;
     const gate = renderGate(cells);
     process.stdout.write(
-      `${renderTable(cells)}\n\n${gate ? `${gate}\n\n` : ''}${rows.length} experiments in ${wallS.toFixed(1)} s (${parallel} at a time)${failed ? `, ${failed} failed` : ''}\nreport   ${reportPath}\nsummary  ${summaryPath}\n${flags.junit === undefined ? '' : `junit    ${flags.junit}\n`}`,
+      `${renderTable(cells)}\n\n${gate ? `${gate}\n\n` : ''}${rows.length} experiments in ${wallS.toFixed(1)} s (${parallel} at a time${limit.lowest < parallel ? `, lowered to ${limit.lowest}` : ''})${failed ? `, ${failed} failed` : ''}\n${describeLimit(
+        limit,
+      )
+        .map((line) => `${line}\n`)
+        .join(
+          '',
+        )}report   ${reportPath}\nsummary  ${summaryPath}\n${flags.junit === undefined ? '' : `junit    ${flags.junit}\n`}`,
     );
   }
   if (summary.expect_missed > 0) process.exitCode = EXIT.missed;
