@@ -36,6 +36,9 @@ export interface MatrixFlags extends K8sFlags {
   junit?: string;
 }
 
+/** The Job's parallelism on a real cluster when --parallel is not given. */
+export const CLUSTER_PARALLEL = 4;
+
 export function parseParallel(text: string | undefined): number {
   if (text === undefined) return defaultParallel();
   const n = Number(text);
@@ -65,8 +68,13 @@ export async function runScenario(
   outDefault: (runId: string) => string,
   signal: AbortSignal,
 ): Promise<void> {
-  const parallel = parseParallel(flags.parallel);
   const testbeds = new Set(scenario.specs.map((s) => s.testbed));
+  // On a real cluster the experiments run in the cluster's pods, not on this machine: its cores
+  // say nothing about how many drivers the cluster should run at once.
+  const parallel =
+    testbeds.has('k8s') && flags.parallel === undefined
+      ? CLUSTER_PARALLEL
+      : parseParallel(flags.parallel);
   if (testbeds.has('k8s') && testbeds.size > 1)
     throw new BadInputError(
       `a matrix runs on a real cluster or on this machine, not both (testbeds: ${[...testbeds].join(', ')})`,
