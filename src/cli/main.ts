@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { BadInputError, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
 import { addCleanupCommand } from './cleanup.js';
+import { addCompareCommand } from './compare.js';
 import { HALFOPEN_VERSION } from './version.js';
 import { addK8sCommands } from './k8s.js';
 import { addMatrixCommands } from './matrix-command.js';
@@ -56,6 +57,7 @@ addMatrixCommands(program, controller.signal);
 addTuneCommand(program, controller.signal);
 addProxyCommands(program, controller.signal);
 addCleanupCommand(program);
+addCompareCommand(program);
 addK8sCommands(program, controller.signal);
 
 async function main(): Promise<number> {
