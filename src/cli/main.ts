@@ -12,6 +12,7 @@ import { addK8sCommands } from './k8s.js';
 import { addMatrixCommands } from './matrix-command.js';
 import { addProxyCommands } from './proxy-command.js';
 import { addRunCommand } from './run-command.js';
+import { addShowCommand } from './show.js';
 import { addTuneCommand } from './tune-command.js';
 
 // Broker binaries and ip, iptables live in sbin, which a non-login root shell may not have on PATH.
@@ -58,6 +59,7 @@ addTuneCommand(program, controller.signal);
 addProxyCommands(program, controller.signal);
 addCleanupCommand(program);
 addCompareCommand(program);
+addShowCommand(program);
 addK8sCommands(program, controller.signal);
 
 async function main(): Promise<number> {
