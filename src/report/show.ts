@@ -65,9 +65,17 @@ const endpoint = (v: unknown): string => {
   return p?.address === undefined ? '' : `${p.address}:${p.port}`;
 };
 
+/** A field's value as text: strings as they are, objects as JSON, nothing as '-'. */
+export function txt(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${v}`;
+  return JSON.stringify(v);
+}
+
 /** The event's own fields, as few words as say them. */
 export function detailOf(e: RawEntry): string {
-  const s = (k: string): string => (e[k] === undefined ? '' : String(e[k]));
+  const s = (k: string): string => (e[k] === undefined ? '' : txt(e[k]));
   const opt = (k: string, pre = ' '): string => (e[k] === undefined ? '' : `${pre}${s(k)}`);
   switch (e.type) {
     case 'fault':
@@ -138,7 +146,7 @@ function counterOf(e: RawEntry): { n: number; rest: string } | null {
     .filter(([k]) => k !== field && k !== 't')
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(' ');
-  return { n: e[field] as number, rest };
+  return { n: e[field], rest };
 }
 
 /** Every event in time order, in ms from T0, filtered as asked (lateness reports only with `all`). */
@@ -291,7 +299,7 @@ export function renderHeader(
     `halfopen show: ${String(r.target)} client, strategy ${String(r.strategy)}, workload ${String(r.workload)},${qos} fault ${String(r.fault)}${back} (${String(r.testbed)})`,
     `  client     ${String(r.client)} against ${String(r.target_version)}`,
     `  result     ${detected}; predicted ${w ? `${formatMs(w[0])} - ${formatMs(w[1])}` : 'never'}: ${paintVerdict(String(r.verdict), color)}`,
-    `  messages   ${String(r.sent ?? '-')} accepted, ${String(r.lost)} lost, ${String(r.stale_sent ?? '-')} accepted after the fault before detection; reconnect ${ms(r.reconnect_ms)}`,
+    `  messages   ${txt(r.sent)} accepted, ${String(r.lost)} lost, ${txt(r.stale_sent)} accepted after the fault before detection; reconnect ${ms(r.reconnect_ms)}`,
     `  timeline   ${timeline.path}: ${timeline.events} events, in ms from the fault (T0)`,
   ];
 }
@@ -320,7 +328,7 @@ export function renderListing(
     return `${l.slice(0, l.length - v.length)}${v.startsWith('error') ? paint(v, 31, color) : paintVerdict(v, color)}`;
   });
   return [
-    `halfopen show: matrix "${String(summary.title ?? '')}" (${dirShown}), ${body.length} experiments`,
+    `halfopen show: matrix "${typeof summary.title === 'string' ? summary.title : ''}" (${dirShown}), ${body.length} experiments`,
     ...[head!, rule!, ...painted].map((l) => `  ${l}`),
     '',
     `show ${dirShown}/<dir> (or: show ${dirShown} <index>) prints one experiment's timeline`,
