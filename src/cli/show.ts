@@ -169,7 +169,8 @@ export function showCommand(path: string, index: string | undefined, f: ShowFlag
   const t0 = t0Of(entries);
   if (t0 === undefined)
     throw new BadInputError(`show: ${quote(input.timeline)} has no fault (T0) to count from`);
-  const events = showEvents(entries, t0, opts);
+  // JSON is for machines: every event in the window, none collapsed or hidden.
+  const events = showEvents(entries, t0, f.json ? { ...opts, all: true } : opts);
   if (f.json) {
     process.stdout.write(
       `${JSON.stringify({
@@ -230,7 +231,7 @@ export function addShowCommand(program: Command): void {
     )
     .option(
       '--json',
-      'print one JSON object: the result and every event in the window, with ms from the fault',
+      'print one JSON object: the result and every event in the window (none collapsed or hidden), with ms from the fault',
     )
     .addHelpText(
       'after',
