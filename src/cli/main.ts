@@ -66,7 +66,7 @@ async function main(): Promise<number> {
   try {
     if (process.argv.length <= 2) {
       throw new BadInputError(
-        'a command is required: run, matrix, demo, tune, schema, proxy, k8s or cleanup (see halfopen --help)',
+        'a command is required: run, matrix, demo, tune, compare, show, schema, proxy, k8s or cleanup (see halfopen --help)',
       );
     }
     await program.parseAsync(process.argv);

@@ -200,7 +200,9 @@ export function showCommand(path: string, index: string | undefined, f: ShowFlag
     color,
   );
   const lines = renderEvents(events, opts);
-  const hidden = opts.all ? 0 : entries.filter((e) => e.type === 'lateness').length;
+  const hidden = opts.all
+    ? 0
+    : showEvents(entries, t0, { ...opts, all: true }).filter((e) => e.type === 'lateness').length;
   const note = [
     hidden ? `${hidden} timer-lateness reports hidden` : '',
     opts.all ? '' : 'repeated events collapsed',
