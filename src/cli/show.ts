@@ -179,7 +179,7 @@ export function showCommand(path: string, index: string | undefined, f: ShowFlag
         t0_ns: t0.toString(),
         events: events.map((e) => {
           const { t: _t, src: _s, type: _ty, ...fields } = e.entry;
-          return { ms: e.ms, process: e.process, type: e.type, ...fields };
+          return { ms: e.ms, process: e.process, type: e.entry.type, ...fields };
         }),
       })}\n`,
     );
@@ -204,7 +204,7 @@ export function showCommand(path: string, index: string | undefined, f: ShowFlag
     ? 0
     : showEvents(entries, t0, { ...opts, all: true }).filter((e) => e.type === 'lateness').length;
   const note = [
-    hidden ? `${hidden} timer-lateness reports hidden` : '',
+    hidden ? `${hidden} timer-lateness report${hidden === 1 ? '' : 's'} hidden` : '',
     opts.all ? '' : 'repeated events collapsed',
   ].filter(Boolean);
   process.stdout.write(

@@ -15,6 +15,7 @@ export interface ShowEvent {
   ms: number;
   /** client, target, sink, lab; kube for the cluster's events; `target nats-1` for a replica's. */
   process: string;
+  /** The event's type; for the cluster's events (kube), the kind of object that changed. */
   type: string;
   /** The event's own fields, compact. */
   detail: string;
@@ -121,8 +122,8 @@ export function detailOf(e: RawEntry): string {
       return `${s('client')} attempt ${s('attempt')}`;
     case 'conn_closed':
       return `${endpoint(e.remote)} ${s('reason')}`;
-    case 'k8s':
-      return `${s('object')} ${s('name')}: ${s('change')}${e.ip ? ` (${s('ip')})` : ''}`;
+    case 'k8s': // shown as the object's kind (pod, endpoint, node...) by the kube process
+      return `${s('name')}: ${s('change')}`;
     default: {
       // stop (reason), target_signal and stopping (signal), peer_timeout (what), and any other.
       const rest = Object.entries(e).filter(([k]) => !['t', 'src', 'type', 'pod'].includes(k));
@@ -162,7 +163,8 @@ export function showEvents(
     .map((entry) => ({
       ms: Math.round(Number(entry.t - t0) / 1e5) / 10,
       process: processOf(entry),
-      type: entry.type,
+      // The cluster's events by what changed: `kube  pod  nats-1: deleted`.
+      type: entry.type === 'k8s' ? txt(entry.object) : entry.type,
       detail: detailOf(entry),
       entry,
     }))
