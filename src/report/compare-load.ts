@@ -81,6 +81,8 @@ export function cellOfResult(r: Record<string, unknown>): SummaryCell {
     stale_sent: one(num('stale_sent')),
     reconnect_ms: one(num('reconnect_ms')),
     errors: [],
+    // `halfopen run --expect` writes its outcomes into result.json; a plain run has none.
+    expect: Array.isArray(r.expect) ? (r.expect as SummaryCell['expect']) : [],
   };
 }
 
