@@ -7,11 +7,13 @@ import { Command, CommanderError } from 'commander';
 import { BadInputError, EXIT, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
 import { jsonError, refuseRepeatedFlags, wantsJson } from './strict.js';
 import { addCleanupCommand } from './cleanup.js';
+import { addCompareCommand } from './compare.js';
 import { HALFOPEN_VERSION } from './version.js';
 import { addK8sCommands } from './k8s.js';
 import { addMatrixCommands } from './matrix-command.js';
 import { addProxyCommands } from './proxy-command.js';
 import { addRunCommand } from './run-command.js';
+import { addShowCommand } from './show.js';
 import { addTuneCommand } from './tune-command.js';
 
 // Broker binaries and ip, iptables live in sbin, which a non-login root shell may not have on PATH.
@@ -64,6 +66,8 @@ addMatrixCommands(program, controller.signal);
 addTuneCommand(program, controller.signal);
 addProxyCommands(program, controller.signal);
 addCleanupCommand(program);
+addCompareCommand(program);
+addShowCommand(program);
 addK8sCommands(program, controller.signal);
 refuseRepeatedFlags(program);
 
@@ -71,7 +75,7 @@ async function main(): Promise<number> {
   try {
     if (process.argv.length <= 2) {
       throw new BadInputError(
-        'a command is required: run, matrix, demo, tune, schema, proxy, k8s or cleanup (see halfopen --help)',
+        'a command is required: run, matrix, demo, tune, compare, show, schema, proxy, k8s or cleanup (see halfopen --help)',
       );
     }
     await program.parseAsync(process.argv);
