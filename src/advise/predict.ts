@@ -25,18 +25,22 @@ export function predict(spec: ExperimentSpec): Prediction {
   return def.testbeds[spec.testbed]?.predict?.(spec) ?? def.predict(spec);
 }
 
-export type Verdict =
-  | 'measured (no prediction)'
-  | 'inside'
-  | 'beyond deadline'
-  | 'early'
-  | 'late'
-  | 'not detected'
-  | 'not detected (as predicted)'
-  | 'detected (predicted never)'
+/** Every verdict a measurement can get, in one list: the report colours each (src/report/verdicts.ts). */
+export const VERDICTS = [
+  'measured (no prediction)',
+  'inside',
+  'beyond deadline',
+  'early',
+  'late',
+  'not detected',
+  'not detected (as predicted)',
+  'detected (predicted never)',
   /** Messages still crossed the path after the fault had had time to act (k8s: a CNI that judges
    * only new connections under a NetworkPolicy): nothing was cut, so nothing was there to detect. */
-  | 'fault not in force';
+  'fault not in force',
+] as const;
+
+export type Verdict = (typeof VERDICTS)[number];
 
 /**
  * `deadlineMs`: when the window opens only after the deadline, not detecting is what the formula
