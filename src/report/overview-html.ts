@@ -45,7 +45,9 @@ function square(h: HeatCell | null): string {
   if (h === null) return '<td class="hm empty">-</td>';
   const cls = h.worst === null ? '' : verdictClass(h.worst);
   const verdict = h.worst === null ? '-' : esc(verdictWords(h.worst, h.verdict));
-  return `<td class="hm ${cls}" data-verdict="${esc(h.worst ?? '')}" title="${esc(h.title)}"><span class="vw">${verdict}</span><span class="d">${esc(h.detect)}</span><span class="l${h.lost === '0' || h.lost === '-' ? '' : ' lost'}">${esc(h.lost)} lost</span></td>`;
+  const c = h.cell;
+  const data = `data-client="${esc(c.client)}" data-workload="${esc(c.workload)}" data-fault="${esc(c.faultLabel)}" data-verdict="${esc(h.worst ?? '')}"`;
+  return `<td class="hm ${cls}" ${data} title="${esc(h.title)}"><span class="vw">${verdict}</span><span class="d">${esc(h.detect)}</span><span class="l${h.lost === '0' || h.lost === '-' ? '' : ' lost'}">${esc(h.lost)} lost</span></td>`;
 }
 
 export function heatmapHtml(cells: readonly Cell[]): string {

@@ -51,10 +51,13 @@ const withVerdict = (cells: readonly Cell[], vs: readonly Shown[]): number =>
 /** The cell as one phrase: "tcp none, publish:10, node-loss". */
 export const cellName = (c: Cell): string => `${c.client}, ${c.workload}, ${c.faultLabel}`;
 
+/** A deadline as a user wrote it: "12 s", "2.5 s". */
+const seconds = (ms: number): string => `${+(ms / 1000).toFixed(3)} s`;
+
 /** "the 12 s deadline" when every experiment had the same one, else "their deadlines". */
 function deadlineText(cells: readonly Cell[]): string {
   const ds = new Set(cells.flatMap((c) => c.results.map((r) => r.deadline_ms)));
-  return ds.size === 1 ? `the ${formatMs([...ds][0]!)} deadline` : 'their deadlines';
+  return ds.size === 1 ? `the ${seconds([...ds][0]!)} deadline` : 'their deadlines';
 }
 
 export function bannerOf(cells: readonly Cell[]): Banner {
@@ -141,7 +144,8 @@ export function bannerOf(cells: readonly Cell[]): Banner {
     },
   ];
   return {
-    severity: worstSeverity(items.map((i) => i.severity)),
+    // The slowest detection informs; it does not colour the banner.
+    severity: worstSeverity(items.filter((i) => i.key !== 'slowest').map((i) => i.severity)),
     headline: headline(n, cells),
     items,
     numbers: n,
@@ -171,7 +175,7 @@ export interface HeatCell {
   worst: Shown | null;
   /** "late", or "late 1/3" when the repetitions disagree. */
   verdict: string;
-  /** Detection p50, or "none by 12.0 s" (the deadline). */
+  /** Detection p50, or "none by 12 s" (the deadline). */
   detect: string;
   /** Messages lost, median over the repetitions. */
   lost: string;
@@ -225,7 +229,7 @@ function heatCell(c: Cell): HeatCell {
     detect: c.detect
       ? formatMs(c.detect.p50)
       : c.results[0]
-        ? `none by ${formatMs(c.results[0].deadline_ms)}`
+        ? `none by ${seconds(c.results[0].deadline_ms)}`
         : '-',
     lost: c.lost ? String(c.lost.p50) : '-',
     title,

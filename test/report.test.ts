@@ -1,0 +1,373 @@
+/**
+ * The HTML report's first screen as a user meets it. In-process: the banner and heatmap data on
+ * cells built by hand (every verdict has a colour; the numbers add up; the worst repetition shows).
+ * Then a real matrix on the proxy testbed (no root), its report opened in headless Chromium at
+ * desktop and phone width: nothing fetched, no console errors, the banner's numbers equal to what
+ * summary.json says, every heatmap square coloured by its verdict, no page-wide horizontal scroll
+ * at 390 px, charts drawn. REPORT_SCREENSHOTS=<dir> saves a screenshot at each width.
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { chromium, type Page } from 'playwright-core';
+import { VERDICTS, type Verdict } from '../src/advise/predict.js';
+import { cellsOf } from '../src/report/cells.js';
+import { bannerHtml, heatmapHtml, legendHtml } from '../src/report/overview-html.js';
+import { bannerOf, heatmapOf } from '../src/report/overview.js';
+import {
+  SHOWN,
+  VERDICT_STYLE,
+  WORST_FIRST,
+  verdictClass,
+  verdictCss,
+  worstOf,
+  type Shown,
+} from '../src/report/verdicts.js';
+import type { ExperimentResult } from '../src/runner/experiment.js';
+import type { MatrixRow } from '../src/runner/matrix.js';
+import { formatMs } from '../src/util/duration.js';
+import { runCli, specOf, type SpecOptions } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/** What one experiment measured; the rest of its result is neutral. */
+type Measured = Partial<Pick<ExperimentResult, 'detect_ms' | 'verdict' | 'predicted_ms' | 'lost'>>;
+
+function rowsOf(...entries: [SpecOptions, Measured | string][]): MatrixRow[] {
+  return entries.map(([o, m], index) => {
+    const spec = specOf({ deadlineMs: 12_000, ...o });
+    if (typeof m === 'string') return { index, spec, error: m };
+    const result = {
+      detect_ms: null,
+      lost: 0,
+      stale_sent: 0,
+      reconnect_ms: null,
+      deadline_ms: spec.deadlineMs,
+      predicted_ms: [2000, 3000],
+      verdict: 'inside',
+      timeline: [],
+      ...m,
+    } as unknown as ExperimentResult;
+    return { index, spec, result };
+  });
+}
+
+const HB = { strategy: 'heartbeat:interval=1s,timeout=2s', workload: 'publish:10' };
+const NONE = { strategy: 'none', workload: 'publish:10' };
+
+describe('the colour map', () => {
+  it('every verdict, and error, has its own colour, symbol, words and rank', () => {
+    // Walks the runtime list of verdicts: one added to VERDICTS without a style fails here.
+    for (const v of [...VERDICTS, 'error'] as Shown[]) {
+      const s = VERDICT_STYLE[v];
+      assert.ok(s, `no style for '${v}'`);
+      assert.match(s.background, /#[0-9a-f]{6}/, `${v}: a background`);
+      assert.match(s.color, /^#[0-9a-f]{3,6}$/, `${v}: a text colour`);
+      assert.ok(s.symbol.length > 0 && s.meaning.length > 10, `${v}: a symbol and its meaning`);
+      assert.ok(verdictCss().includes(`.${verdictClass(v)}{background:${s.background}`), v);
+    }
+    assert.deepEqual([...SHOWN].sort(), [...VERDICTS, 'error'].sort());
+    assert.deepEqual([...WORST_FIRST].sort(), [...SHOWN].sort(), 'each verdict ranked once');
+    assert.equal(new Set(SHOWN.map((v) => VERDICT_STYLE[v].rank)).size, SHOWN.length);
+    assert.equal(new Set(SHOWN.map(verdictClass)).size, SHOWN.length, 'distinct CSS classes');
+    assert.equal(new Set(SHOWN.map((v) => VERDICT_STYLE[v].background)).size, SHOWN.length);
+    // The legend lists every one as a coloured chip with its words.
+    const legend = legendHtml();
+    for (const v of SHOWN)
+      assert.ok(legend.includes(`class="chip ${verdictClass(v)}" data-verdict="${v}"`), v);
+  });
+
+  it('the worst verdict wins: a miss over a late one, an error over all', () => {
+    assert.equal(worstOf(['inside', 'late']), 'late');
+    assert.equal(worstOf(['late', 'beyond deadline', 'inside']), 'beyond deadline');
+    assert.equal(worstOf(['not detected', 'error']), 'error');
+    assert.equal(worstOf(['inside', 'fault not in force']), 'fault not in force');
+    assert.equal(worstOf([]), null);
+  });
+});
+
+describe('the banner and the heatmap, on cells built by hand', () => {
+  it('all well: says so, in green', () => {
+    const cells = cellsOf(
+      rowsOf([{ ...HB, fault: 'kill' }, { detect_ms: 8 }], [HB, { detect_ms: 2500 }]),
+    );
+    const b = bannerOf(cells);
+    assert.equal(b.severity, 'ok');
+    assert.equal(
+      b.headline,
+      'Every cell noticed the failure within its predicted window; nothing lost.',
+    );
+    assert.equal(b.numbers.slowest?.ms, 2500);
+    assert.match(bannerHtml(cells), /data-k="undetected"><b class="n">0<\/b>/);
+  });
+
+  it('misses, late repetitions, losses, errors and a fault not in force add up', () => {
+    const rows = rowsOf(
+      [
+        { ...NONE, fault: 'node-loss' },
+        { verdict: 'beyond deadline', lost: 120 },
+      ],
+      [
+        { ...NONE, fault: 'node-loss' },
+        { verdict: 'beyond deadline', lost: 118 },
+      ],
+      [
+        { ...HB, fault: 'node-loss' },
+        { detect_ms: 2990, lost: 30 },
+      ],
+      [
+        { ...HB, fault: 'node-loss' },
+        { detect_ms: 4100, verdict: 'late', lost: 41 },
+      ],
+      [{ ...HB, fault: 'kill' }, 'target did not start'],
+      [{ ...HB, fault: 'kill' }, { detect_ms: 9 }],
+      [
+        { ...NONE, fault: 'reset' },
+        { detect_ms: null, verdict: 'fault not in force' },
+      ],
+      [
+        { ...NONE, fault: 'reset' },
+        { detect_ms: null, verdict: 'fault not in force' },
+      ],
+    );
+    const cells = cellsOf(rows);
+    const b = bannerOf(cells);
+    assert.deepEqual(
+      { ...b.numbers, slowest: b.numbers.slowest?.ms },
+      {
+        cells: 4,
+        experiments: 8,
+        undetected: 1,
+        late: 1,
+        early: 0,
+        surprise: 0,
+        lost: 309, // summed over the experiments, not the cells' medians
+        failed: 1,
+        notInForce: 1,
+        slowest: 4100,
+      },
+    );
+    assert.match(b.numbers.slowest!.cell, /heartbeat.*publish:10, node-loss/);
+    assert.equal(b.severity, 'error');
+    assert.equal(
+      b.headline,
+      '1 cell never noticed the failure; 1 cell noticed it late; 309 messages lost; 1 experiment failed; 1 cell with the fault not in force.',
+    );
+    const undetected = b.items.find((i) => i.key === 'undetected')!;
+    assert.equal(undetected.severity, 'bad');
+    assert.equal(
+      undetected.text,
+      'of 4 cells never noticed the failure within the 12 s deadline (in at least one repetition)',
+    );
+
+    // One row per client and workload, one column per fault, the worst repetition's colour.
+    const m = heatmapOf(cells);
+    assert.deepEqual(m.faults, ['node-loss', 'kill', 'reset']);
+    assert.deepEqual(
+      m.rows.map((r) => [r.client, r.sub, r.cells.map((c) => c?.worst ?? null)]),
+      [
+        ['tcp none', 'publish:10', ['beyond deadline', null, 'fault not in force']],
+        ['tcp heartbeat:interval=1s,timeout=2s', 'publish:10', ['late', 'error', null]],
+      ],
+    );
+    const late = m.rows[1]!.cells[0]!;
+    assert.equal(late.verdict, 'late 1/2');
+    assert.equal(late.detect, formatMs(2990), 'the median (nearest rank) of 2.99 s and 4.10 s');
+    assert.match(late.title, /verdicts: inside 1\/2, late 1\/2/);
+    assert.match(late.title, /predicted 2\.00 s - 3\.00 s/);
+    assert.match(late.title, /lost median 30, total 71/);
+    assert.equal(m.rows[0]!.cells[0]!.detect, 'none by 12 s');
+    assert.match(m.rows[1]!.cells[1]!.title, /error: target did not start/);
+    const html = heatmapHtml(cells);
+    assert.equal(html.match(/<td class="hm /g)?.length, 6, '4 cells and 2 empty squares');
+    assert.match(html, /<td class="hm v-late" data-client="tcp heartbeat[^"]*" data-workload/);
+  });
+
+  it('a client and workload with two QoS levels are two rows', () => {
+    const mqtt = { target: 'mqtt' as const, strategy: 'mqtt:keepalive=2s', workload: 'publish:10' };
+    const m = heatmapOf(
+      cellsOf(
+        rowsOf(
+          [{ ...mqtt, qos: 0 }, { detect_ms: 1900 }],
+          [{ ...mqtt, qos: 1 }, { detect_ms: 1950 }],
+        ),
+      ),
+    );
+    assert.deepEqual(
+      m.rows.map((r) => r.client),
+      ['mqtt mqtt:keepalive=2s,reconnect=1s QoS 0', 'mqtt mqtt:keepalive=2s,reconnect=1s QoS 1'],
+    );
+  });
+});
+
+interface SummaryCell {
+  target: string;
+  strategy: string;
+  qos: 0 | 1 | null;
+  workload: string;
+  fault_label: string;
+  runs: number;
+  verdicts: Partial<Record<Verdict, number>>;
+  errors: string[];
+}
+interface Summary {
+  cells: SummaryCell[];
+  experiments: { result?: { lost: number; detect_ms: number | null }; error?: string }[];
+}
+
+const work = mkdtempSync(join(tmpdir(), 'halfopen-report-test-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+describe(
+  'a real matrix report in a headless browser',
+  { skip: !existsSync(CHROMIUM) && `needs ${CHROMIUM} (apt-get install chromium)` },
+  () => {
+    const out = join(work, 'run');
+    // Proxy testbed: no root. A client that notices the blackhole and one that never can, so
+    // the banner has misses and losses to count.
+    const scenario = [
+      'name: report check',
+      'clients:',
+      '  - target: tcp',
+      '    strategies: [none, "heartbeat:interval=1s,timeout=2s"]',
+      'workloads: [publish:10]',
+      'faults: [kill, { fault: partition, heal: 3s }, proxy-dead-upstream]',
+      'testbeds: [proxy]',
+      'deadline: 5s',
+    ].join('\n');
+
+    async function open(page: Page): Promise<{ outside: string[]; errors: string[] }> {
+      const outside: string[] = [];
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      // Anything but the file itself is refused, and counted.
+      await page.route('**/*', (route) => {
+        const url = route.request().url();
+        if (url === `file://${join(out, 'report.html')}`) return route.continue();
+        outside.push(url);
+        return route.abort();
+      });
+      await page.goto(`file://${join(out, 'report.html')}`);
+      return { outside, errors };
+    }
+
+    it('the first screen says what the summary says, coloured by verdict, desktop and phone', async () => {
+      const r = await runCli(['matrix', 's.yaml', '--out', out], { files: { 's.yaml': scenario } });
+      assert.equal(r.code, 0, r.stderr);
+      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+      // The banner's numbers, computed here from summary.json.
+      const missed = ['not detected', 'beyond deadline', 'not detected (as predicted)'];
+      const has = (c: SummaryCell, vs: string[]): boolean =>
+        vs.some((v) => (c.verdicts[v as Verdict] ?? 0) > 0);
+      const results = summary.experiments.flatMap((e) => (e.result ? [e.result] : []));
+      const detects = results.flatMap((x) => (x.detect_ms === null ? [] : [x.detect_ms]));
+      const expected = {
+        undetected: String(summary.cells.filter((c) => has(c, missed)).length),
+        late: String(summary.cells.filter((c) => has(c, ['late'])).length),
+        lost: String(results.reduce((n, x) => n + x.lost, 0)),
+        slowest: formatMs(Math.max(...detects)),
+        failed: String(summary.experiments.filter((e) => e.error !== undefined).length),
+        'not-in-force': String(summary.cells.filter((c) => has(c, ['fault not in force'])).length),
+      };
+      // This matrix has something to report: the none client never sees a blackhole.
+      assert.ok(Number(expected.undetected) >= 1 && Number(expected.lost) >= 1, r.stdout);
+
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+      try {
+        for (const [width, height, name] of [
+          [1280, 900, 'desktop'],
+          [390, 844, 'phone'],
+        ] as const) {
+          const page = await browser.newPage({ viewport: { width, height } });
+          const { outside, errors } = await open(page);
+          assert.deepEqual(outside, [], `${name}: the report asks for nothing outside itself`);
+          assert.deepEqual(errors, [], `${name}: no console errors`);
+
+          for (const [key, value] of Object.entries(expected))
+            assert.equal(
+              await page.locator(`.banner [data-k="${key}"] .n`).textContent(),
+              value,
+              `${name}: banner ${key}`,
+            );
+          const banner = (await page.locator('.banner').boundingBox())!;
+          assert.ok(banner.y < height / 2, `${name}: the banner starts on the first screen`);
+          assert.ok(banner.x >= 0 && banner.x + banner.width <= width, `${name}: banner fits`);
+          assert.match(
+            (await page.locator('.banner .headline').textContent()) ?? '',
+            new RegExp(
+              `^${expected.undetected} cells? never noticed the failure; .*${expected.lost} messages lost`,
+            ),
+          );
+
+          // Every cell one square, coloured by its worst verdict (the colour map's background).
+          assert.equal(await page.locator('td.hm[data-verdict]').count(), summary.cells.length);
+          for (const c of summary.cells) {
+            const client = `${c.target} ${c.strategy}${c.qos === null ? '' : ` QoS ${c.qos}`}`;
+            const worst = worstOf([
+              ...(Object.keys(c.verdicts) as Verdict[]),
+              ...(c.errors.length ? ['error' as const] : []),
+            ])!;
+            const square = page.locator(
+              `td.hm[data-client="${client}"][data-workload="${c.workload}"][data-fault="${c.fault_label}"]`,
+            );
+            assert.equal(
+              await square.getAttribute('data-verdict'),
+              worst,
+              `${client} ${c.fault_label}`,
+            );
+            assert.match(
+              (await square.getAttribute('class')) ?? '',
+              new RegExp(verdictClass(worst)),
+            );
+            const bg = await square.evaluate((e) => getComputedStyle(e).backgroundColor);
+            assert.equal(
+              bg,
+              rgb(VERDICT_STYLE[worst].background),
+              `${client} ${c.fault_label} colour`,
+            );
+            assert.match((await square.textContent()) ?? '', new RegExp(escapeRe(worst)));
+          }
+          // The table's verdicts are coloured chips too, one row per cell.
+          assert.equal(
+            await page.locator('table.results tbody tr td.v .chip[data-verdict]').count(),
+            summary.cells.length,
+          );
+
+          // Charts: a detection and a loss chart per client, drawn.
+          const figures = page.locator('figure svg');
+          assert.equal(await figures.count(), 4);
+          assert.ok((await figures.first().locator('path').count()) > 10, 'the chart draws');
+
+          const wide = await page.evaluate(() => ({
+            body: document.body.scrollWidth,
+            doc: document.documentElement.scrollWidth,
+            viewport: window.innerWidth,
+          }));
+          assert.ok(
+            wide.body <= wide.viewport && wide.doc <= wide.viewport,
+            `${name}: the page does not scroll sideways (${JSON.stringify(wide)})`,
+          );
+          const shots = process.env.REPORT_SCREENSHOTS;
+          if (shots) await page.screenshot({ path: join(shots, `report-${name}.png`) });
+          await page.close();
+        }
+      } finally {
+        await browser.close();
+      }
+    });
+  },
+);
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** '#b2182b' as the browser's computed 'rgb(178, 24, 43)'. */
+function rgb(hex: string): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(hex);
+  if (!m) return 'rgba(0, 0, 0, 0)'; // a gradient: the colour is in background-image
+  return `rgb(${[m[1], m[2], m[3]].map((x) => parseInt(x!, 16)).join(', ')})`;
+}
