@@ -157,6 +157,19 @@ describe('the banner and the heatmap, on cells built by hand', () => {
     );
     const undetected = b.items.find((i) => i.key === 'undetected')!;
     assert.equal(undetected.severity, 'bad');
+    // Each tile shows the verdicts it counts, as the heatmap colours them.
+    assert.deepEqual(Object.fromEntries(b.items.map((i) => [i.key, i.verdicts])), {
+      undetected: [['beyond deadline', 1]],
+      late: [['late', 1]],
+      lost: [],
+      slowest: [],
+      failed: [['error', 1]],
+      'not-in-force': [['fault not in force', 1]],
+    });
+    assert.match(
+      bannerHtml(cells),
+      /<span class="chip v-late" data-verdict="late">» late: 1<\/span>/,
+    );
     assert.equal(
       undetected.text,
       'of 4 cells never noticed the failure within the 12 s deadline (in at least one repetition)',

@@ -36,7 +36,7 @@ export function bannerHtml(cells: readonly Cell[]): string {
   const b = bannerOf(cells);
   const items = b.items.map(
     (i) =>
-      `<div class="tile sev-${i.severity}" data-k="${i.key}"><b class="n">${esc(i.value)}</b> <span>${esc(i.text)}</span></div>`,
+      `<div class="tile sev-${i.severity}" data-k="${i.key}"><b class="n">${esc(i.value)}</b> <span>${esc(i.text)}</span>${i.verdicts.length ? `<span class="chips">${i.verdicts.map(([v, k]) => chip(v, `${v}: ${k}`)).join(' ')}</span>` : ''}</div>`,
   );
   return `<section class="banner b-${b.severity}" data-severity="${b.severity}"><p class="headline">${esc(b.headline)}</p><div class="tiles">${items.join('')}</div></section>`;
 }
@@ -81,12 +81,14 @@ export function overviewCss(): string {
 .banner .headline{font-size:20px;font-weight:600;margin:0 0 10px}
 .tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:8px}
 .tile{border-radius:6px;padding:8px 10px;border:1px solid rgba(0,0,0,.15);overflow-wrap:anywhere}
-.tile .n{display:block;font-size:28px;line-height:1.1}
+.tile .n{display:block;font-size:28px;line-height:1.1}.tile .chips{display:block;margin-top:4px;font-size:12px}
+.tile .chip{white-space:normal}
 .scroll{overflow-x:auto;max-width:100%}
 .heatmap{border-collapse:separate;border-spacing:3px;font-size:12px}
 .heatmap th{background:#f3f3f3;font-weight:600;text-align:left;white-space:normal;min-width:70px;border:0}
 .heatmap th small{display:block;font-weight:400;color:#555}
-.heatmap tbody th{position:sticky;left:0;z-index:1;max-width:190px;overflow-wrap:anywhere}
+.heatmap tbody th{position:sticky;left:0;z-index:1;max-width:240px;overflow-wrap:anywhere}
+@media (max-width:600px){.heatmap tbody th{max-width:130px}}
 td.hm{border:1px solid rgba(0,0,0,.2);border-radius:4px;padding:4px 6px;min-width:88px;vertical-align:top;white-space:nowrap}
 td.hm span{display:block}td.hm .vw{font-weight:600}td.hm .d{font-size:14px}
 td.hm .lost{font-weight:600}td.hm.empty{background:#fafafa;color:#999}

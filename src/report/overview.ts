@@ -20,7 +20,18 @@ export interface BannerItem {
   /** What it counts: "cells never noticed the failure within the 12 s deadline". */
   text: string;
   severity: Severity;
+  /** The verdicts it counts, with how many cells had each (experiments, for 'error'). */
+  verdicts: [Shown, number][];
 }
+
+/** Which verdicts each tile counts, shown as chips under its number. */
+const COUNTS: Partial<Record<BannerKey, readonly Shown[]>> = {
+  undetected: MISSED,
+  late: ['late'],
+  early: ['early'],
+  surprise: ['detected (predicted never)'],
+  'not-in-force': ['fault not in force'],
+};
 
 export interface Banner {
   severity: Severity;
@@ -85,7 +96,7 @@ export function bannerOf(cells: readonly Cell[]): Banner {
   };
   const of = `of ${n.cells}`;
   const someRuns = cells.some((c) => c.runs > 1) ? ' (in at least one repetition)' : '';
-  const items: BannerItem[] = [
+  const items: Omit<BannerItem, 'verdicts'>[] = [
     {
       key: 'undetected',
       value: String(n.undetected),
@@ -143,11 +154,19 @@ export function bannerOf(cells: readonly Cell[]): Banner {
       severity: n.notInForce ? 'void' : 'ok',
     },
   ];
+  const verdictsOf = (key: BannerKey): [Shown, number][] =>
+    key === 'failed'
+      ? n.failed
+        ? [['error', n.failed]]
+        : []
+      : (COUNTS[key] ?? [])
+          .map((v): [Shown, number] => [v, withVerdict(cells, [v])])
+          .filter(([, k]) => k > 0);
   return {
     // The slowest detection informs; it does not colour the banner.
     severity: worstSeverity(items.filter((i) => i.key !== 'slowest').map((i) => i.severity)),
     headline: headline(n, cells),
-    items,
+    items: items.map((i) => ({ ...i, verdicts: verdictsOf(i.key) })),
     numbers: n,
   };
 }
