@@ -135,7 +135,7 @@ describe('the banner and the heatmap, on cells built by hand', () => {
     const cells = cellsOf(rows);
     const b = bannerOf(cells);
     assert.deepEqual(
-      { ...b.numbers, slowest: b.numbers.slowest?.ms },
+      { ...b.numbers, slowest: b.numbers.slowest?.ms, mostLost: b.numbers.mostLost?.lost },
       {
         cells: 4,
         experiments: 8,
@@ -147,9 +147,11 @@ describe('the banner and the heatmap, on cells built by hand', () => {
         failed: 1,
         notInForce: 1,
         slowest: 4100,
+        mostLost: 238, // tcp none under node-loss, both repetitions
       },
     );
     assert.match(b.numbers.slowest!.cell, /heartbeat.*publish:10, node-loss/);
+    assert.equal(b.numbers.mostLost?.cell, 'tcp none, publish:10, node-loss');
     assert.equal(b.severity, 'error');
     assert.equal(
       b.headline,

@@ -47,6 +47,8 @@ export interface Banner {
     early: number;
     surprise: number;
     lost: number;
+    /** The cell that lost the most, summed over its repetitions. */
+    mostLost: { lost: number; cell: string } | null;
     failed: number;
     notInForce: number;
     slowest: { ms: number; cell: string } | null;
@@ -77,6 +79,12 @@ export function bannerOf(cells: readonly Cell[]): Banner {
   for (const { c, r } of results)
     if (r.detect_ms !== null && (slowest === null || r.detect_ms > slowest.ms))
       slowest = { ms: r.detect_ms, cell: cellName(c) };
+  let mostLost: Banner['numbers']['mostLost'] = null;
+  for (const c of cells) {
+    const lost = c.results.reduce((k, r) => k + r.lost, 0);
+    if (lost > 0 && (mostLost === null || lost > mostLost.lost))
+      mostLost = { lost, cell: cellName(c) };
+  }
   const n = {
     cells: cells.length,
     experiments: cells.reduce((k, c) => k + c.runs, 0),
@@ -90,6 +98,7 @@ export function bannerOf(cells: readonly Cell[]): Banner {
     early: withVerdict(cells, ['early']),
     surprise: withVerdict(cells, ['detected (predicted never)']),
     lost: results.reduce((k, { r }) => k + r.lost, 0),
+    mostLost,
     failed: cells.reduce((k, c) => k + c.errors.length, 0),
     notInForce: withVerdict(cells, ['fault not in force']),
     slowest,
@@ -132,7 +141,7 @@ export function bannerOf(cells: readonly Cell[]): Banner {
     {
       key: 'lost',
       value: String(n.lost),
-      text: `messages lost (accepted, never delivered), summed over ${plural(n.experiments, 'experiment')}`,
+      text: `messages lost (accepted, never delivered), summed over ${plural(n.experiments, 'experiment')}${n.mostLost ? `; most: ${n.mostLost.lost} in ${n.mostLost.cell}` : ''}`,
       severity: n.lost ? 'bad' : 'ok',
     },
     {
