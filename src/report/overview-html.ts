@@ -88,11 +88,11 @@ export function overviewCss(): string {
 .heatmap th{background:#f3f3f3;font-weight:600;text-align:left;white-space:normal;min-width:70px;border:0}
 .heatmap th small{display:block;font-weight:400;color:#555}
 .heatmap tbody th{position:sticky;left:0;z-index:1;max-width:240px;overflow-wrap:anywhere}
-@media (max-width:600px){.heatmap tbody th{max-width:130px}}
 td.hm{border:1px solid rgba(0,0,0,.2);border-radius:4px;padding:4px 6px;min-width:88px;vertical-align:top;white-space:nowrap}
 td.hm span{display:block}td.hm .vw{font-weight:600}td.hm .d{font-size:14px}
 td.hm .lost{font-weight:600}td.hm.empty{background:#fafafa;color:#999}
 .chip{display:inline-block;border-radius:3px;padding:0 4px;white-space:nowrap;border:1px solid rgba(0,0,0,.15)}
 .legend{list-style:none;padding:0;columns:2 320px;font-size:12px}.legend li{margin:2px 0;break-inside:avoid}
-.note{font-size:12px;color:#444}`;
+.note{font-size:12px;color:#444}
+@media (max-width:600px){.heatmap{font-size:11px}.heatmap tbody th{min-width:100px;max-width:120px}td.hm{min-width:64px;padding:3px 4px;white-space:normal}td.hm .d{font-size:12px}}`;
 }
