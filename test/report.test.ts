@@ -367,6 +367,8 @@ describe(
             wide.body <= wide.viewport && wide.doc <= wide.viewport,
             `${name}: the page does not scroll sideways (${JSON.stringify(wide)})`,
           );
+          const box = (await page.locator('.heatmap-box').boundingBox())!;
+          assert.ok(box.x + box.width <= width, `${name}: the heatmap scrolls inside its own box`);
           const shots = process.env.REPORT_SCREENSHOTS;
           if (shots) await page.screenshot({ path: join(shots, `report-${name}.png`) });
           await page.close();
