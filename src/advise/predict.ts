@@ -25,7 +25,7 @@ export function predict(spec: ExperimentSpec): Prediction {
   return def.testbeds[spec.testbed]?.predict?.(spec) ?? def.predict(spec);
 }
 
-/** Every verdict a measurement can get, in one list: the report colours each (src/report/verdicts.ts). */
+/** Every verdict a result can have. */
 export const VERDICTS = [
   'measured (no prediction)',
   'inside',

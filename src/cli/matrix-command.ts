@@ -1,5 +1,6 @@
 /** `halfopen matrix`, `demo` and `schema`: the commands that run or describe scenario files. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { addGateOptions, EXIT_CODES_HELP, EXPECT_HELP } from './gate-options.js';
 import { scenarioJsonSchema } from '../scenario/file.js';
 import { addClusterOptions } from './k8s.js';
 import { demoCommand } from './demo.js';
@@ -19,10 +20,15 @@ export function addMatrixCommands(program: Command, signal: AbortSignal): void {
       '--out <dir>',
       'output directory: timelines, summary.json, report.html (default halfopen-runs/matrix-<run-id>)',
     )
-    .option('--json', 'print the cells and the output paths as one JSON object')
+    .option('--json', 'print the cells and the output paths as one JSON object');
+  addGateOptions(matrixCmd)
     .addHelpText(
       'after',
       `
+${EXPECT_HELP}
+
+${EXIT_CODES_HELP}
+
 Each experiment runs in its own namespaces and address block. Ctrl-C stops handing out
 experiments, tears down the running ones and exits 130, leaving nothing behind.
 
@@ -35,20 +41,33 @@ Example scenario (YAML):
   workloads: [publish:10]
   faults: [kill, { fault: partition, heal: 5s }]
   repetitions: 3
-  deadline: 12s`,
+  deadline: 12s
+  expect: "detect<=10s"        # every cell; a client's own expect: replaces it per measurement`,
     )
     .action(async (file: string, flags: MatrixFlags) => matrixCommand(file, flags, signal));
   addClusterOptions(matrixCmd);
 
-  program
+  const demoCmd = program
     .command('demo')
     .description(
-      'run the default matrix (scenarios/demo.yaml: TCP strategies, NATS and MQTT, x graceful, kill, node-loss, partition, reset), print the table, write the report',
+      'run the default matrix (scenarios/demo.yaml: TCP strategies, NATS, MQTT, WebSocket, gRPC and HTTP/2 x graceful, kill, node-loss, partition, reset), print the table, write the report',
+    )
+    .addOption(
+      new Option(
+        '--testbed <name>',
+        'netns (root: network namespaces) or proxy (no root: loopback through the fault proxy; node-loss, which needs a kernel path, is left out)',
+      )
+        .choices(['netns', 'proxy'])
+        .default('netns'),
     )
     .option('--parallel <n>', parallelHelp)
     .option('--out <dir>', 'output directory (default halfopen-runs/demo-<run-id>)')
-    .option('--json', 'print the cells and the output paths as one JSON object')
-    .action(async (flags: MatrixFlags) => demoCommand(flags, signal));
+    .option('--json', 'print the cells and the output paths as one JSON object');
+  addGateOptions(demoCmd)
+    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nWithout root: halfopen demo --testbed proxy`)
+    .action(async (flags: MatrixFlags & { testbed: 'netns' | 'proxy' }) =>
+      demoCommand(flags, signal),
+    );
 
   program
     .command('schema')

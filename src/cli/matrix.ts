@@ -6,14 +6,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, release } from 'node:os';
 import { join, relative } from 'node:path';
-import { BadInputError, TeardownError } from '../errors.js';
+import { BadInputError, EXIT, TeardownError } from '../errors.js';
+import { mergeExpectations, parseExpectations } from '../report/expect.js';
+import { judgeCells, renderGate, writeJunit } from '../report/gate.js';
+import { checkWritableDir, checkWritableFile } from './out-dir.js';
 import { cellsOf } from '../report/cells.js';
 import { renderHtml } from '../report/html.js';
 import { buildSummary } from '../report/summary.js';
 import { renderTable } from '../report/table.js';
 import { runMatrix, type MatrixRow, type MatrixStatus } from '../runner/matrix.js';
-import { parseScenario } from '../scenario/file.js';
-import type { ExperimentSpec } from '../scenario/spec.js';
+import { parseScenario, type Scenario } from '../scenario/file.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { brokerPreflight, netnsPreflight } from '../testbeds/netns/preflight.js';
@@ -32,6 +34,9 @@ export interface MatrixFlags extends K8sFlags {
   parallel?: string;
   out?: string;
   json?: boolean;
+  /** Clauses for every cell; each replaces the scenario's on the same measurement. */
+  expect?: string[];
+  junit?: string;
 }
 
 export function parseParallel(text: string | undefined): number {
@@ -42,7 +47,7 @@ export function parseParallel(text: string | undefined): number {
   return n;
 }
 
-export function readScenario(file: string): { name: string; specs: ExperimentSpec[] } {
+export function readScenario(file: string): Scenario {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -58,7 +63,7 @@ const dirName = (row: MatrixRow): string =>
   `${String(row.index).padStart(3, '0')}-${row.spec.target}-${row.spec.fault}`;
 
 export async function runScenario(
-  scenario: { name: string; specs: ExperimentSpec[] },
+  scenario: Omit<Scenario, 'expect'> & Partial<Pick<Scenario, 'expect'>>,
   flags: MatrixFlags,
   outDefault: (runId: string) => string,
   signal: AbortSignal,
@@ -70,6 +75,7 @@ export async function runScenario(
       `a matrix runs on a real cluster or on this machine, not both (testbeds: ${[...testbeds].join(', ')})`,
     );
   const cluster = clusterOptions(flags, parallel, testbeds.has('k8s'));
+  const given = parseExpectations(flags.expect ?? [], '--expect');
   if (flags.timings) {
     const timings = readTimings(flags.timings);
     scenario = { ...scenario, specs: scenario.specs.map((s) => withTimings(s, timings)) };
@@ -86,6 +92,9 @@ export async function runScenario(
   }
   const runId = newRunId();
   const outDir = flags.out ?? outDefault(runId);
+  // Results that could not be written would be lost: say so before anything runs.
+  checkWritableDir(outDir, '--out');
+  if (flags.junit !== undefined) checkWritableFile(flags.junit, '--junit');
   const progress = new Progress(flags.json ? false : undefined);
   const startedAt = new Date();
   const timelines = new Map<number, string>();
@@ -113,6 +122,7 @@ export async function runScenario(
   }
   const wallS = (Date.now() - startedAt.getTime()) / 1000;
   const cells = cellsOf(rows);
+  judgeCells(cells, (i) => mergeExpectations(scenario.expect?.[i] ?? [], given));
   const host = `${hostname()}, Linux ${release()}, ${availableParallelism()} cores`;
   const summary = buildSummary(
     {
@@ -152,16 +162,19 @@ export async function runScenario(
       host,
     }),
   );
+  if (flags.junit !== undefined) writeJunit(flags.junit, scenario.name, cells);
   if (flags.json) {
     process.stdout.write(
-      `${JSON.stringify({ summary: summaryPath, report: reportPath, wall_s: summary.wall_s, cells: summary.cells })}\n`,
+      `${JSON.stringify({ summary: summaryPath, report: reportPath, ...(flags.junit === undefined ? {} : { junit: flags.junit }), wall_s: summary.wall_s, expect_missed: summary.expect_missed, cells: summary.cells })}\n`,
     );
   } else {
     const failed = rows.filter((r) => r.error !== undefined).length;
+    const gate = renderGate(cells);
     process.stdout.write(
-      `${renderTable(cells)}\n\n${rows.length} experiments in ${wallS.toFixed(1)} s (${parallel} at a time)${failed ? `, ${failed} failed` : ''}\nreport   ${reportPath}\nsummary  ${summaryPath}\n`,
+      `${renderTable(cells)}\n\n${gate ? `${gate}\n\n` : ''}${rows.length} experiments in ${wallS.toFixed(1)} s (${parallel} at a time)${failed ? `, ${failed} failed` : ''}\nreport   ${reportPath}\nsummary  ${summaryPath}\n${flags.junit === undefined ? '' : `junit    ${flags.junit}\n`}`,
     );
   }
+  if (summary.expect_missed > 0) process.exitCode = EXIT.missed;
   // The results are written; what the cluster's teardown left is still a failure to report.
   if (leftovers.length > 0) throw new TeardownError(undefined, leftovers);
 }

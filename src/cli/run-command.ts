@@ -10,6 +10,7 @@ import { PRESETS } from '../scenario/presets.js';
 import { addClusterOptions } from './k8s.js';
 import { faultHelp, strategyHelp } from './help.js';
 import { runCommand, type RunFlags } from './run.js';
+import { addGateOptions, EXIT_CODES_HELP, EXPECT_HELP } from './gate-options.js';
 
 export function addRunCommand(program: Command, signal: AbortSignal): void {
   const runCmd = program
@@ -92,7 +93,9 @@ Your own client (--client-cmd '<command>'):
 Faults [the testbeds that have them]:
 ${faultHelp}
 
-Exit codes: 0 the experiment ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
+${EXPECT_HELP}
+
+${EXIT_CODES_HELP}
 Needs root on Linux (network namespaces); nothing is changed outside the lab's own namespaces.
 
 The kube testbed (--testbed kube): a small cluster's data plane. The client's pod on one node;
@@ -129,4 +132,5 @@ Examples:
       `${o.key === 'time_scale' ? 'kube testbed only' : 'kube and k8s testbeds'}: ${o.help}`,
     );
   addClusterOptions(runCmd);
+  addGateOptions(runCmd, true);
 }

@@ -4,6 +4,8 @@ import { entryToJson } from '../events.js';
 import { renderResult } from '../report/human.js';
 import { runExperiment, type ExperimentResult } from '../runner/experiment.js';
 import {
+  DEADLINE_BOUNDS,
+  WARMUP_BOUNDS,
   FAULTS,
   TARGETS,
   TESTBEDS,
@@ -28,7 +30,11 @@ import { BadInputError } from '../errors.js';
 import { Progress } from './progress.js';
 import { clusterOptions, type K8sFlags } from './k8s.js';
 import { readTimings, withTimings } from '../testbeds/k8s/plan.js';
-import { LabError, TeardownError } from '../errors.js';
+import { EXIT, LabError, TeardownError } from '../errors.js';
+import { parseExpectations } from '../report/expect.js';
+import { judgeCells, missedCells, renderGate, writeJunit } from '../report/gate.js';
+import { cellsOf } from '../report/cells.js';
+import { checkWritableDir, checkWritableFile } from './out-dir.js';
 
 export interface RunFlags extends K8sFlags {
   testbed: string;
@@ -47,6 +53,8 @@ export interface RunFlags extends K8sFlags {
   json?: boolean;
   clientCmd?: string;
   detectLog?: string;
+  expect?: string[];
+  junit?: string;
 }
 
 /** Flags -> a validated spec. Throws BadInputError before anything is created. */
@@ -85,8 +93,8 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
     fault: parseChoice(f.fault, FAULTS, 'fault'),
     ...faultFieldsFromFlags(f),
     qos,
-    deadlineMs: parseDuration(f.deadline, '--deadline'),
-    warmupMs: parseDuration(f.warmup, '--warmup'),
+    deadlineMs: parseDuration(f.deadline, '--deadline', DEADLINE_BOUNDS),
+    warmupMs: parseDuration(f.warmup, '--warmup', WARMUP_BOUNDS),
     sysctls: f.sysctl.reduce<Record<string, number>>((acc, s) => parseSysctl(s, acc), {}),
     ...kubeFields(f, target),
   });
@@ -122,12 +130,16 @@ function faultFieldsFromFlags(f: RunFlags): FaultFields {
 export const camelCase = (key: string): string =>
   key.replace(/_(.)/g, (_m, c: string) => c.toUpperCase());
 
-export function writeTimeline(dir: string, result: ExperimentResult): string {
+export function writeTimeline(
+  dir: string,
+  result: ExperimentResult,
+  extra: Record<string, unknown> = {},
+): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'timeline.jsonl');
   writeFileSync(path, result.timeline.map(entryToJson).join('\n') + '\n');
   const { timeline: _timeline, ...summary } = result;
-  writeFileSync(join(dir, 'result.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...summary, ...extra }, null, 2) + '\n');
   return path;
 }
 
@@ -135,7 +147,12 @@ export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<
   const given = specFromFlags(flags);
   const cluster = clusterOptions(flags, 1, given.testbed === 'k8s');
   const spec = flags.timings ? withTimings(given, readTimings(flags.timings)) : given;
+  const expectations = parseExpectations(flags.expect ?? [], '--expect');
   const runId = newRunId();
+  const dir = flags.out ?? join('halfopen-runs', runId);
+  // Results that could not be written would be lost: say so before anything runs.
+  checkWritableDir(dir, '--out');
+  if (flags.junit !== undefined) checkWritableFile(flags.junit, '--junit');
   const progress = new Progress(flags.json ? false : undefined);
   let result: ExperimentResult;
   let leftovers: string[] = [];
@@ -163,12 +180,22 @@ export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<
   } finally {
     progress.clear();
   }
-  const dir = flags.out ?? join('halfopen-runs', runId);
-  const timelinePath = writeTimeline(dir, result);
+  // The one experiment as a cell: judged, and written as JUnit, as a matrix's cells are.
+  const cells = cellsOf([{ index: 0, spec, result }]);
+  judgeCells(cells, () => expectations);
+  const expect = cells[0]!.expect;
+  const timelinePath = writeTimeline(dir, result, expectations.length ? { expect } : {});
+  if (flags.junit !== undefined) writeJunit(flags.junit, 'halfopen run', cells);
   const { timeline: _t, ...summary } = result;
   if (flags.json)
-    process.stdout.write(`${JSON.stringify({ ...summary, timeline_path: timelinePath })}\n`);
-  else process.stdout.write(`${renderResult(summary, timelinePath)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...summary, ...(expectations.length ? { expect } : {}), timeline_path: timelinePath })}\n`,
+    );
+  else {
+    const gate = renderGate(cells);
+    process.stdout.write(`${renderResult(summary, timelinePath)}\n${gate ? `${gate}\n` : ''}`);
+  }
+  if (missedCells(cells).length > 0) process.exitCode = EXIT.missed;
   // The result is written; what the cluster's teardown left is still a failure to report.
   if (leftovers.length > 0) throw new TeardownError(undefined, leftovers);
 }

@@ -8,7 +8,7 @@ import { BadInputError, LabError } from '../errors.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import type { FaultSpec, IdleTimeout } from './spec.js';
 import { keepaliveProbe, probeEveryMs, serverPingMs } from '../strategies/index.js';
-import { formatMs } from '../util/duration.js';
+import { formatDuration, formatMs } from '../util/duration.js';
 import { IDLE_TIMEOUT } from './params.js';
 import { addToxics, bothWays, count } from './shared.js';
 import type { FaultDef } from './types.js';
@@ -206,10 +206,10 @@ export const idleTimeout: FaultDef = {
     // conntrack keeps its timeouts in whole seconds.
     if (spec.testbed === 'netns' && (ms < 1000 || ms % 1000 !== 0))
       throw new BadInputError(
-        `--idle-timeout ${formatMs(ms)} must be whole seconds from 1s on the netns testbed (conntrack counts seconds)`,
+        `--idle-timeout ${formatDuration(ms)} must be whole seconds from 1s on the netns testbed (conntrack counts seconds)`,
       );
     if (ms < 100 || ms > 6 * 3_600_000)
-      throw new BadInputError(`--idle-timeout ${formatMs(ms)} must be from 100ms to 6h`);
+      throw new BadInputError(`--idle-timeout ${formatDuration(ms)} must be from 100ms to 6h`);
   },
   predict: predictIdleTimeout,
 };

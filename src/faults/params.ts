@@ -208,7 +208,11 @@ export const IDLE_TIMEOUT: FaultParam = {
       ? {}
       : {
           idleTimeout: {
-            ms: parseDuration(t.idle_timeout, name('idle_timeout')),
+            ms: parseDuration(t.idle_timeout, name('idle_timeout'), {
+              min: 100,
+              max: 6 * 3_600_000,
+              range: 'from 100ms to 6h',
+            }),
             onExpiry: parseChoice(t.on_expiry ?? 'drop', EXPIRY_ACTIONS, name('on_expiry')),
           },
         };

@@ -4,6 +4,7 @@
  * and the HTML report all read these.
  */
 import type { Verdict } from '../advise/predict.js';
+import type { ExpectOutcome } from './expect.js';
 import { formatWindow } from './human.js';
 import type { ExperimentResult } from '../runner/experiment.js';
 import type { MatrixRow } from '../runner/matrix.js';
@@ -40,6 +41,10 @@ export interface Cell {
   stale_sent: Stats | null;
   reconnect: Stats | null;
   results: ExperimentResult[];
+  /** The matrix rows (experiment indexes) of its repetitions. */
+  indexes: number[];
+  /** Each expectation the cell was given (`--expect`, `expect:`), and whether it was met. */
+  expect: ExpectOutcome[];
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -126,11 +131,14 @@ export function cellsOf(rows: readonly MatrixRow[]): Cell[] {
           stale_sent: null,
           reconnect: null,
           results: [],
+          indexes: [],
+          expect: [],
         },
       };
       cells.set(key, entry);
     }
     entry.cell.runs += 1;
+    entry.cell.indexes.push(row.index);
     if (row.error !== undefined) entry.cell.errors.push(row.error);
     if (row.result) entry.cell.results.push(row.result);
   }

@@ -4,6 +4,7 @@
  */
 import type { MatrixRow } from '../runner/matrix.js';
 import type { Cell, Stats } from './cells.js';
+import type { ExpectOutcome } from './expect.js';
 
 export const SUMMARY_SCHEMA = 'halfopen.summary/1';
 
@@ -32,14 +33,18 @@ export interface Summary {
     stale_sent: Stats | null;
     reconnect_ms: Stats | null;
     errors: string[];
+    /** Each expectation given for the cell, whether it was met and what was measured. */
+    expect: ExpectOutcome[];
   }[];
+  /** Cells that missed an expectation (0 when none was given). */
+  expect_missed: number;
   experiments: ({ index: number; dir: string; wall_ms: number | null } & (
     { error: string } | { result: Record<string, unknown> }
   ))[];
 }
 
 export function buildSummary(
-  meta: Omit<Summary, 'schema' | 'cells' | 'experiments'>,
+  meta: Omit<Summary, 'schema' | 'cells' | 'experiments' | 'expect_missed'>,
   cells: readonly Cell[],
   rows: readonly MatrixRow[],
   dirOf: (row: MatrixRow) => string,
@@ -64,7 +69,9 @@ export function buildSummary(
       stale_sent: c.stale_sent,
       reconnect_ms: c.reconnect,
       errors: c.errors,
+      expect: c.expect,
     })),
+    expect_missed: cells.filter((c) => c.expect.some((e) => !e.met)).length,
     experiments: rows.map((row) => {
       const base = { index: row.index, dir: dirOf(row), wall_ms: row.wallMs ?? null };
       if (!row.result) return { ...base, error: row.error ?? 'not run' };

@@ -7,7 +7,8 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BadInputError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
+import { mergeExpectations, parseExpectations, type Expectation } from '../report/expect.js';
+import { DURATION_PATTERN, parseDuration, type DurationBounds } from '../util/duration.js';
 import { PROTOCOLS, type TargetName } from '../protocols/index.js';
 import {
   FAULT_DEFS,
@@ -20,6 +21,8 @@ import type { FaultFields, TestbedName } from '../faults/spec.js';
 import { KUBE_OPTIONS, kubeFromTexts } from './kube.js';
 import { KUBE_DELAYS, SERVICE_FORMS, defaultKube, type KubeSettings } from '../core/kube.js';
 import {
+  DEADLINE_BOUNDS,
+  WARMUP_BOUNDS,
   FAULTS,
   TARGETS,
   TESTBEDS,
@@ -36,10 +39,17 @@ const KUBE_HELP: Record<string, string> = Object.fromEntries(
 );
 const kubeHelp = (key: string): string => KUBE_HELP[key] ?? key;
 
+/** Expectations: `"detect<=15s, lost=0"` or a list of clauses. */
+const expectField = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .describe(
+    'what every cell must show, as --expect takes it: "detect<=15s, lost=0, verdict=inside" or a list of clauses',
+  );
+
 const duration = z
   .string()
-  .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'a duration such as 500ms, 2s or 1m')
-  .describe('a duration: 500ms, 2s, 1.5s, 1m, 1h');
+  .regex(DURATION_PATTERN, 'a duration such as 500ms, 2s, 1m or 1h30m')
+  .describe('a duration: 500ms, 2s, 1.5s, 1m, 1h, 1h30m');
 
 /** The kube testbed's cluster: one block, or a list of variants (each runs every experiment). */
 const kubeBlock = z
@@ -125,6 +135,11 @@ export const scenarioSchema = z
               .min(1)
               .optional()
               .describe('mqtt: QoS levels to run'),
+            expect: expectField
+              .optional()
+              .describe(
+                "this client's cells: replaces the scenario's clause on the same measurement",
+              ),
           })
           .strict(),
       )
@@ -138,6 +153,7 @@ export const scenarioSchema = z
     faults: z.array(faultEntry).min(1).describe('faults, by name or with their own heal/restart'),
     testbeds: z.array(z.enum(TESTBEDS)).min(1).default(['netns']),
     repetitions: z.number().int().min(1).max(100).default(1),
+    expect: expectField.optional(),
     deadline: duration.default('30s').describe('how long after T0 detection may take'),
     warmup: duration.default('1s'),
     ...scenarioWide,
@@ -162,6 +178,8 @@ export function scenarioJsonSchema(): unknown {
 export interface Scenario {
   name: string;
   specs: ExperimentSpec[];
+  /** Each spec's expectations (by index): the scenario's, with its client's replacing. */
+  expect: Expectation[][];
 }
 
 /** `clients[0].strategies[1]` from a zod issue path. */
@@ -229,7 +247,7 @@ export function parseScenario(text: string, source: string): Scenario {
           : issue.message;
     throw new BadInputError(`${source}: ${field}: ${shown}: ${why}`);
   }
-  return { name: parsed.data.name ?? source, specs: expand(parsed.data, source) };
+  return { name: parsed.data.name ?? source, ...expand(parsed.data, source) };
 }
 
 /**
@@ -262,9 +280,14 @@ function kubeVariants(
   return settings.length === 0 ? [fallback] : settings.map((k) => k ?? fallback);
 }
 
-function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
-  const ms = (text: string, field: string): number =>
-    at(`${source}: ${field}`, () => parseDuration(text, field));
+function expand(
+  f: ScenarioFile,
+  source: string,
+): { specs: ExperimentSpec[]; expect: Expectation[][] } {
+  const wideExpect =
+    f.expect === undefined ? [] : at(source, () => parseExpectations(f.expect!, 'expect'));
+  const ms = (text: string, field: string, bounds?: DurationBounds): number =>
+    at(`${source}`, () => parseDuration(text, field, bounds));
   const sysctls = Object.entries(f.sysctls).reduce<Record<string, number>>(
     (acc, [k, v]) => at(`${source}: sysctls.${k}`, () => parseSysctl(`${k}=${v}`, acc)),
     {},
@@ -298,7 +321,15 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
     return { fault: e.fault, ...fields };
   });
   const specs: ExperimentSpec[] = [];
+  const expect: Expectation[][] = [];
   f.clients.forEach((client, c) => {
+    const clientExpect =
+      client.expect === undefined
+        ? wideExpect
+        : mergeExpectations(
+            wideExpect,
+            at(source, () => parseExpectations(client.expect!, `clients[${c}].expect`)),
+          );
     if (client.detect_log !== undefined && client.command === undefined)
       throw new BadInputError(
         `${source}: clients[${c}].detect_log: applies to a client with a command only`,
@@ -329,8 +360,8 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
                     workload,
                     qos,
                     ...fault,
-                    deadlineMs: ms(f.deadline, 'deadline'),
-                    warmupMs: ms(f.warmup, 'warmup'),
+                    deadlineMs: ms(f.deadline, 'deadline', DEADLINE_BOUNDS),
+                    warmupMs: ms(f.warmup, 'warmup', WARMUP_BOUNDS),
                     sysctls,
                   };
                   specs.push(
@@ -338,7 +369,8 @@ function expand(f: ScenarioFile, source: string): ExperimentSpec[] {
                       validateSpec(spec),
                     ),
                   );
+                  expect.push(clientExpect);
                 }
   });
-  return specs;
+  return { specs, expect };
 }

@@ -17,7 +17,7 @@ import {
 } from '../faults/index.js';
 import { PROTOCOLS, TARGETS, type TargetName } from '../protocols/index.js';
 import { formatStrategy, KERNEL_KINDS, parseStrategy, type Strategy } from '../strategies/index.js';
-import { formatMs } from '../util/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { TESTBEDS, type FaultSpec, type OwnClient, type TestbedName } from '../faults/spec.js';
 import { formatWorkload, parseWorkload, type Workload } from '../core/workload.js';
 
@@ -102,13 +102,18 @@ function validateFaultParams(spec: ExperimentSpec): void {
   }
 }
 
+/** How long after T0 a detection still counts. */
+export const DEADLINE_BOUNDS = { min: 100, max: 24 * 3_600_000, range: 'from 100ms to 24h' };
+/** How long the client is connected before the fault. */
+export const WARMUP_BOUNDS = { min: 0, max: 600_000, range: 'at most 10m' };
+
 /** Cross-field rules that a single flag cannot check. */
 export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   const def = FAULT_DEFS[spec.fault];
   validateFaultParams(spec);
   if (spec.healMs !== null && spec.healMs >= spec.deadlineMs) {
     throw new BadInputError(
-      `--heal ${formatMs(spec.healMs)} must be shorter than --deadline ${formatMs(spec.deadlineMs)}`,
+      `--heal ${formatDuration(spec.healMs)} must be shorter than --deadline ${formatDuration(spec.deadlineMs)}`,
     );
   }
   if (def.testbeds[spec.testbed] === undefined) {
@@ -149,14 +154,19 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   }
   if (spec.restartMs !== null && spec.restartMs >= spec.deadlineMs) {
     throw new BadInputError(
-      `--restart ${formatMs(spec.restartMs)} must be shorter than --deadline ${formatMs(spec.deadlineMs)}`,
+      `--restart ${formatDuration(spec.restartMs)} must be shorter than --deadline ${formatDuration(spec.deadlineMs)}`,
     );
   }
-  if (spec.warmupMs > 600_000) {
-    throw new BadInputError(`--warmup ${formatMs(spec.warmupMs)} must be at most 10m`);
+  // Checked where the text is parsed too, so that the message quotes what was typed.
+  if (spec.warmupMs > WARMUP_BOUNDS.max) {
+    throw new BadInputError(
+      `--warmup ${formatDuration(spec.warmupMs)} must be ${WARMUP_BOUNDS.range}`,
+    );
   }
-  if (spec.deadlineMs < 100 || spec.deadlineMs > 24 * 3_600_000) {
-    throw new BadInputError(`--deadline ${formatMs(spec.deadlineMs)} must be from 100ms to 24h`);
+  if (spec.deadlineMs < DEADLINE_BOUNDS.min || spec.deadlineMs > DEADLINE_BOUNDS.max) {
+    throw new BadInputError(
+      `--deadline ${formatDuration(spec.deadlineMs)} must be ${DEADLINE_BOUNDS.range}`,
+    );
   }
   return spec;
 }
