@@ -14,6 +14,7 @@ import { after, describe, it } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import { VERDICTS, type Verdict } from '../src/advise/predict.js';
 import { cellsOf } from '../src/report/cells.js';
+import { checkExpectations, parseExpectations } from '../src/report/expect.js';
 import { bannerHtml, heatmapHtml, legendHtml } from '../src/report/overview-html.js';
 import { bannerOf, heatmapOf } from '../src/report/overview.js';
 import {
@@ -146,6 +147,8 @@ describe('the banner and the heatmap, on cells built by hand', () => {
         lost: 309, // summed over the experiments, not the cells' medians
         failed: 1,
         notInForce: 1,
+        expected: 0,
+        expectMissed: 0,
         slowest: 4100,
         mostLost: 238, // tcp none under node-loss, both repetitions
       },
@@ -200,6 +203,22 @@ describe('the banner and the heatmap, on cells built by hand', () => {
     assert.match(html, /<td class="hm v-late" data-client="tcp heartbeat[^"]*" data-workload/);
   });
 
+  it('expectations: a tile and the headline say how many cells missed one; the square is marked', () => {
+    const cells = cellsOf(
+      rowsOf([{ ...HB, fault: 'kill' }, { detect_ms: 8 }], [HB, { detect_ms: 2500, lost: 25 }]),
+    );
+    for (const c of cells)
+      c.expect = checkExpectations(parseExpectations('lost=0', '--expect'), c.results, c.errors);
+    const b = bannerOf(cells);
+    assert.deepEqual([b.numbers.expected, b.numbers.expectMissed, b.severity], [2, 1, 'bad']);
+    assert.equal(b.items[0]?.text, 'of 2 cells given expectations missed one');
+    assert.equal(b.headline, '1 cell missed an expectation; 25 messages lost.');
+    const [kill, partition] = heatmapOf(cells).rows[0]!.cells;
+    assert.deepEqual([kill?.expectMissed, partition?.expectMissed], [false, true]);
+    assert.match(partition!.title, /expect lost=0: missed \(25\)/);
+    assert.match(heatmapHtml(cells), /✗ expectation missed/);
+  });
+
   it('a client and workload with two QoS levels are two rows', () => {
     const mqtt = { target: 'mqtt' as const, strategy: 'mqtt:keepalive=2s', workload: 'publish:10' };
     const m = heatmapOf(
@@ -229,6 +248,7 @@ interface SummaryCell {
 }
 interface Summary {
   cells: SummaryCell[];
+  expect_missed: number;
   experiments: { result?: { lost: number; detect_ms: number | null }; error?: string }[];
 }
 
@@ -272,8 +292,11 @@ describe(
     }
 
     it('the first screen says what the summary says, coloured by verdict, desktop and phone', async () => {
-      const r = await runCli(['matrix', 's.yaml', '--out', out], { files: { 's.yaml': scenario } });
-      assert.equal(r.code, 0, r.stderr);
+      const r = await runCli(['matrix', 's.yaml', '--out', out, '--expect', 'lost=0'], {
+        files: { 's.yaml': scenario },
+      });
+      // Exit 3: a cell missed the expectation (the blackholed clients lose messages).
+      assert.equal(r.code, 3, r.stderr);
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
       // The banner's numbers, computed here from summary.json.
       const missed = ['not detected', 'beyond deadline', 'not detected (as predicted)'];
@@ -288,6 +311,7 @@ describe(
         slowest: formatMs(Math.max(...detects)),
         failed: String(summary.experiments.filter((e) => e.error !== undefined).length),
         'not-in-force': String(summary.cells.filter((c) => has(c, ['fault not in force'])).length),
+        'expect-missed': String(summary.expect_missed),
       };
       // This matrix has something to report: the none client never sees a blackhole.
       assert.ok(Number(expected.undetected) >= 1 && Number(expected.lost) >= 1, r.stdout);
@@ -315,7 +339,7 @@ describe(
           assert.match(
             (await page.locator('.banner .headline').textContent()) ?? '',
             new RegExp(
-              `^${expected.undetected} cells? never noticed the failure; .*${expected.lost} messages lost`,
+              `^${expected['expect-missed']} cells? missed an expectation; ${expected.undetected} cells? never noticed the failure; .*${expected.lost} messages lost`,
             ),
           );
 

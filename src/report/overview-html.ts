@@ -47,7 +47,7 @@ function square(h: HeatCell | null): string {
   const verdict = h.worst === null ? '-' : esc(verdictWords(h.worst, h.verdict));
   const c = h.cell;
   const data = `data-client="${esc(c.client)}" data-workload="${esc(c.workload)}" data-fault="${esc(c.faultLabel)}" data-verdict="${esc(h.worst ?? '')}"`;
-  return `<td class="hm ${cls}" ${data} title="${esc(h.title)}"><span class="vw">${verdict}</span><span class="d">${esc(h.detect)}</span><span class="l${h.lost === '0' || h.lost === '-' ? '' : ' lost'}">${esc(h.lost)} lost</span></td>`;
+  return `<td class="hm ${cls}" ${data} title="${esc(h.title)}"><span class="vw">${verdict}</span><span class="d">${esc(h.detect)}</span><span class="l${h.lost === '0' || h.lost === '-' ? '' : ' lost'}">${esc(h.lost)} lost</span>${h.expectMissed ? '<span class="x">✗ expectation missed</span>' : ''}</td>`;
 }
 
 export function heatmapHtml(cells: readonly Cell[]): string {
@@ -90,7 +90,7 @@ export function overviewCss(): string {
 .heatmap tbody th{position:sticky;left:0;z-index:1;max-width:240px;overflow-wrap:anywhere}
 td.hm{border:1px solid rgba(0,0,0,.2);border-radius:4px;padding:4px 6px;min-width:88px;vertical-align:top;white-space:nowrap}
 td.hm span{display:block}td.hm .vw{font-weight:600}td.hm .d{font-size:14px}
-td.hm .lost{font-weight:600}td.hm.empty{background:#fafafa;color:#999}
+td.hm .lost{font-weight:600}td.hm .x{font-weight:600;text-decoration:underline}td.hm.empty{background:#fafafa;color:#999}
 .chip{display:inline-block;border-radius:3px;padding:0 4px;white-space:nowrap;border:1px solid rgba(0,0,0,.15)}
 .legend{list-style:none;padding:0;columns:2 320px;font-size:12px}.legend li{margin:2px 0;break-inside:avoid}
 .note{font-size:12px;color:#444}

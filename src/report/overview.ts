@@ -11,7 +11,15 @@ import { VERDICT_STYLE, worstOf, worstSeverity, type Severity, type Shown } from
 const MISSED: readonly Shown[] = ['not detected', 'beyond deadline', 'not detected (as predicted)'];
 
 export type BannerKey =
-  'undetected' | 'late' | 'early' | 'surprise' | 'lost' | 'slowest' | 'failed' | 'not-in-force';
+  | 'undetected'
+  | 'late'
+  | 'early'
+  | 'surprise'
+  | 'lost'
+  | 'slowest'
+  | 'failed'
+  | 'not-in-force'
+  | 'expect-missed';
 
 export interface BannerItem {
   key: BannerKey;
@@ -51,6 +59,9 @@ export interface Banner {
     mostLost: { lost: number; cell: string } | null;
     failed: number;
     notInForce: number;
+    /** Cells given expectations (--expect, expect:), and how many missed one. */
+    expected: number;
+    expectMissed: number;
     slowest: { ms: number; cell: string } | null;
   };
 }
@@ -101,11 +112,23 @@ export function bannerOf(cells: readonly Cell[]): Banner {
     mostLost,
     failed: cells.reduce((k, c) => k + c.errors.length, 0),
     notInForce: withVerdict(cells, ['fault not in force']),
+    expected: cells.filter((c) => c.expect.length > 0).length,
+    expectMissed: cells.filter((c) => c.expect.some((e) => !e.met)).length,
     slowest,
   };
   const of = `of ${n.cells}`;
   const someRuns = cells.some((c) => c.runs > 1) ? ' (in at least one repetition)' : '';
   const items: Omit<BannerItem, 'verdicts'>[] = [
+    ...(n.expected
+      ? [
+          {
+            key: 'expect-missed' as const,
+            value: String(n.expectMissed),
+            text: `of ${n.expected} cells given expectations missed one`,
+            severity: n.expectMissed ? ('bad' as const) : ('ok' as const),
+          },
+        ]
+      : []),
     {
       key: 'undetected',
       value: String(n.undetected),
@@ -182,6 +205,7 @@ export function bannerOf(cells: readonly Cell[]): Banner {
 
 function headline(n: Banner['numbers'], cells: readonly Cell[]): string {
   const bad = [
+    n.expectMissed && `${plural(n.expectMissed, 'cell')} missed an expectation`,
     n.undetected && `${plural(n.undetected, 'cell')} never noticed the failure`,
     n.late && `${plural(n.late, 'cell')} noticed it late`,
     n.early && `${plural(n.early, 'cell')} early`,
@@ -207,6 +231,8 @@ export interface HeatCell {
   detect: string;
   /** Messages lost, median over the repetitions. */
   lost: string;
+  /** An expectation given for the cell was missed. */
+  expectMissed: boolean;
   /** The full details, for the hover text. */
   title: string;
 }
@@ -248,6 +274,7 @@ function heatCell(c: Cell): HeatCell {
     `predicted ${predictedText(c)}`,
     `lost median ${c.lost?.p50 ?? '-'}, total ${c.results.reduce((m, r) => m + r.lost, 0)}; stale median ${c.stale_sent?.p50 ?? '-'}`,
     `reconnect ${c.reconnect ? `p50 ${formatMs(c.reconnect.p50)}` : '-'}`,
+    ...c.expect.map((e) => `expect ${e.expect}: ${e.met ? 'met' : 'missed'} (${e.actual})`),
     ...c.errors.map((e) => `error: ${e}`),
   ].join('\n');
   return {
@@ -260,6 +287,7 @@ function heatCell(c: Cell): HeatCell {
         ? `none by ${seconds(c.results[0].deadline_ms)}`
         : '-',
     lost: c.lost ? String(c.lost.p50) : '-',
+    expectMissed: c.expect.some((e) => !e.met),
     title,
   };
 }
