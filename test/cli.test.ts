@@ -156,11 +156,11 @@ describe('bad input through the real CLI: one line, no stack trace, exit 2, noth
   }
 
   it(
-    'without root: one line naming the proxy testbed, exit 1',
+    'without root: one line naming the proxy testbed, exit 4 (the machine, not the command)',
     { skip: !asNobody && 'needs root and runuser' },
     async () => {
       const r = await runCli(['run', '--fault', 'kill'], { user: 'nobody' });
-      assertOneLine(r, 1, /needs root.*--testbed proxy/);
+      assertOneLine(r, 4, /needs root.*--testbed proxy/);
     },
   );
 
@@ -309,7 +309,7 @@ describe('halfopen run and cleanup (netns)', { skip: netnsSkip, concurrency: 3 }
     const r = await runCli(['run', '--target', 'nats', '--fault', 'kill'], {
       without: 'nats-server',
     });
-    assertOneLine(r, 1, /'nats-server' is not installed: apt-get install -y nats-server/);
+    assertOneLine(r, 4, /'nats-server' is not installed: apt-get install -y nats-server/);
     // unshare and bash exec into node: the run's pid is the one the fixture started.
     assert.deepEqual(dirsOf(r.pid), [], 'no config directory');
     assert.deepEqual(await namespacesOf(r.pid), [], 'no namespaces');

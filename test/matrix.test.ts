@@ -258,7 +258,8 @@ describe('a real matrix', { skip: netnsSkip }, () => {
     stdout = r.stdout;
     assert.match(stdout, /^fault +target +strategy +workload +n +detect p50 +p95 +max/m);
     assert.match(stdout, /partition healed at 3 s +nats .* 2 +\d/);
-    assert.match(stdout, /8 experiments in [\d.]+ s \(4 at a time\)/);
+    // The runner lowers the 4 when timers run late on a loaded machine, and says so.
+    assert.match(stdout, /8 experiments in [\d.]+ s \(4 at a time(, lowered to [12])?\)/);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
       schema: string;
       cells: {

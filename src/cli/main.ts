@@ -4,13 +4,16 @@
  * 0 the command ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
  */
 import { Command, CommanderError } from 'commander';
-import { BadInputError, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
+import { BadInputError, EXIT, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
+import { jsonError, refuseRepeatedFlags, wantsJson } from './strict.js';
 import { addCleanupCommand } from './cleanup.js';
+import { addCompareCommand } from './compare.js';
 import { HALFOPEN_VERSION } from './version.js';
 import { addK8sCommands } from './k8s.js';
 import { addMatrixCommands } from './matrix-command.js';
 import { addProxyCommands } from './proxy-command.js';
 import { addRunCommand } from './run-command.js';
+import { addShowCommand } from './show.js';
 import { addTuneCommand } from './tune-command.js';
 
 // Broker binaries and ip, iptables live in sbin, which a non-login root shell may not have on PATH.
@@ -39,6 +42,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** With --json a failure is also one JSON object on stdout, where the caller reads. */
+const json = wantsJson(process.argv);
+
 const program = new Command('halfopen')
   .description(
     'Measure how long clients take to notice connections that die without FIN or RST, what they lose, and how they recover.',
@@ -46,7 +52,11 @@ const program = new Command('halfopen')
   .version(HALFOPEN_VERSION, '--version', "print halfopen's version")
   .exitOverride()
   .configureOutput({
-    outputError: (str, write) => write(`halfopen: ${str.replace(/^error: /, '').trim()}\n`),
+    outputError: (str, write) => {
+      const line = str.replace(/^error: /, '').trim();
+      if (json) process.stdout.write(jsonError(new BadInputError(line), EXIT.badInput));
+      write(`halfopen: ${line}\n`);
+    },
   })
   .showHelpAfterError(false)
   .showSuggestionAfterError(false);
@@ -56,13 +66,16 @@ addMatrixCommands(program, controller.signal);
 addTuneCommand(program, controller.signal);
 addProxyCommands(program, controller.signal);
 addCleanupCommand(program);
+addCompareCommand(program);
+addShowCommand(program);
 addK8sCommands(program, controller.signal);
+refuseRepeatedFlags(program);
 
 async function main(): Promise<number> {
   try {
     if (process.argv.length <= 2) {
       throw new BadInputError(
-        'a command is required: run, matrix, demo, tune, schema, proxy, k8s or cleanup (see halfopen --help)',
+        'a command is required: run, matrix, demo, tune, compare, show, schema, proxy, k8s or cleanup (see halfopen --help)',
       );
     }
     await program.parseAsync(process.argv);
@@ -87,6 +100,7 @@ async function main(): Promise<number> {
         : err;
     process.stderr.write(`halfopen: ${e instanceof Error ? e.message : String(e)}\n`);
     if (process.env.HALFOPEN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    if (json) process.stdout.write(jsonError(e, exitCodeFor(e)));
     return exitCodeFor(e);
   }
 }

@@ -5,9 +5,17 @@ import { scenarioJsonSchema } from '../scenario/file.js';
 import { addClusterOptions } from './k8s.js';
 import { demoCommand } from './demo.js';
 import { defaultParallel, matrixCommand, type MatrixFlags } from './matrix.js';
+import { EXPERIMENT_BYTES, LATE_MS, MAX_DEFAULT, PER_CORE } from '../runner/parallelism.js';
 
 export function addMatrixCommands(program: Command, signal: AbortSignal): void {
-  const parallelHelp = `experiments at a time (default ${defaultParallel()}: two per core, since experiments mostly wait)`;
+  const parallelHelp = `the most experiments at once (default ${defaultParallel()} here: ${PER_CORE} per core, as many as the free memory holds at ${EXPERIMENT_BYTES / 2 ** 20} MB each, at most ${MAX_DEFAULT}); lowered while their timers run late`;
+
+  const adaptiveHelp = `
+Experiments mostly wait on timers, so many run at once. When one reports its timers more than
+${LATE_MS} ms late (the load is making measurements imprecise), the runner halves how many it
+starts at once (never below 1, also under --parallel), and raises it by one again after a run of
+on-time experiments; the output ends with what it did, e.g.
+"timers ran late at 16 at once (61 ms); lowered to 8".`;
 
   const matrixCmd = program
     .command('matrix')
@@ -31,6 +39,7 @@ ${EXIT_CODES_HELP}
 
 Each experiment runs in its own namespaces and address block. Ctrl-C stops handing out
 experiments, tears down the running ones and exits 130, leaving nothing behind.
+${adaptiveHelp}
 
 Example scenario (YAML):
   name: my matrix
@@ -64,7 +73,17 @@ Example scenario (YAML):
     .option('--out <dir>', 'output directory (default halfopen-runs/demo-<run-id>)')
     .option('--json', 'print the cells and the output paths as one JSON object');
   addGateOptions(demoCmd)
-    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nWithout root: halfopen demo --testbed proxy`)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  halfopen demo                    # the machine's default parallelism
+  halfopen demo --parallel 1       # one at a time (several minutes)
+  halfopen demo --testbed proxy    # without root
+
+${EXIT_CODES_HELP}
+${adaptiveHelp}`,
+    )
     .action(async (flags: MatrixFlags & { testbed: 'netns' | 'proxy' }) =>
       demoCommand(flags, signal),
     );

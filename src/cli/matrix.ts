@@ -15,6 +15,7 @@ import { renderHtml } from '../report/html.js';
 import { buildSummary } from '../report/summary.js';
 import { renderTable } from '../report/table.js';
 import { runMatrix, type MatrixRow, type MatrixStatus } from '../runner/matrix.js';
+import { ConcurrencyLimit, defaultParallel, describeLimit } from '../runner/parallelism.js';
 import { parseScenario, type Scenario } from '../scenario/file.js';
 import { PROTOCOLS } from '../protocols/index.js';
 import { newRunId } from '../testbeds/netns/names.js';
@@ -24,11 +25,7 @@ import { writeTimeline } from './run.js';
 import { clusterOptions, type K8sFlags } from './k8s.js';
 import { readTimings, withTimings } from '../testbeds/k8s/plan.js';
 
-/**
- * Experiments mostly wait (for timers, for the deadline), so two per core keeps a machine busy
- * without making timers late; at least 2, at most 16.
- */
-export const defaultParallel = (): number => Math.min(16, Math.max(2, 2 * availableParallelism()));
+export { defaultParallel };
 
 export interface MatrixFlags extends K8sFlags {
   parallel?: string;
@@ -38,6 +35,9 @@ export interface MatrixFlags extends K8sFlags {
   expect?: string[];
   junit?: string;
 }
+
+/** The Job's parallelism on a real cluster when --parallel is not given. */
+export const CLUSTER_PARALLEL = 4;
 
 export function parseParallel(text: string | undefined): number {
   if (text === undefined) return defaultParallel();
@@ -68,8 +68,13 @@ export async function runScenario(
   outDefault: (runId: string) => string,
   signal: AbortSignal,
 ): Promise<void> {
-  const parallel = parseParallel(flags.parallel);
   const testbeds = new Set(scenario.specs.map((s) => s.testbed));
+  // On a real cluster the experiments run in the cluster's pods, not on this machine: its cores
+  // say nothing about how many drivers the cluster should run at once.
+  const parallel =
+    testbeds.has('k8s') && flags.parallel === undefined
+      ? CLUSTER_PARALLEL
+      : parseParallel(flags.parallel);
   if (testbeds.has('k8s') && testbeds.size > 1)
     throw new BadInputError(
       `a matrix runs on a real cluster or on this machine, not both (testbeds: ${[...testbeds].join(', ')})`,
@@ -98,12 +103,15 @@ export async function runScenario(
   const progress = new Progress(flags.json ? false : undefined);
   const startedAt = new Date();
   const timelines = new Map<number, string>();
+  // Lowered while experiments report their timers late (runner/parallelism.ts); not on a cluster,
+  // where the Job's parallelism is fixed when it is created.
+  const limit = new ConcurrencyLimit(parallel);
   let rows: MatrixRow[];
   let leftovers: string[] = [];
   const hooks = {
     onStatus: (s: MatrixStatus) =>
       progress.update(
-        `${scenario.name}: ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed${s.etaS === null ? '' : `, about ${s.etaS} s left`}`,
+        `${scenario.name}: ${s.done}/${s.total} done, ${s.running} running, ${s.failed} failed, ${s.limit} at a time${s.limit === parallel ? '' : ` (of ${parallel}: timers ran late)`}${s.etaS === null ? '' : `, about ${s.etaS} s left`}`,
       ),
     onRow: (row: MatrixRow) => {
       if (row.result)
@@ -116,7 +124,7 @@ export async function runScenario(
       const got = await runOnCluster(scenario.specs, cluster, flags, signal, hooks, runId);
       if (got === null) return; // --dry-run printed the manifests
       ({ rows, leftovers } = got);
-    } else rows = await runMatrix(scenario.specs, { parallel, runId, signal, ...hooks });
+    } else rows = await runMatrix(scenario.specs, { parallel, runId, signal, limit, ...hooks });
   } finally {
     progress.clear();
   }
@@ -131,6 +139,13 @@ export async function runScenario(
       started_at: startedAt.toISOString(),
       wall_s: Math.round(wallS * 10) / 10,
       parallel,
+      parallel_lowest: limit.lowest,
+      parallel_changes: limit.changes.map((c) => ({
+        done: c.done,
+        from: c.from,
+        to: c.to,
+        lateness_ms: c.latenessMs,
+      })),
       host,
     },
     cells,
@@ -158,6 +173,7 @@ export async function runScenario(
       ),
       wallS,
       parallel,
+      parallelLowest: limit.lowest,
       generatedAt: startedAt.toISOString(),
       host,
     }),
@@ -165,13 +181,19 @@ export async function runScenario(
   if (flags.junit !== undefined) writeJunit(flags.junit, scenario.name, cells);
   if (flags.json) {
     process.stdout.write(
-      `${JSON.stringify({ summary: summaryPath, report: reportPath, ...(flags.junit === undefined ? {} : { junit: flags.junit }), wall_s: summary.wall_s, expect_missed: summary.expect_missed, cells: summary.cells })}\n`,
+      `${JSON.stringify({ summary: summaryPath, report: reportPath, ...(flags.junit === undefined ? {} : { junit: flags.junit }), wall_s: summary.wall_s, parallel, parallel_lowest: limit.lowest, parallel_changes: summary.parallel_changes, expect_missed: summary.expect_missed, cells: summary.cells })}\n`,
     );
   } else {
     const failed = rows.filter((r) => r.error !== undefined).length;
     const gate = renderGate(cells);
     process.stdout.write(
-      `${renderTable(cells)}\n\n${gate ? `${gate}\n\n` : ''}${rows.length} experiments in ${wallS.toFixed(1)} s (${parallel} at a time)${failed ? `, ${failed} failed` : ''}\nreport   ${reportPath}\nsummary  ${summaryPath}\n${flags.junit === undefined ? '' : `junit    ${flags.junit}\n`}`,
+      `${renderTable(cells)}\n\n${gate ? `${gate}\n\n` : ''}${rows.length} experiments in ${wallS.toFixed(1)} s (${parallel} at a time${limit.lowest < parallel ? `, lowered to ${limit.lowest}` : ''})${failed ? `, ${failed} failed` : ''}\n${describeLimit(
+        limit,
+      )
+        .map((line) => `${line}\n`)
+        .join(
+          '',
+        )}report   ${reportPath}\nsummary  ${summaryPath}\n${flags.junit === undefined ? '' : `junit    ${flags.junit}\n`}`,
     );
   }
   if (summary.expect_missed > 0) process.exitCode = EXIT.missed;

@@ -193,7 +193,7 @@ export async function runCommand(flags: RunFlags, signal: AbortSignal): Promise<
     );
   else {
     const gate = renderGate(cells);
-    process.stdout.write(`${renderResult(summary, timelinePath)}\n${gate ? `${gate}\n` : ''}`);
+    process.stdout.write(`${renderResult(summary, timelinePath)}\n${gate ? `\n${gate}\n` : ''}`);
   }
   if (missedCells(cells).length > 0) process.exitCode = EXIT.missed;
   // The result is written; what the cluster's teardown left is still a failure to report.

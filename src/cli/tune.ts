@@ -13,6 +13,7 @@ import { BadInputError, InterruptedError, LabUnavailableError, TeardownError } f
 import { formatMs, parseDuration } from '../util/duration.js';
 import { formatWindow } from '../report/human.js';
 import { runExperiment, type ExperimentResult } from '../runner/experiment.js';
+import { AbortFanOut } from '../util/abort.js';
 import {
   TARGETS,
   formatStrategy,
@@ -195,7 +196,9 @@ async function verify(
     while (next < local.length && !localSignal.aborted) {
       const i = local[next++]!;
       try {
-        results[i] = await runExperiment(specs[i]!, { runId, index: i, signal: localSignal });
+        results[i] = await fan.run((own) =>
+          runExperiment(specs[i]!, { runId, index: i, signal: own }),
+        );
       } catch (err) {
         results[i] = err instanceof Error ? err : new Error(String(err));
       }
@@ -203,10 +206,16 @@ async function verify(
       progress(`verifying: ${done} of ${specs.length} experiments done`);
     }
   };
-  await Promise.all([
-    remote,
-    ...Array.from({ length: Math.min(VERIFY_PARALLEL, local.length) }, worker),
-  ]);
+  // One listener on the run's signal, not one per running experiment (util/abort.ts).
+  const fan = new AbortFanOut(localSignal);
+  try {
+    await Promise.all([
+      remote,
+      ...Array.from({ length: Math.min(VERIFY_PARALLEL, local.length) }, worker),
+    ]);
+  } finally {
+    fan.close();
+  }
   // A teardown that left something behind is reported, never hidden behind the interruption.
   const leaked =
     results.find((r) => r instanceof TeardownError) ??

@@ -31,6 +31,8 @@ export interface ReportInput {
   experiments: { index: number; result: ExperimentResult; timelinePath: string }[];
   wallS: number;
   parallel: number;
+  /** The fewest at once, when the runner lowered the limit as timers ran late. */
+  parallelLowest?: number;
   generatedAt: string;
   host: string;
 }
@@ -258,7 +260,7 @@ summary{cursor:pointer;overflow-wrap:anywhere}code{font-size:11px;color:#555}
 ${overviewCss()}
 </style></head><body>
 <h1>${esc(input.title)}</h1>
-<p>${input.cells.reduce((n, c) => n + c.runs, 0)} experiments in ${input.wallS.toFixed(1)} s, ${input.parallel} at a time, on ${esc(input.host)}; ${esc(input.generatedAt)}.
+<p>${input.cells.reduce((n, c) => n + c.runs, 0)} experiments in ${input.wallS.toFixed(1)} s, ${input.parallel} at a time${input.parallelLowest !== undefined && input.parallelLowest < input.parallel ? ` (lowered to ${input.parallelLowest} as timers ran late)` : ''}, on ${esc(input.host)}; ${esc(input.generatedAt)}.
 Detection is measured from the fault (T0); the band is the window the client's settings predict.</p>
 ${bannerHtml(input.cells)}
 <h2>Clients and faults</h2>

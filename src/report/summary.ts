@@ -14,7 +14,12 @@ export interface Summary {
   run_id: string;
   started_at: string;
   wall_s: number;
+  /** The most experiments at once: --parallel, or the machine's default. */
   parallel: number;
+  /** The fewest the runner allowed at once, having lowered the limit as timers ran late. */
+  parallel_lowest: number;
+  /** Each change of the limit: after how many experiments, from, to, and the lateness (or null: a raise). */
+  parallel_changes: { done: number; from: number; to: number; lateness_ms: number | null }[];
   host: string;
   cells: {
     testbed: string;

@@ -36,17 +36,24 @@ export function renderTable(cells: readonly Cell[]): string {
     count(c.stale_sent),
     ms(c.reconnect?.p50),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const fmt = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
+  const errors = cells.flatMap((c) => c.errors.map((e) => `  ${c.client}, ${c.faultLabel}: ${e}`));
+  return [...alignColumns(head, body), ...(errors.length ? ['', 'errors:', ...errors] : [])].join(
+    '\n',
+  );
+}
+
+/**
+ * Rows of text cells in columns two spaces apart, each as wide as its widest cell: the heading,
+ * a rule of dashes, then the body. `compare` lays out its tables with it too.
+ */
+export function alignColumns(head: readonly string[], body: readonly string[][]): string[] {
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)),
+  );
+  const fmt = (cells: readonly string[]): string =>
+    widths
+      .map((w, i) => (cells[i] ?? '').padEnd(w))
       .join('  ')
       .trimEnd();
-  const errors = cells.flatMap((c) => c.errors.map((e) => `  ${c.client}, ${c.faultLabel}: ${e}`));
-  return [
-    fmt(head),
-    fmt(widths.map((w) => '-'.repeat(w))),
-    ...body.map(fmt),
-    ...(errors.length ? ['', 'errors:', ...errors] : []),
-  ].join('\n');
+  return [fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...body.map(fmt)];
 }

@@ -4,7 +4,7 @@
  * strings inside (strategies, workloads, durations) by the same parsers `halfopen run` uses. Any
  * mistake becomes one line naming the field, the value and what was expected.
  */
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { BadInputError } from '../errors.js';
 import { mergeExpectations, parseExpectations, type Expectation } from '../report/expect.js';
@@ -220,13 +220,26 @@ function specific(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   return deepest ? { ...deepest, path: [...issue.path, ...deepest.path] } : issue;
 }
 
+/**
+ * A YAML file's data. The parser's warnings (an unknown tag such as `!foo`) are errors here: the
+ * file would not mean what it says. Nothing is printed by the parser itself.
+ */
+function yamlData(text: string): unknown {
+  const doc = parseDocument(text, { logLevel: 'silent' });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw new Error(problem.message);
+  return doc.toJS();
+}
+
 /** Parses and validates a scenario file's text, and expands it into experiment specs. */
 export function parseScenario(text: string, source: string): Scenario {
   let data: unknown;
   try {
-    data = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    data = source.endsWith('.json') ? JSON.parse(text) : yamlData(text);
   } catch (err) {
-    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    const why = (err instanceof Error ? err.message : String(err))
+      .split('\n')[0]!
+      .replace(/:$/, '');
     throw new BadInputError(
       `${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${why}`,
     );

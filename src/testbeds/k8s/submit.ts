@@ -324,6 +324,7 @@ async function follow(api: K8sApi, rows: MatrixRow[], opts: SubmitOptions): Prom
       total: rows.length,
       running,
       failed: rows.filter((r) => r.error !== undefined).length,
+      limit: opts.parallel, // the Job's parallelism: fixed
       etaS: perDone === null ? null : Math.round((perDone * (rows.length - done.size)) / 1000),
     });
     if (done.size < rows.length)
