@@ -304,7 +304,7 @@ describe('a real matrix', { skip: netnsSkip }, () => {
         assert.deepEqual(outside, [], 'the report asks for nothing outside itself');
         assert.equal(await page.locator('h1').textContent(), 'small matrix');
         // Results table: one row per cell.
-        assert.equal(await page.locator('table tbody tr').count(), 4);
+        assert.equal(await page.locator('table.results tbody tr').count(), 4);
         // 2 clients: a detection and a loss chart each, plus one timeline per experiment.
         const figures = page.locator('figure svg');
         assert.equal(await figures.count(), 4);

@@ -2,6 +2,8 @@
  * The HTML report: one self-contained file (inline SVG and CSS, no script, no network) that shows
  * a matrix at a glance. Charts are Apache ECharts option objects rendered to SVG on the server
  * (its SSR renderer); this file only chooses what to plot.
+ *   0. the first screen: a banner of what matters and a clients x faults heatmap
+ *      (src/report/overview-html.ts), with the legend of the verdicts' colours;
  *   1. the results table;
  *   2. detection per client x fault: every repetition a point, the predicted window a band;
  *   3. loss per cell: lost and stale_sent;
@@ -12,7 +14,15 @@ import type { TimelineEntry } from '../events.js';
 import type { ExperimentResult } from '../runner/experiment.js';
 import { msBetween } from '../util/clock.js';
 import { formatMs } from '../util/duration.js';
-import { predictedText, verdictText, type Cell } from './cells.js';
+import { predictedText, type Cell } from './cells.js';
+import {
+  bannerHtml,
+  esc,
+  heatmapHtml,
+  legendHtml,
+  overviewCss,
+  verdictChips,
+} from './overview-html.js';
 
 export interface ReportInput {
   title: string;
@@ -26,9 +36,6 @@ export interface ReportInput {
   generatedAt: string;
   host: string;
 }
-
-const esc = (s: string): string =>
-  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** Renders an ECharts option to an SVG string, with animation off so nothing outlives the call. */
 /** One line, cut with an ellipsis where a long client name (your command) would wrap. */
@@ -209,7 +216,6 @@ function timelineChart(r: ExperimentResult): string {
   );
 }
 
-/** Green when every repetition was inside its window, red when one missed it. */
 /** The Kubernetes events of a kube experiment, in order, from T0. */
 function kubeEventList(r: ExperimentResult): string {
   if (!r.kube || r.kube.events.length === 0) return '';
@@ -220,21 +226,12 @@ function kubeEventList(r: ExperimentResult): string {
   return `<p>Kubernetes (${r.kube.replicas} replicas, ${esc(r.kube.service)}, time-scale ${r.kube.time_scale}):</p><ul class="k8s">${items.join('')}</ul>`;
 }
 
-function verdictClass(c: Cell): string {
-  const vs = c.verdicts.map(([v]) => v);
-  if (c.errors.length) return 'error';
-  if (vs.some((v) => v === 'early' || v === 'late')) return 'late';
-  if (vs.some((v) => v === 'not detected' || v === 'detected (predicted never)'))
-    return 'not-detected';
-  return vs.every((v) => v === 'inside') ? 'inside' : '';
-}
-
 function tableHtml(cells: readonly Cell[]): string {
   const rows = cells.map(
     (c) =>
-      `<tr><td>${esc(c.faultLabel)}</td><td>${esc(c.target)}</td><td>${esc(c.strategy)}</td><td>${esc(c.qos === null ? c.workload : `${c.workload} QoS ${c.qos}`)}</td><td>${c.runs}</td><td>${c.detect ? formatMs(c.detect.p50) : '-'}</td><td>${c.detect ? formatMs(c.detect.p95) : '-'}</td><td>${c.detect ? formatMs(c.detect.max) : '-'}</td><td>${esc(predictedText(c))}</td><td class="v ${verdictClass(c)}">${esc(verdictText(c))}</td><td>${c.lost?.p50 ?? '-'}</td><td>${c.stale_sent?.p50 ?? '-'}</td><td>${c.reconnect ? formatMs(c.reconnect.p50) : '-'}</td></tr>`,
+      `<tr><td>${esc(c.faultLabel)}</td><td>${esc(c.target)}</td><td>${esc(c.strategy)}</td><td>${esc(c.qos === null ? c.workload : `${c.workload} QoS ${c.qos}`)}</td><td>${c.runs}</td><td>${c.detect ? formatMs(c.detect.p50) : '-'}</td><td>${c.detect ? formatMs(c.detect.p95) : '-'}</td><td>${c.detect ? formatMs(c.detect.max) : '-'}</td><td>${esc(predictedText(c))}</td><td class="v">${verdictChips(c)}</td><td>${c.lost?.p50 ?? '-'}</td><td>${c.stale_sent?.p50 ?? '-'}</td><td>${c.reconnect ? formatMs(c.reconnect.p50) : '-'}</td></tr>`,
   );
-  return `<table><thead><tr><th>fault</th><th>target</th><th>strategy</th><th>workload</th><th>n</th><th>detect p50</th><th>p95</th><th>max</th><th>predicted</th><th>verdict</th><th>lost</th><th>stale</th><th>reconnect</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<div class="scroll"><table class="results"><thead><tr><th>fault</th><th>target</th><th>strategy</th><th>workload</th><th>n</th><th>detect p50</th><th>p95</th><th>max</th><th>predicted</th><th>verdict</th><th>lost</th><th>stale</th><th>reconnect</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 export function renderHtml(input: ReportInput): string {
@@ -253,15 +250,22 @@ export function renderHtml(input: ReportInput): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)} - halfopen</title>
 <style>
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
-table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;white-space:nowrap}
-td.inside{background:#e8f5e9}td.early,td.late,td.error,td.not-detected{background:#fdecea}
-th{background:#f3f3f3}td.v{white-space:nowrap}figure{margin:12px 0}details{margin:4px 0}
-summary{cursor:pointer}code{font-size:11px;color:#555}
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:100%}
+h1{overflow-wrap:anywhere}
+table.results{border-collapse:collapse;font-size:12px}.results td,.results th{border:1px solid #ccc;padding:3px 6px;text-align:left;white-space:nowrap}
+.results th{background:#f3f3f3}figure{margin:12px 0;overflow-x:auto}details{margin:4px 0}
+details>svg{display:block}details{overflow-x:auto}
+summary{cursor:pointer;overflow-wrap:anywhere}code{font-size:11px;color:#555}
+@media (max-width:600px){body{margin:10px}.banner .headline{font-size:17px}}
+${overviewCss()}
 </style></head><body>
 <h1>${esc(input.title)}</h1>
 <p>${input.cells.reduce((n, c) => n + c.runs, 0)} experiments in ${input.wallS.toFixed(1)} s, ${input.parallel} at a time${input.parallelLowest !== undefined && input.parallelLowest < input.parallel ? ` (lowered to ${input.parallelLowest} as timers ran late)` : ''}, on ${esc(input.host)}; ${esc(input.generatedAt)}.
 Detection is measured from the fault (T0); the band is the window the client's settings predict.</p>
+${bannerHtml(input.cells)}
+<h2>Clients and faults</h2>
+${heatmapHtml(input.cells)}
+${legendHtml()}
 <h2>Results</h2>
 ${tableHtml(input.cells)}
 <h2>Detection per client and fault</h2>
