@@ -365,6 +365,14 @@ describe('proxy serve --config', () => {
     }
   });
 
+  it('proxy serve --help documents --config and /metrics, with an example', async () => {
+    const r = await runCli(['proxy', 'serve', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--config <file> /);
+    assert.match(r.stdout, /plus GET \/proxies\/\{name\}\/connections\nand GET \/metrics/);
+    assert.match(r.stdout, /^ {2}halfopen proxy serve --config proxies\.json$/m);
+  });
+
   it('serves the proxies of a real file before the API reports ready; traffic flows', async (t) => {
     const echo = await echoServer();
     t.after(() => echo.server.close());
