@@ -5,9 +5,10 @@
 import { BadInputError, LabUnavailableError } from '../errors.js';
 import { serveApi } from '../proxy/api.js';
 import { ProxyServer, splitHostPort } from '../proxy/proxy.js';
+import { createFromConfig, listenFailure, loadProxyConfig } from './proxy-config.js';
 
 export async function proxyServeCommand(
-  flags: { api: string; json?: boolean },
+  flags: { api: string; config?: string; json?: boolean },
   signal: AbortSignal,
 ): Promise<void> {
   let where: { host: string; port: number };
@@ -16,17 +17,27 @@ export async function proxyServeCommand(
   } catch (err) {
     throw new BadInputError((err as Error).message);
   }
+  // The whole file is checked before anything listens; its proxies exist before the API does.
+  const config = flags.config === undefined ? [] : await loadProxyConfig(flags.config);
   const proxies = new ProxyServer();
+  await createFromConfig(proxies, flags.config ?? '', config);
   let api: Awaited<ReturnType<typeof serveApi>>;
   try {
     api = await serveApi(proxies, where.host, where.port);
   } catch (err) {
-    throw new BadInputError(`cannot listen on ${flags.api}: ${(err as Error).message}`);
+    await proxies.closeAll();
+    throw listenFailure(`--api ${flags.api}: cannot listen`, err);
   }
+  const list = [...proxies.proxies.values()];
   process.stdout.write(
     flags.json
-      ? `${JSON.stringify({ api: `http://${api.address}` })}\n`
-      : `halfopen proxy: Toxiproxy-compatible API on http://${api.address} (Ctrl-C to stop)\n`,
+      ? `${JSON.stringify({ api: `http://${api.address}`, proxies: list.map((p) => p.toJSON()) })}\n`
+      : `halfopen proxy: Toxiproxy-compatible API on http://${api.address} (Ctrl-C to stop)\n${list
+          .map(
+            (p) =>
+              `  proxy ${p.name}  ${p.listen} -> ${p.upstream}  ${p.enabled ? 'enabled' : 'disabled'}\n`,
+          )
+          .join('')}`,
   );
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();

@@ -4,15 +4,20 @@
  *   GET /version; GET|POST /proxies; POST /populate; POST /reset;
  *   GET|POST|DELETE /proxies/{proxy}; GET|POST /proxies/{proxy}/toxics;
  *   GET|POST|DELETE /proxies/{proxy}/toxics/{toxic}
- * and, ours, GET /proxies/{proxy}/connections. Errors are `{"error": "...", "status": N}`.
+ * and, ours, GET /proxies/{proxy}/connections and GET /metrics (Prometheus' text format; see
+ * metrics.ts). Errors are `{"error": "...", "status": N}`.
  */
 import http from 'node:http';
+import type { Registry } from 'prom-client';
+import { proxyMetrics } from './metrics.js';
 import { ProxyError, type ProxyServer } from './proxy.js';
+import { validateProxyList } from './proxy-list.js';
 
 export const API_VERSION = 'halfopen-proxy 0.1.0 (Toxiproxy API 2)';
 
 type Json = Record<string, unknown> | unknown[];
-type Reply = { status: number; body?: Json | string };
+/** A string body is text/plain unless `type` says otherwise. */
+type Reply = { status: number; body?: Json | string; type?: string };
 
 async function readJson(req: http.IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -33,7 +38,11 @@ const asObject = (v: unknown): Record<string, unknown> =>
         throw new ProxyError('request body must be a JSON object', 400);
       })();
 
-async function route(server: ProxyServer, req: http.IncomingMessage): Promise<Reply> {
+async function route(
+  server: ProxyServer,
+  metrics: Registry,
+  req: http.IncomingMessage,
+): Promise<Reply> {
   const url = new URL(req.url ?? '/', 'http://api');
   let parts: string[];
   try {
@@ -45,20 +54,21 @@ async function route(server: ProxyServer, req: http.IncomingMessage): Promise<Re
   const [root, name, sub, toxic] = parts;
   if (root === 'version' && parts.length === 1 && m === 'GET')
     return { status: 200, body: API_VERSION };
+  if (root === 'metrics' && parts.length === 1 && m === 'GET')
+    return { status: 200, body: await metrics.metrics(), type: metrics.contentType };
   if (root === 'reset' && parts.length === 1 && m === 'POST') {
     await server.reset();
     return { status: 204 };
   }
   if (root === 'populate' && parts.length === 1 && m === 'POST') {
     const body = await readJson(req);
-    const list = Array.isArray(body) ? body : asObject(body).proxies;
-    if (!Array.isArray(list)) throw new ProxyError('populate expects a list of proxies', 400);
+    // Every entry is checked before any proxy is created.
+    const list = validateProxyList(Array.isArray(body) ? body : asObject(body).proxies, false);
     const out = [];
-    for (const item of list) {
-      const p = asObject(item);
-      const exists = typeof p.name === 'string' && server.proxies.has(p.name);
-      out.push(exists ? await server.update(p.name as string, p) : await server.create(p));
-    }
+    for (const p of list)
+      out.push(
+        server.proxies.has(p.name) ? await server.update(p.name, p) : await server.create(p),
+      );
     return { status: 201, body: { proxies: out.map((p) => p.toJSON()) } };
   }
   if (root !== 'proxies') throw new ProxyError(`not found: ${url.pathname}`, 404);
@@ -120,12 +130,13 @@ export async function serveApi(
   host: string,
   port: number,
 ): Promise<{ http: http.Server; address: string }> {
+  const metrics = proxyMetrics(server);
   const httpServer = http.createServer((req, res) => {
-    route(server, req).then(
-      ({ status, body }) => {
+    route(server, metrics, req).then(
+      ({ status, body, type }) => {
         if (body === undefined) res.writeHead(status).end();
         else if (typeof body === 'string')
-          res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+          res.writeHead(status, { 'content-type': type ?? 'text/plain' }).end(body);
         else
           res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       },

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { Link, type LinkOwner } from './link.js';
+import { Tally, type ToxicAction } from './tally.js';
 import type { ToxicConfig } from './toxics/index.js';
 
 /**
@@ -20,6 +21,8 @@ function rst(s: Socket): void {
 export class Connection implements LinkOwner {
   /** Toxics' state for this connection, by key (ToxicStub.state). */
   private readonly toxicState = new Map<string, unknown>();
+  /** What toxics did to this connection (`action type`), so that each counts once. */
+  private readonly acts = new Set<string>();
 
   private readonly controller = new AbortController();
   /** Aborts when the connection is gone. */
@@ -33,6 +36,8 @@ export class Connection implements LinkOwner {
     readonly client: Socket,
     readonly upstream: Socket,
     toxics: readonly ToxicConfig[],
+    /** The proxy's counts, which this connection's toxics add to. */
+    readonly tally: Tally = new Tally(),
   ) {
     this.upstreamLink = new Link('upstream', this, client, upstream);
     this.downstreamLink = new Link('downstream', this, upstream, client);
@@ -57,6 +62,14 @@ export class Connection implements LinkOwner {
   state<T>(key: string, make: () => T): T {
     if (!this.toxicState.has(key)) this.toxicState.set(key, make());
     return this.toxicState.get(key) as T;
+  }
+
+  /** A toxic of `type` reset or closed this connection: counted once per action and type. */
+  toxicActed(action: ToxicAction, type: string): void {
+    const key = `${action} ${type}`;
+    if (this.acts.has(key)) return;
+    this.acts.add(key);
+    this.tally.acted(action, type);
   }
 
   sync(toxics: readonly ToxicConfig[]): void {

@@ -6,6 +6,7 @@
  * stops the reading once 1 MiB waits: backpressure, as a dead path would give.
  */
 import type { Socket } from 'node:net';
+import type { Tally, ToxicAction } from './tally.js';
 import { TOXICS, type Stream, type ToxicConfig } from './toxics/index.js';
 import { until, type ToxicStub } from './toxics/types.js';
 
@@ -19,6 +20,10 @@ export interface LinkOwner {
   resetOne(side: Socket): void;
   /** Per-connection state by key (see ToxicStub.state). */
   state<T>(key: string, make: () => T): T;
+  /** The proxy's counts (bytes a toxic dropped). */
+  readonly tally: Tally;
+  /** A toxic of `type` reset or closed the connection (counted once per action and type). */
+  toxicActed(action: ToxicAction, type: string): void;
 }
 
 const HIGH_WATER = 1 << 20;
@@ -72,7 +77,8 @@ export class Link {
         stop: AbortSignal.any([controller.signal, this.connection.closed]),
       };
       this.active.set(name, a);
-      if (a.enabled) TOXICS[config.type]?.start?.({ stub: this.stub(name), config, stop: a.stop });
+      if (a.enabled)
+        TOXICS[config.type]?.start?.({ stub: this.stub(config), config, stop: a.stop });
     }
   }
 
@@ -92,21 +98,31 @@ export class Link {
   async released(): Promise<void> {
     for (const a of [...this.active.values()]) {
       const holds = TOXICS[a.config.type]?.holds;
-      if (a.enabled && (typeof holds === 'function' ? holds(this.stub(a.config.name)) : holds))
+      if (a.enabled && (typeof holds === 'function' ? holds(this.stub(a.config)) : holds))
         await until(a.stop);
     }
   }
 
-  /** What the toxic named `name` sees of this link and its connection. */
-  private stub(name: string): ToxicStub {
+  /** What the toxic `config` sees of this link and its connection. */
+  private stub({ name, type }: ToxicConfig): ToxicStub {
+    const { connection } = this;
     return {
       write: (buf) => this.write(buf),
       passed: () => this.passed(name),
       count: (n) => this.count(name, n),
-      close: () => this.connection.close(),
-      reset: () => this.connection.reset(),
-      resetSource: () => this.resetSource(),
-      state: (key, make) => this.connection.state(key, make),
+      close: () => {
+        connection.toxicActed('close', type);
+        connection.close();
+      },
+      reset: () => {
+        connection.toxicActed('reset', type);
+        connection.reset();
+      },
+      resetSource: () => {
+        connection.toxicActed('reset', type);
+        this.resetSource();
+      },
+      state: (key, make) => connection.state(key, make),
     };
   }
 
@@ -184,15 +200,20 @@ export class Link {
         const pipe = a.enabled && !a.stop.aborted ? TOXICS[a.config.type]?.pipe : undefined;
         if (!pipe) continue;
         const out: Buffer[] = [];
-        for (const p of pieces)
-          out.push(
-            ...(await pipe(p, {
-              stub: this.stub(a.config.name),
-              config: a.config,
-              stop: a.stop,
-              arrivedAt: item.arrivedAt,
-            })),
-          );
+        let dropped = 0;
+        for (const p of pieces) {
+          const passed = await pipe(p, {
+            stub: this.stub(a.config),
+            config: a.config,
+            stop: a.stop,
+            arrivedAt: item.arrivedAt,
+          });
+          dropped += p.length;
+          for (const q of passed) dropped -= q.length;
+          out.push(...passed);
+        }
+        // Per chunk, and only here, where a toxic acts: the fast path counts nothing more.
+        if (dropped > 0) this.connection.tally.drop(this.stream, a.config.type, dropped);
         pieces = out;
       }
       for (const p of pieces) await this.write(p);
@@ -204,8 +225,7 @@ export class Link {
     // The source closed its side: pass the FIN on, after any toxic that delays it.
     for (const a of [...this.active.values()]) {
       const beforeEnd = a.enabled ? TOXICS[a.config.type]?.beforeEnd : undefined;
-      if (beforeEnd)
-        await beforeEnd({ stub: this.stub(a.config.name), config: a.config, stop: a.stop });
+      if (beforeEnd) await beforeEnd({ stub: this.stub(a.config), config: a.config, stop: a.stop });
     }
     this.dest.end();
   }

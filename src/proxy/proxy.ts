@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import { Connection } from './connection.js';
+import { Tally } from './tally.js';
 import { TOXICS, type Stream, type ToxicConfig } from './toxics/index.js';
 
 export class ProxyError extends Error {
@@ -12,6 +13,17 @@ export class ProxyError extends Error {
     readonly status: number,
   ) {
     super(message);
+  }
+}
+
+/** A proxy could not listen where it was asked to (address in use, not this machine's, ...). */
+export class ListenError extends ProxyError {
+  constructor(
+    readonly listen: string,
+    /** The system's error, e.g. EADDRINUSE, EACCES, EADDRNOTAVAIL, ENOTFOUND. */
+    override readonly cause: NodeJS.ErrnoException,
+  ) {
+    super(`listen ${listen}: ${cause.message}`, 409);
   }
 }
 
@@ -37,6 +49,8 @@ export class Proxy {
   enabled = false;
   readonly toxics: ToxicConfig[] = [];
   readonly connections = new Map<number, Connection>();
+  /** What the metrics count (see tally.ts). */
+  readonly tally = new Tally();
   private server: net.Server | undefined;
   private nextId = 1;
   private readonly heals = new Map<string, NodeJS.Timeout>();
@@ -59,8 +73,8 @@ export class Proxy {
       this.accept(client),
     );
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) =>
-        reject(new ProxyError(`listen ${this.listen}: ${err.message}`, 409)),
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new ListenError(this.listen, err)),
       );
       // A deep accept queue: a burst of thousands of connects must not overflow it.
       server.listen({ port, host, backlog: 4096 }, () => resolve());
@@ -84,9 +98,19 @@ export class Proxy {
   private accept(client: net.Socket): void {
     const { host, port } = splitHostPort(this.upstream, 'upstream');
     const upstream = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
-    const conn = new Connection(this.nextId++, client, upstream, this.toxics);
+    const conn = new Connection(this.nextId++, client, upstream, this.toxics, this.tally);
     this.connections.set(conn.id, conn);
-    conn.closed.addEventListener('abort', () => this.connections.delete(conn.id), { once: true });
+    this.tally.accepted += 1;
+    conn.closed.addEventListener(
+      'abort',
+      () => {
+        // In the same turn as leaving the map: a scrape sees its bytes exactly once.
+        this.connections.delete(conn.id);
+        this.tally.closedBytes.upstream += conn.upstreamLink.bytes;
+        this.tally.closedBytes.downstream += conn.downstreamLink.bytes;
+      },
+      { once: true },
+    );
   }
 
   private sync(): void {
@@ -144,6 +168,14 @@ export class Proxy {
           if (this.toxics.some((t) => t === config)) this.removeToxic(config.name);
         }, heal).unref(),
       );
+  }
+
+  /** Bytes forwarded in `stream` by every connection so far, live or gone. */
+  bytes(stream: Stream): number {
+    let n = this.tally.closedBytes[stream];
+    for (const c of this.connections.values())
+      n += (stream === 'upstream' ? c.upstreamLink : c.downstreamLink).bytes;
+    return n;
   }
 
   toJSON(): Record<string, unknown> {
