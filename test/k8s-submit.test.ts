@@ -825,7 +825,14 @@ describe('k8s through the CLI', { concurrency: true }, () => {
         130,
         /^halfopen: interrupted by SIGINT; everything the run created was removed$/,
       );
-      assert.equal(r.stdout, '');
+      // --json: the interruption is also the one object on stdout, nothing else.
+      assert.deepEqual(r.json(), {
+        error: {
+          message: 'interrupted by SIGINT; everything the run created was removed',
+          kind: 'interrupted',
+          exit_code: 130,
+        },
+      });
       assertRunDeleted(cluster, fake, runIdOf(fake));
     });
   });

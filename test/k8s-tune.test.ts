@@ -353,7 +353,8 @@ describe('halfopen tune --verify --testbed k8s against the fake', { concurrency:
         );
         const tookMs = performance.now() - started;
         assertOneLine(r, 2, /^halfopen: missing RBAC in namespace lab: create jobs/);
-        assert.equal(r.stdout, '');
+        // --json: the same line as the one object on stdout.
+        assert.equal(r.json<{ error: { kind: string } }>().error.kind, 'bad_input');
         // The preflight only: nothing written.
         assert.equal(fake.calls().length, 1 + userNeeds(false).length);
         // The local slow path (60 s, after a 1 s warmup) was stopped, not waited out (that would
