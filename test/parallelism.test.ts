@@ -60,9 +60,9 @@ function feed(
 }
 
 describe('the limit while timers run late', () => {
-  it('halves when an experiment is more than 50 ms late, down to 1 and no lower', () => {
+  it('halves when an experiment is more than LATE_MS (100 ms) late, down to 1 and no lower', () => {
     const limit = new ConcurrencyLimit(16);
-    const changes = feed(limit, [12, LATE_MS, LATE_MS + 0.1, 80, 200, 51, 999, 999]);
+    const changes = feed(limit, [12, LATE_MS, LATE_MS + 0.1, 160, 400, LATE_MS + 1, 999, 999]);
     assert.deepEqual(
       changes.map((c) => c && [c.from, c.to]),
       [null, null, [16, 8], [8, 4], [4, 2], [2, 1], null, null],
@@ -77,19 +77,19 @@ describe('the limit while timers run late', () => {
     // Sixteen start at once; all run late. The first report halves the limit, the other fifteen
     // ran under the old limit and change nothing.
     const epochs = Array.from({ length: 16 }, () => limit.started());
-    const changes = epochs.map((e) => limit.ended(e, 90));
+    const changes = epochs.map((e) => limit.ended(e, 180));
     assert.equal(changes.filter(Boolean).length, 1);
     assert.equal(limit.limit, 8);
     // One started after the change and late too: halved again.
-    assert.deepEqual(feed(limit, [90])[0], { done: 17, from: 8, to: 4, latenessMs: 90 });
+    assert.deepEqual(feed(limit, [180])[0], { done: 17, from: 8, to: 4, latenessMs: 180 });
   });
 
   it('raises by one after as many on-time experiments as the limit, never above the start', () => {
     const limit = new ConcurrencyLimit(8);
-    feed(limit, [70]);
+    feed(limit, [140]);
     assert.equal(limit.limit, 4);
-    // Between on time (25 ms) and late (50 ms), and no report at all: neither way.
-    assert.deepEqual(feed(limit, [30, null, 40, 26]), [null, null, null, null]);
+    // Between on time (50 ms) and late (100 ms), and no report at all: neither way.
+    assert.deepEqual(feed(limit, [60, null, 80, 51]), [null, null, null, null]);
     assert.deepEqual(
       feed(limit, [3, 5, 25]).map((c) => c?.to ?? null),
       [null, null, null],
@@ -113,13 +113,13 @@ describe('the limit while timers run late', () => {
 
   it('tells the user what it did, in a line per lowering and where it ended', () => {
     const limit = new ConcurrencyLimit(16);
-    feed(limit, [61.5]);
+    feed(limit, [121.5]);
     assert.deepEqual(describeLimit(limit), [
-      'timers ran late at 16 at once (61.5 ms); lowered to 8',
+      'timers ran late at 16 at once (121.5 ms); lowered to 8',
     ]);
     feed(limit, Array<number>(8).fill(2));
     assert.deepEqual(describeLimit(limit), [
-      'timers ran late at 16 at once (61.5 ms); lowered to 8',
+      'timers ran late at 16 at once (121.5 ms); lowered to 8',
       'timers kept time again; raised one at a time to 9',
     ]);
   });
@@ -221,7 +221,7 @@ describe('a real matrix, many at once (proxy testbed, no root)', () => {
       `lowest ${printed.parallel_lowest}`,
     );
     // Whether timers ran late on this machine now is not up to the test; what was reported must
-    // hang together: each change halves (on lateness above 50 ms) or adds one, from the last.
+    // hang together: each change halves (on lateness above LATE_MS) or adds one, from the last.
     let at = 12;
     for (const c of printed.parallel_changes) {
       assert.equal(c.from, at);
