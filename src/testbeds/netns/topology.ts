@@ -220,9 +220,25 @@ export class NetnsTestbed implements Testbed {
   async addRules(tag: string, lines: string[]): Promise<void> {
     const tagged = lines.map((l, i) => `${l} -m comment --comment halfopen:${tag}:${i}`);
     this.teardowns.defer(`remove router rules ${tag}`, () => this.removeRules(tag));
-    this.rules.set(tag, { lines: tagged });
-    await this.restore(tagged.map((l) => `-A ${l}`));
+    await this.ruleOp(async () => {
+      await this.restore(tagged.map((l) => `-A ${l}`));
+      // Known once in force, so that a removal never deletes rules that are not there.
+      this.rules.set(tag, { lines: tagged });
+    });
   }
+
+  /**
+   * Rule changes one at a time, in the order asked: a teardown's removal (Ctrl-C) that comes while
+   * the same rules are still being added, or while the experiment itself removes them (the
+   * restart gate opening), waits for that change instead of deleting what is not there yet.
+   */
+  private ruleOp(op: () => Promise<void>): Promise<void> {
+    const next = this.ruleQueue.then(op);
+    this.ruleQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private ruleQueue: Promise<void> = Promise.resolve();
 
   /** Loads a tagged rule set into iptables-restore now; `commit` puts it in force. */
   armRules(tag: string, lines: string[]): Promise<{ commit(): Promise<void> }> {
@@ -246,12 +262,14 @@ export class NetnsTestbed implements Testbed {
   }
 
   /** Removes a tagged rule set, keeping its packet counters. */
-  async removeRules(tag: string): Promise<void> {
-    const set = this.rules.get(tag);
-    if (!set) return;
-    await this.readCounters();
-    await this.restore(set.lines.map((l) => `-D ${l}`));
-    this.rules.delete(tag);
+  removeRules(tag: string): Promise<void> {
+    return this.ruleOp(async () => {
+      const set = this.rules.get(tag);
+      if (!set) return;
+      await this.readCounters();
+      await this.restore(set.lines.map((l) => `-D ${l}`));
+      this.rules.delete(tag);
+    });
   }
 
   private async restore(lines: string[]): Promise<void> {
