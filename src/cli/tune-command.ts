@@ -39,6 +39,10 @@ export function addTuneCommand(program: Command, signal: AbortSignal): void {
       '--testbed <name>',
       "with --verify: where the silent path runs: netns (default: a partition), proxy, kube (the node of the client's pod is lost), or k8s (a real cluster: a deny-all NetworkPolicy)",
     )
+    .option(
+      '--emit <library>',
+      "also print the settings as that client library's code (e.g. nats.go, paho-python, grpc-java)",
+    )
     .option('--json', 'print one JSON object')
     .addHelpText(
       'after',

@@ -22,12 +22,15 @@ import {
   formatWorkload,
   parseChoice,
   parseWorkload,
+  strategyKindsFor,
   validateSpec,
   type ExperimentSpec,
 } from '../scenario/spec.js';
 import { newRunId } from '../testbeds/netns/names.js';
 import { Progress } from './progress.js';
 import { clusterOptions, type K8sFlags } from './k8s.js';
+import { checkEmit, emitted, renderEmitted } from '../emit/render.js';
+import { emitterFor } from '../emit/index.js';
 import type { K8sRunOptions } from '../testbeds/k8s/plan.js';
 
 export interface TuneFlags extends K8sFlags {
@@ -40,6 +43,8 @@ export interface TuneFlags extends K8sFlags {
   verify?: boolean;
   testbed?: string;
   json?: boolean;
+  /** Print the chosen settings as this library's code (src/emit). */
+  emit?: string;
 }
 
 /** What a measurement said about one recommendation. */
@@ -357,6 +362,8 @@ export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promis
     throw new BadInputError(
       '--dry-run applies to run and matrix (tune --verify runs what it plans)',
     );
+  if (flags.emit !== undefined)
+    checkEmit(flags.emit, strategyKindsFor(req.target, false), req.target);
   const recs = tune(req);
   let checks: (Verification | null)[] | null = null;
   if (flags.verify) {
@@ -386,9 +393,14 @@ export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promis
         tolerate_ms: req.tolerateMs,
         idle_timeout_ms: req.idleTimeoutMs,
         recommendations: out,
+        ...(flags.emit === undefined ? {} : { emit: emitted(flags.emit, recs) }),
       })}\n`,
     );
     return;
   }
   process.stdout.write(`${render(req, recs, checks)}\n`);
+  if (flags.emit !== undefined)
+    process.stdout.write(
+      `\n${renderEmitted(emitted(flags.emit, recs), emitterFor(flags.emit).source)}\n`,
+    );
 }

@@ -1,0 +1,30 @@
+/** Every emitter, by the name `--emit` takes. */
+import { BadInputError } from '../errors.js';
+import type { Strategy } from '../strategies/index.js';
+import type { Emitter } from './types.js';
+
+export type { Emitter, Language } from './types.js';
+
+/** Registered here, one line per library (keep the list sorted). */
+const LIST: readonly Emitter[] = [];
+
+export const EMITTERS: ReadonlyMap<string, Emitter> = new Map(LIST.map((e) => [e.library, e]));
+
+export function emitterFor(library: string): Emitter {
+  const e = EMITTERS.get(library);
+  if (!e)
+    throw new BadInputError(
+      `--emit '${library}' is not a library halfopen writes for (one of: ${[...EMITTERS.keys()].join(', ') || 'none yet'})`,
+    );
+  return e;
+}
+
+/** The code for `s`, or why this library cannot express it. */
+export function emit(library: string, s: Strategy): string {
+  const e = emitterFor(library);
+  if (!e.kinds.includes(s.kind))
+    throw new BadInputError(
+      `--emit ${library} writes ${e.kinds.join(', ')} settings, not ${s.kind}`,
+    );
+  return e.emit(s);
+}
