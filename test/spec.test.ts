@@ -58,6 +58,8 @@ describe('strategy, workload, duration and sysctl parsing', () => {
       kind: 'mqtt',
       keepaliveMs: 60_000,
       reconnectMs: 1000,
+      lib: 'js',
+      pingTimeoutMs: 10_000,
     });
     assert.deepEqual(parseStrategy('keepalive:count=3,idle=2s,interval=1s'), {
       kind: 'keepalive',

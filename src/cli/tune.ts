@@ -29,7 +29,7 @@ import {
 import { newRunId } from '../testbeds/netns/names.js';
 import { Progress } from './progress.js';
 import { clusterOptions, type K8sFlags } from './k8s.js';
-import { checkEmit, emitted, renderEmitted } from '../emit/render.js';
+import { checkEmit, emitRules, emitted, renderEmitted } from '../emit/render.js';
 import { emitterFor } from '../emit/index.js';
 import type { K8sRunOptions } from '../testbeds/k8s/plan.js';
 
@@ -363,8 +363,8 @@ export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promis
       '--dry-run applies to run and matrix (tune --verify runs what it plans)',
     );
   if (flags.emit !== undefined)
-    checkEmit(flags.emit, strategyKindsFor(req.target, false), req.target);
-  const recs = tune(req);
+    checkEmit(flags.emit, strategyKindsFor(req.target, false), req.target, flags.verify);
+  const recs = tune({ ...req, libs: emitRules(flags.emit) });
   let checks: (Verification | null)[] | null = null;
   if (flags.verify) {
     const progress = new Progress(flags.json ? false : undefined);

@@ -1,12 +1,13 @@
 /** Every emitter, by the name `--emit` takes. */
 import { BadInputError } from '../errors.js';
 import type { Strategy } from '../strategies/index.js';
+import { mqttJs, pahoGo, pahoJava, pahoPython } from './mqtt.js';
 import type { Emitter } from './types.js';
 
 export type { Emitter, Language } from './types.js';
 
 /** Registered here, one line per library (keep the list sorted). */
-const LIST: readonly Emitter[] = [];
+const LIST: readonly Emitter[] = [mqttJs, pahoGo, pahoJava, pahoPython];
 
 export const EMITTERS: ReadonlyMap<string, Emitter> = new Map(LIST.map((e) => [e.library, e]));
 

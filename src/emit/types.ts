@@ -16,6 +16,11 @@ export interface Emitter {
   /** Where the options it writes are documented: the library's docs or source, for the README. */
   readonly source: string;
   /**
+   * The `lib=` value of its kinds' strategies when its rule differs from the lab's client's
+   * (paho-python: `paho`): `tune --emit` searches with that rule. Absent: the default rule.
+   */
+  readonly rule?: string;
+  /**
    * The code: a snippet a user pastes (the options, with a comment saying what they do and which
    * window they give), complete enough to compile inside the template the tests wrap it in.
    */

@@ -16,7 +16,13 @@ import {
   type FaultName,
 } from '../faults/index.js';
 import { PROTOCOLS, TARGETS, type TargetName } from '../protocols/index.js';
-import { formatStrategy, KERNEL_KINDS, parseStrategy, type Strategy } from '../strategies/index.js';
+import {
+  foreignLib,
+  formatStrategy,
+  KERNEL_KINDS,
+  parseStrategy,
+  type Strategy,
+} from '../strategies/index.js';
 import { formatDuration } from '../util/duration.js';
 import { TESTBEDS, type FaultSpec, type OwnClient, type TestbedName } from '../faults/spec.js';
 import { formatWorkload, parseWorkload, type Workload } from '../core/workload.js';
@@ -142,6 +148,11 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
       `strategy '${formatStrategy(spec.strategy)}' does not apply to target ${spec.target} (expected ${kinds.join(' or ')}, e.g. ${protocol.defaultStrategy})`,
     );
   }
+  const lib = foreignLib(spec.strategy);
+  if (lib && !spec.own)
+    throw new BadInputError(
+      `strategy '${formatStrategy(spec.strategy)}': lib=${lib} is the rule of your own client's library (with --client-cmd); the lab's ${spec.target} client is judged by its own (lib=js, or leave lib= out)`,
+    );
   if (spec.workload.kind === 'subscribe' && protocol.pushes === null) {
     throw new BadInputError(
       `workload '${formatWorkload(spec.workload)}' needs a target that pushes (${PUSHING.join(', ')}); the ${spec.target} server only receives`,

@@ -57,6 +57,13 @@ export function parseStrategy(text: string): Strategy {
 
 export const formatStrategy = (s: Strategy): string => strategyDef(s).format(s);
 
+/**
+ * The library a strategy's `lib=` names when it is not the lab's own client's (nats.js, MQTT.js:
+ * `js`): its rule describes your own client, so the built-in one cannot have it.
+ */
+export const foreignLib = (s: Strategy): string | null =>
+  'lib' in s && s.lib !== 'js' ? String(s.lib) : null;
+
 /** TCP-level strategies any program can have, whatever protocol it speaks on top. */
 export const KERNEL_KINDS: readonly StrategyKind[] = STRATEGY_KINDS.filter(
   (k) => STRATEGIES[k].kernel !== null,

@@ -1,81 +1,75 @@
 /**
- * MQTT.js keepalive (whole seconds; 0 disables) and reconnectPeriod. From 5.6 on, PINGREQ goes
- * out K after the last reschedule and "Keepalive timeout" comes at 1.5 K; PINGRESP and received
- * acks (PUBACK, SUBACK) reschedule, sends and received messages do not (MQTT in docs/facts.md).
+ * MQTT keepalive (whole seconds; 0 disables) and reconnectPeriod, judged by one client library's
+ * rule: MQTT.js's (the lab's client) unless `lib=` names another (src/strategies/mqtt-libs.ts).
+ * MQTT.js from 5.6 on: PINGREQ goes out K after the last reschedule and "Keepalive timeout" comes
+ * at 1.5 K; PINGRESP and received acks reschedule (MQTT in docs/facts.md).
  */
-import { retransmission, sec } from '../core/window.js';
+import { retransmission } from '../core/window.js';
 import { BadInputError } from '../errors.js';
-import { sendGapMs } from '../core/workload.js';
 import { parseDuration } from '../util/duration.js';
-import { keyValues, positiveMs, specMs } from './parse.js';
-import { floorTo, periodCap } from './tune-kit.js';
+import {
+  MQTT_LIBS,
+  MQTT_RULES,
+  PAHO_GO_PING_TIMEOUT_MS,
+  type MqttLib,
+  type MqttStrategy,
+} from './mqtt-libs.js';
+import { keyValues, parseChoice, positiveMs, specMs } from './parse.js';
 import type { StrategyDef } from './types.js';
 
-export interface MqttStrategy {
-  kind: 'mqtt';
-  keepaliveMs: number;
-  reconnectMs: number;
-}
+export { MQTT_LIBS, type MqttLib, type MqttStrategy } from './mqtt-libs.js';
 
 export const mqtt: StrategyDef<MqttStrategy> = {
   kind: 'mqtt',
-  usage: 'mqtt:keepalive=10s[,reconnect=1s]',
-  help: 'MQTT.js keepalive (whole seconds, 0 disables) and reconnectPeriod',
+  usage: 'mqtt:keepalive=10s[,reconnect=1s][,lib=js|paho|paho-go|paho-java][,pingtimeout=10s]',
+  help: "keepalive (whole seconds, 0 disables) and reconnect period; lib= names whose rule applies to your own client: js (MQTT.js, the lab's), paho (Python), paho-go (pingtimeout= is its PingTimeout), paho-java",
   kernel: null,
   parse(body, what) {
-    const kv = keyValues(body, what, ['keepalive'], ['reconnect']);
+    const kv = keyValues(body, what, ['keepalive'], ['reconnect', 'lib', 'pingtimeout']);
     const text = kv.get('keepalive')!;
     const keepaliveMs = parseDuration(text, `${what} keepalive`);
     if (keepaliveMs % 1000 !== 0 || keepaliveMs > 65_535_000)
       throw new BadInputError(
         `${what}: keepalive '${text}' must be whole seconds from 0s to 65535s (MQTT counts keepalive in seconds; 0 disables it)`,
       );
+    const lib: MqttLib = parseChoice(kv.get('lib') ?? 'js', MQTT_LIBS, `${what}: lib`);
+    const pt = kv.get('pingtimeout');
+    if (pt !== undefined && lib !== 'paho-go')
+      throw new BadInputError(
+        `${what}: pingtimeout is paho.mqtt.golang's PingTimeout (lib=paho-go); ${lib === 'js' ? 'MQTT.js' : `lib=${lib}`} has none`,
+      );
     return {
       kind: 'mqtt',
       keepaliveMs,
       reconnectMs: positiveMs(kv.get('reconnect') ?? '1s', `${what} reconnect`),
+      lib,
+      pingTimeoutMs:
+        pt === undefined ? PAHO_GO_PING_TIMEOUT_MS : positiveMs(pt, `${what} pingtimeout`),
     };
   },
-  format: (s) => `mqtt:keepalive=${specMs(s.keepaliveMs)},reconnect=${specMs(s.reconnectMs)}`,
+  format: (s) =>
+    `mqtt:keepalive=${specMs(s.keepaliveMs)},reconnect=${specMs(s.reconnectMs)}${
+      s.lib === 'js' ? '' : `,lib=${s.lib}`
+    }${s.lib === 'paho-go' ? `,pingtimeout=${specMs(s.pingTimeoutMs)}` : ''}`,
   probeEveryMs: (s) => (s.keepaliveMs > 0 ? s.keepaliveMs : null),
   keepaliveProbe: () => null,
   serverPingMs: () => null,
-  silentPath({ keepaliveMs: k }, c) {
-    if (k === 0) {
+  silentPath(s, c) {
+    if (s.keepaliveMs === 0) {
+      const who = MQTT_RULES[s.lib].label;
       if (c.workload.kind === 'publish') {
         const r = retransmission(c);
-        return { ...r, why: `keepalive 0 disables MQTT pings; ${r.why}` };
+        return { ...r, why: `${who}: keepalive 0 disables MQTT pings; ${r.why}` };
       }
-      return { window: null, why: 'keepalive 0 disables MQTT pings: nothing ever times out' };
-    }
-    const t = 1.5 * k;
-    if (c.workload.kind === 'publish' && c.qos === 1) {
-      const since = Math.min(sendGapMs(c.workload), k);
       return {
-        window: [t - since, t],
-        why: `MQTT.js: 1.5 x keepalive ${sec(k)} = ${sec(t)} after the last PUBACK or PINGRESP, which came within ${sec(since)} before T0: (${sec(t - since)}, ${sec(t)}]`,
+        window: null,
+        why: `${who}: keepalive 0 disables MQTT pings: nothing ever times out`,
       };
     }
-    return {
-      window: [0.5 * k, t],
-      why: `MQTT.js: 1.5 x keepalive ${sec(k)} = ${sec(t)} after the last PINGRESP (nothing else reschedules it here), which came within ${sec(k)} before T0: (${sec(0.5 * k)}, ${sec(t)}]`,
-    };
+    return MQTT_RULES[s.lib].window(s, c);
   },
-  tune(ask) {
-    // PINGREQ at K, "Keepalive timeout" at 1.5 K after the last reschedule: the PINGRESP may be
-    // 0.5 K late. MQTT counts keepalive in whole seconds.
-    const k = Math.min(floorTo(ask.withinMs / 1.5, 1000), floorTo(periodCap(ask), 1000));
-    if (k < 1000)
-      return `mqtt: keepalive is whole seconds, and 1.5 x 1s exceeds ${sec(ask.withinMs)}`;
-    if (k / 2 < ask.tolerateMs)
-      return `mqtt: keepalive ${sec(k)} gives up on a PINGRESP ${sec(k / 2)} late, less than the ${sec(ask.tolerateMs)} asked for`;
-    return {
-      strategy: { kind: 'mqtt', keepaliveMs: k, reconnectMs: 1000 },
-      probeEveryMs: k,
-      toleratesMs: k / 2,
-      why: `MQTT.js: 1.5 x keepalive <= ${sec(ask.withinMs)} (whole seconds); a PINGRESP may be ${sec(k / 2)} late`,
-    };
-  },
+  /** The rule of the library `tune` was asked to write for (`--emit`), else MQTT.js's. */
+  tune: (ask) => MQTT_RULES[(ask.libs?.mqtt as MqttLib | undefined) ?? 'js'].tune(ask),
   tuneNotes: [
     'the broker closes the client after 1.5 x keepalive of silence too (MQTT 3.1.1 3.1.2.10)',
   ],
