@@ -37,8 +37,9 @@ export const mqttJs: Emitter = {
     'MQTT.js README (IClientOptions keepalive, reconnectPeriod); lib/client.ts and lib/PingTimer.ts',
   emit(strategy) {
     const s = asMqtt(strategy, 'js');
-    return `// ${formatStrategy(s)}: MQTT.js sends PINGREQ keepalive after the last PINGRESP or ack
-// and closes ("Keepalive timeout") at 1.5 x keepalive: a silent broker is noticed ${worst(s)}.
+    return `// ${formatStrategy(s)}
+// MQTT.js sends PINGREQ keepalive after the last PINGRESP or ack and closes ("Keepalive timeout")
+// at 1.5 x keepalive: a silent broker is noticed ${worst(s)}.
 import mqtt from 'mqtt';
 
 const client = mqtt.connect(url, {
@@ -62,14 +63,15 @@ export const pahoPython: Emitter = {
   emit(strategy) {
     const s = asMqtt(strategy, 'paho');
     const k = seconds(s.keepaliveMs);
-    const r = Math.max(1, Math.round(seconds(s.reconnectMs)));
-    return `# ${formatStrategy(s)}: paho-mqtt sends PINGREQ every keepalive, whatever else it
-# sends or receives, and closes the socket keepalive after one goes unanswered, checked on each
-# pass of its network loop (at least every second): a silent broker is noticed
-# ${worst(s)}. keepalive is connect()'s argument in paho-mqtt 1.x and 2.x alike; 2.x needs
-# mqtt.Client(mqtt.CallbackAPIVersion.VERSION2) and then calls
-# on_disconnect(client, userdata, flags, reason_code, properties) instead of 1.x's (client, userdata, rc).
-client.reconnect_delay_set(min_delay=${r}, max_delay=${r})  # seconds (whole) before reconnecting
+    const r = seconds(s.reconnectMs);
+    return `# ${formatStrategy(s)}
+# paho-mqtt sends PINGREQ every keepalive, whatever else it sends or receives, and closes the
+# socket keepalive after one goes unanswered, checked on each pass of its network loop (at least
+# every second): a silent broker is noticed ${worst(s)}.
+# keepalive is connect()'s argument in paho-mqtt 1.x and 2.x alike; 2.x needs
+# mqtt.Client(mqtt.CallbackAPIVersion.VERSION2) and then calls on_disconnect(client, userdata,
+# flags, reason_code, properties) instead of 1.x's on_disconnect(client, userdata, rc).
+client.reconnect_delay_set(min_delay=${r}, max_delay=${r})  # seconds before reconnecting
 client.connect(host, port, keepalive=${k})  # seconds; 0 disables
 client.loop_start()  # its thread checks keepalive and reconnects after a loss
 `;
@@ -85,9 +87,10 @@ export const pahoGo: Emitter = {
     'github.com/eclipse/paho.mqtt.golang options.go (SetKeepAlive, SetPingTimeout, SetAutoReconnect, SetMaxReconnectInterval) and ping.go',
   emit(strategy) {
     const s = asMqtt(strategy, 'paho-go');
-    return `// ${formatStrategy(s)}: paho.mqtt.golang looks every ${sec(pahoGoCheckMs(s.keepaliveMs))}, sends
-// PINGREQ once keepalive passes with nothing received (or nothing sent) and drops the connection
-// on the first look after PingTimeout with no PINGRESP: a silent broker is noticed ${worst(s)}.
+    return `// ${formatStrategy(s)}
+// paho.mqtt.golang looks every ${sec(pahoGoCheckMs(s.keepaliveMs))}, sends PINGREQ once keepalive passes with nothing
+// received (or nothing sent) and drops the connection on the first look more than PingTimeout
+// after it with no PINGRESP: a silent broker is noticed ${worst(s)}.
 opts := mqtt.NewClientOptions().
 	AddBroker(broker).
 	SetKeepAlive(${goDuration(s.keepaliveMs)}). // whole seconds; 0 disables
@@ -110,9 +113,10 @@ export const pahoJava: Emitter = {
     'Eclipse Paho Java org.eclipse.paho.client.mqttv3 MqttConnectOptions (setKeepAliveInterval, setAutomaticReconnect, setMaxReconnectDelay) and internal/ClientState.checkForActivity',
   emit(strategy) {
     const s = asMqtt(strategy, 'paho-java');
-    return `// ${formatStrategy(s)}: Paho Java checks about every keepalive after its last send, sends
-// PINGREQ once nothing was received for keepalive, and fails the connection (REASON_CODE_CLIENT_TIMEOUT)
-// at the next check if still nothing arrived: a silent broker is noticed ${worst(s)}.
+    return `// ${formatStrategy(s)}
+// Paho Java checks about every keepalive after its last send, sends PINGREQ once nothing was
+// received for keepalive, and fails the connection (REASON_CODE_CLIENT_TIMEOUT) at the next check
+// if still nothing arrived: a silent broker is noticed ${worst(s)}.
 MqttConnectOptions opts = new MqttConnectOptions();
 opts.setKeepAliveInterval(${seconds(s.keepaliveMs)}); // seconds; 0 disables
 opts.setAutomaticReconnect(true); // first retry after 1 s, doubling up to the maximum
