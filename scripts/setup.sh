@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
 
 # `--test`: also what only the tests use: Debian's chromium, to open the HTML report headless, and
-# python3, for the clients not written in TypeScript that --client-cmd measures.
+# python3, for the clients not written in TypeScript that --client-cmd measures, with Debian's
+# paho-mqtt (the emitted paho-python code runs in /usr/bin/python3, which only sees Debian's modules).
 tools="ip:iproute2 ss:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps nats-server:nats-server mosquitto:mosquitto socat:socat"
 [ "${1:-}" = "--test" ] && tools="$tools chromium:chromium python3:python3"
 
@@ -15,6 +16,9 @@ missing=()
 for pair in $tools; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+if [ "${1:-}" = "--test" ] && ! /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1; then
+  missing+=(python3-paho-mqtt)
+fi
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "halfopen setup: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})" >&2
