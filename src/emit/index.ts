@@ -1,13 +1,24 @@
 /** Every emitter, by the name `--emit` takes. */
 import { BadInputError } from '../errors.js';
 import type { Strategy } from '../strategies/index.js';
+import { grpcGo, grpcJava, grpcJs } from './grpc.js';
 import { mqttJs, pahoGo, pahoJava, pahoPython } from './mqtt.js';
 import type { Emitter } from './types.js';
+import { wsEmitter } from './ws.js';
 
 export type { Emitter, Language } from './types.js';
 
 /** Registered here, one line per library (keep the list sorted). */
-const LIST: readonly Emitter[] = [mqttJs, pahoGo, pahoJava, pahoPython];
+const LIST: readonly Emitter[] = [
+  grpcGo, // grpc-go
+  grpcJava, // grpc-java
+  grpcJs, // grpc-js
+  mqttJs, // mqtt.js
+  pahoGo, // paho-go
+  pahoJava, // paho-java
+  pahoPython, // paho-python
+  wsEmitter, // ws
+];
 
 export const EMITTERS: ReadonlyMap<string, Emitter> = new Map(LIST.map((e) => [e.library, e]));
 

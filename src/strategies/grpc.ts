@@ -1,34 +1,59 @@
 /**
- * @grpc/grpc-js: keepalive_time_ms, keepalive_timeout_ms, keepalive_permit_without_calls. A ping
- * goes out keepalive_time after the last ack; data does not reset it (gRPC in docs/facts.md).
+ * gRPC keepalive: time, timeout, permit-without-calls, by one library's rule (`lib=`): grpc-js
+ * (the lab's client) pings keepalive_time after the last ack and data does not reset it; grpc-go
+ * and grpc-java ping Time after the last data read, and raise a Time below 10 s to 10 s (gRPC in
+ * docs/facts.md).
  */
 import { sec } from '../core/window.js';
 import { BadInputError } from '../errors.js';
 import type { Workload } from '../core/workload.js';
-import { keyValues, positiveMs, specMs } from './parse.js';
+import { sendGapMs } from '../core/workload.js';
+import { keyValues, parseChoice, positiveMs, specMs } from './parse.js';
 import { pingTimeout } from './tune-kit.js';
 import type { StrategyDef } from './types.js';
+
+export const GRPC_LIBS = ['js', 'go', 'java'] as const;
+export type GrpcLib = (typeof GRPC_LIBS)[number];
 
 export interface GrpcStrategy {
   kind: 'grpc';
   timeMs: number;
   timeoutMs: number;
   withoutCalls: boolean;
+  /** Whose rule applies: grpc-js (the lab's client) unless your own client uses another. */
+  lib: GrpcLib;
 }
 
+const LABEL: Record<GrpcLib, string> = { js: 'grpc-js', go: 'grpc-go', java: 'grpc-java' };
+const WITHOUT: Record<GrpcLib, string> = {
+  js: 'keepalive_permit_without_calls',
+  go: 'PermitWithoutStream',
+  java: 'keepAliveWithoutCalls',
+};
+
 /**
- * grpc-js pings only while a call is active (the publish workload's stream) unless
- * keepalive_permit_without_calls is set; the idle workload holds a connected channel, no call.
+ * grpc-go (dialoptions.go WithKeepaliveParams, internal.KeepaliveMinPingTime) and grpc-java
+ * (KeepAliveManager MIN_KEEPALIVE_TIME_NANOS) ping no more often than every 10 s.
+ */
+export const GRPC_MIN_TIME_MS = 10_000;
+
+/** The Time the library really uses. */
+export const grpcTimeMs = (s: GrpcStrategy): number =>
+  s.lib === 'js' ? s.timeMs : Math.max(s.timeMs, GRPC_MIN_TIME_MS);
+
+/**
+ * The libraries ping only while a call is active (the publish workload's stream) unless
+ * permit-without-calls is set; the idle workload holds a connected channel, no call.
  */
 const pings = (s: GrpcStrategy, w: Workload): boolean => s.withoutCalls || w.kind !== 'idle';
 
 export const grpc: StrategyDef<GrpcStrategy> = {
   kind: 'grpc',
-  usage: 'grpc:time=10s,timeout=5s[,without-calls=false]',
-  help: 'keepalive_time_ms, keepalive_timeout_ms, keepalive_permit_without_calls (idle = channel, no call)',
+  usage: 'grpc:time=10s,timeout=5s[,without-calls=false][,lib=js|go|java]',
+  help: "keepalive time, timeout, permit-without-calls (idle = channel, no call); lib= names whose rule applies to your own client: js (grpc-js, the lab's), go (grpc-go), java (grpc-java)",
   kernel: null,
   parse(body, what) {
-    const kv = keyValues(body, what, ['time', 'timeout'], ['without-calls']);
+    const kv = keyValues(body, what, ['time', 'timeout'], ['without-calls', 'lib']);
     const without = kv.get('without-calls') ?? 'false';
     if (without !== 'true' && without !== 'false')
       throw new BadInputError(`${what}: without-calls '${without}' must be true or false`);
@@ -37,33 +62,50 @@ export const grpc: StrategyDef<GrpcStrategy> = {
       timeMs: positiveMs(kv.get('time')!, `${what} time`),
       timeoutMs: positiveMs(kv.get('timeout')!, `${what} timeout`),
       withoutCalls: without === 'true',
+      lib: parseChoice(kv.get('lib') ?? 'js', GRPC_LIBS, `${what}: lib`),
     };
   },
   format: (s) =>
-    `grpc:time=${specMs(s.timeMs)},timeout=${specMs(s.timeoutMs)},without-calls=${s.withoutCalls}`,
-  probeEveryMs: (s, w) => (pings(s, w) ? s.timeMs : null),
+    `grpc:time=${specMs(s.timeMs)},timeout=${specMs(s.timeoutMs)},without-calls=${s.withoutCalls}${s.lib === 'js' ? '' : `,lib=${s.lib}`}`,
+  probeEveryMs: (s, w) => (pings(s, w) ? grpcTimeMs(s) : null),
   keepaliveProbe: () => null,
   serverPingMs: () => null,
   silentPath(s, c) {
-    const { timeMs: k, timeoutMs: t } = s;
+    const who = LABEL[s.lib];
+    const k = grpcTimeMs(s);
+    const t = s.timeoutMs;
+    const raised = k === s.timeMs ? '' : ` (time ${sec(s.timeMs)} raised to its minimum ${sec(k)})`;
     if (!pings(s, c.workload))
       return {
         window: null,
-        why: 'grpc-js pings only while a call is active (keepalive_permit_without_calls false); an idle channel never times out',
+        why: `${who} pings only while a call is active (${WITHOUT[s.lib]} false); an idle channel never times out`,
       };
+    if (s.lib !== 'js' && c.workload.kind === 'subscribe') {
+      // Data read resets the Go and Java timers: the ping goes out Time after the last message.
+      const since = Math.min(sendGapMs({ kind: 'publish', rate: c.workload.rate }), k);
+      return {
+        window: [k - since + t, k + t],
+        why: `${who}: a keepalive ping ${sec(k)}${raised} after the last data read (a message came within ${sec(since)} before T0), unacked for timeout ${sec(t)}: (${sec(k - since + t)}, ${sec(k + t)}]`,
+      };
+    }
     return {
       window: [t, k + t],
-      why: `grpc-js: a keepalive ping ${sec(k)} after the last ack (data does not reset it), unacked for keepalive_timeout ${sec(t)}: (${sec(t)}, ${sec(k + t)}]`,
+      why: `${who}: a keepalive ping ${sec(k)}${raised} after the last ${s.lib === 'js' ? 'ack (data does not reset it)' : 'ping ack or data read'}, unacked for timeout ${sec(t)}: (${sec(t)}, ${sec(k + t)}]`,
     };
   },
-  tune: (ask) =>
-    pingTimeout(
+  tune(ask) {
+    const lib = (ask.libs?.grpc as GrpcLib | undefined) ?? 'js';
+    const made = pingTimeout(
       ask,
-      (p, t) => ({ kind: 'grpc', timeMs: p, timeoutMs: t, withoutCalls: true }),
-      'grpc-js keepalive',
-    ),
+      (p, t) => ({ kind: 'grpc' as const, timeMs: p, timeoutMs: t, withoutCalls: true, lib }),
+      `${LABEL[lib]} keepalive`,
+    );
+    if (typeof made !== 'string' && grpcTimeMs(made.strategy) !== made.strategy.timeMs)
+      return `${LABEL[lib]} keepalive: Time is at least ${sec(GRPC_MIN_TIME_MS)} (a smaller one is raised to it), so time + timeout exceeds ${sec(ask.withinMs)}`;
+    return made;
+  },
   tuneNotes: [
-    'without-calls=true: grpc-js pings only while a call is active otherwise',
+    'without-calls=true: the gRPC libraries ping only while a call is active otherwise',
     'C-core and Go servers refuse pings more often than every 5 min without data (GOAWAY too_many_pings) unless they allow it; grpc-js then doubles its keepalive time',
   ],
 };

@@ -1,0 +1,102 @@
+/**
+ * `tune --emit` for grpc-js, grpc-go, grpc-java and ws, and `grpc:...,lib=`: grpc-go and
+ * grpc-java raise a keepalive Time below 10 s to 10 s, and data they read resets their timer.
+ * In-process: the rules are pure and the code is text (no gRPC library for Go or Java here).
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { tune } from '../src/advise/tune.js';
+import { emit, EMITTERS } from '../src/emit/index.js';
+import { emitRules } from '../src/emit/render.js';
+import { parseWorkload } from '../src/core/workload.js';
+import { formatStrategy, parseStrategy, silentPath } from '../src/strategies/index.js';
+import { assertBadInput, assertSnapshot, specOf } from './helpers.js';
+
+const windowOf = (spec: string, workload: string) =>
+  silentPath(parseStrategy(spec), { workload: parseWorkload(workload), sysctls: {}, qos: 0 })
+    .window;
+
+describe('grpc lib= and the gRPC and ws emitters', () => {
+  it('parses and formats lib= (shown only when not grpc-js)', async () => {
+    for (const [text, want] of [
+      ['grpc:time=12s,timeout=2s', 'grpc:time=12s,timeout=2s,without-calls=false'],
+      ['grpc:time=12s,timeout=2s,lib=js', 'grpc:time=12s,timeout=2s,without-calls=false'],
+      ['grpc:time=12s,timeout=2s,lib=go', 'grpc:time=12s,timeout=2s,without-calls=false,lib=go'],
+      [
+        'grpc:lib=java,time=12s,timeout=2s,without-calls=true',
+        'grpc:time=12s,timeout=2s,without-calls=true,lib=java',
+      ],
+    ]) {
+      assert.equal(formatStrategy(parseStrategy(text!)), want, text);
+      assert.equal(formatStrategy(parseStrategy(want!)), want);
+    }
+    await assertBadInput(
+      () => parseStrategy('grpc:time=12s,timeout=2s,lib=rust'),
+      /lib 'rust' is unknown \(expected one of: js, go, java\)/,
+    );
+    await assertBadInput(
+      () => specOf({ target: 'grpc', strategy: 'grpc:time=12s,timeout=2s,lib=go' }),
+      /lib=go is the rule of your own client's library/,
+    );
+  });
+
+  it('grpc-go and grpc-java: Time at least 10 s, and a read resets it', () => {
+    // grpc-js takes 2 s as it is.
+    assert.deepEqual(windowOf('grpc:time=2s,timeout=1s', 'publish:10'), [1000, 3000]);
+    for (const lib of ['go', 'java']) {
+      const spec = `grpc:time=2s,timeout=1s,lib=${lib}`;
+      assert.deepEqual(windowOf(spec, 'publish:10'), [1000, 11_000], lib);
+      const why = silentPath(parseStrategy(spec), {
+        workload: parseWorkload('publish:10'),
+        sysctls: {},
+        qos: 0,
+      }).why;
+      assert.match(why, new RegExp(`^grpc-${lib}: .*raised to its minimum 10s`), why);
+      // A server streaming 10 messages a second: the ping goes out Time after the last one.
+      assert.deepEqual(
+        windowOf(`grpc:time=12s,timeout=1s,lib=${lib}`, 'subscribe:10'),
+        [12_900, 13_000],
+      );
+    }
+    assert.deepEqual(windowOf('grpc:time=12s,timeout=1s', 'subscribe:10'), [1000, 13_000]);
+  });
+
+  it("tune searches with the emitting library's rule: no grpc-go setting within 10 s", () => {
+    const req = {
+      target: 'grpc' as const,
+      workload: parseWorkload('publish:10'),
+      qos: 0 as const,
+      withinMs: 10_000,
+      tolerateMs: 1000,
+      idleTimeoutMs: null,
+    };
+    const pick = (library: string, withinMs = 10_000) =>
+      tune({ ...req, withinMs, libs: emitRules(library) }).find((r) => r.kind === 'grpc')!;
+    assert.equal(
+      formatStrategy(pick('grpc-js').strategy!),
+      'grpc:time=9s,timeout=1s,without-calls=true',
+    );
+    for (const library of ['grpc-go', 'grpc-java']) {
+      const r = pick(library);
+      assert.equal(r.strategy, null, library);
+      assert.match(r.why, /Time is at least 10s/, library);
+      assert.equal(
+        formatStrategy(pick(library, 15_000).strategy!),
+        `grpc:time=14s,timeout=1s,without-calls=true,lib=${library.slice(5)}`,
+      );
+    }
+  });
+
+  it('writes each library its own code (snapshot)', () => {
+    const text = [
+      ...['grpc:time=14s,timeout=1s,without-calls=true', 'grpc:time=2500ms,timeout=500ms'].flatMap(
+        (spec) =>
+          [...EMITTERS.values()]
+            .filter((e) => e.kinds.includes('grpc'))
+            .map((e) => `=== ${e.library} ${spec}\n${emit(e.library, parseStrategy(spec))}`),
+      ),
+      `=== ws ws:ping=4s,timeout=1s\n${emit('ws', parseStrategy('ws:ping=4s,timeout=1s'))}`,
+    ].join('\n');
+    assertSnapshot('emit/grpc-ws.txt', text);
+  });
+});
