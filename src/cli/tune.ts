@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { tune, tuneSpec, type Recommendation, type TuneRequest } from '../advise/tune.js';
 import { allowanceMs } from '../advise/predict.js';
 import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
-import { isKernelOnly } from '../strategies/index.js';
+import { foreignLib, isKernelOnly } from '../strategies/index.js';
 import { BadInputError, InterruptedError, LabUnavailableError, TeardownError } from '../errors.js';
 import { formatMs, parseDuration } from '../util/duration.js';
 import { formatWindow } from '../report/human.js';
@@ -326,7 +326,9 @@ function render(
     if (!checks) {
       const target = req.target === DEFAULT_TARGET ? '' : ` --target ${req.target}`;
       const qos = PROTOCOLS[req.target].qos ? ` --qos ${req.qos}` : '';
-      const base = `halfopen run${target} --strategy '${spec}' --workload ${formatWorkload(req.workload)}${qos}`;
+      // Another library's rule (lib=) describes your own program: the built-in client refuses it.
+      const own = foreignLib(r.strategy) ? ` --client-cmd '<your program>'` : '';
+      const base = `halfopen run${target}${own} --strategy '${spec}' --workload ${formatWorkload(req.workload)}${qos}`;
       lines.push(
         `    check it     ${base} --fault partition --deadline ${Math.ceil((req.withinMs * 1.5) / 1000)}s`,
       );
