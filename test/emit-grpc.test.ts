@@ -40,14 +40,14 @@ describe('grpc lib= and the gRPC and ws emitters', () => {
     );
   });
 
-  it('grpc-go and grpc-java: Time at least 10 s, and a read resets it', () => {
+  it('grpc-go and grpc-java: Time at least 10 s, a read resets it, TCP_USER_TIMEOUT = timeout', () => {
     // grpc-js takes 2 s as it is.
     assert.deepEqual(windowOf('grpc:time=2s,timeout=1s', 'publish:10'), [1000, 3000]);
     for (const lib of ['go', 'java']) {
-      const spec = `grpc:time=2s,timeout=1s,lib=${lib}`;
-      assert.deepEqual(windowOf(spec, 'publish:10'), [1000, 11_000], lib);
+      const spec = `grpc:time=2s,timeout=1s,without-calls=true,lib=${lib}`;
+      assert.deepEqual(windowOf(spec, 'idle'), [1000, 11_000], lib);
       const why = silentPath(parseStrategy(spec), {
-        workload: parseWorkload('publish:10'),
+        workload: parseWorkload('idle'),
         sysctls: {},
         qos: 0,
       }).why;
@@ -59,6 +59,10 @@ describe('grpc lib= and the gRPC and ws emitters', () => {
       );
     }
     assert.deepEqual(windowOf('grpc:time=12s,timeout=1s', 'subscribe:10'), [1000, 13_000]);
+    // Publishing: the kernel's TCP_USER_TIMEOUT (1 s from the first retransmission) ends it for
+    // grpc-go; grpc-java sets it only on the epoll transport, so the ping path's end stays.
+    assert.deepEqual(windowOf('grpc:time=12s,timeout=1s,lib=go', 'publish:10'), [1000, 1530]);
+    assert.deepEqual(windowOf('grpc:time=12s,timeout=1s,lib=java', 'publish:10'), [1000, 13_000]);
   });
 
   it("tune searches with the emitting library's rule: no grpc-go setting within 10 s", () => {
@@ -70,21 +74,32 @@ describe('grpc lib= and the gRPC and ws emitters', () => {
       tolerateMs: 1000,
       idleTimeoutMs: null,
     };
-    const pick = (library: string, withinMs = 10_000) =>
-      tune({ ...req, withinMs, libs: emitRules(library) }).find((r) => r.kind === 'grpc')!;
+    const pick = (library: string, withinMs = 10_000, workload = 'publish:10') =>
+      tune({ ...req, workload: parseWorkload(workload), withinMs, libs: emitRules(library) }).find(
+        (r) => r.kind === 'grpc',
+      )!;
     assert.equal(
       formatStrategy(pick('grpc-js').strategy!),
       'grpc:time=9s,timeout=1s,without-calls=true',
     );
     for (const library of ['grpc-go', 'grpc-java']) {
-      const r = pick(library);
+      // Idle, only the ping path: Time raised to 10 s + timeout is too late.
+      const r = pick(library, 10_000, 'idle');
       assert.equal(r.strategy, null, library);
-      assert.match(r.why, /Time is at least 10s/, library);
+      assert.match(r.why, /would notice only by 11s: .*Time is at least 10s/, library);
       assert.equal(
-        formatStrategy(pick(library, 15_000).strategy!),
+        formatStrategy(pick(library, 15_000, 'idle').strategy!),
         `grpc:time=14s,timeout=1s,without-calls=true,lib=${library.slice(5)}`,
       );
     }
+    // Publishing, grpc-go's TCP_USER_TIMEOUT notices in time even at Time 10 s.
+    const go = pick('grpc-go');
+    assert.equal(
+      formatStrategy(go.strategy!),
+      'grpc:time=10s,timeout=1s,without-calls=true,lib=go',
+    );
+    assert.deepEqual(go.window, [1000, 1530]);
+    assert.equal(pick('grpc-java').strategy, null);
   });
 
   it('writes each library its own code (snapshot)', () => {

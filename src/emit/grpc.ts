@@ -58,9 +58,11 @@ export const grpcGo: Emitter = {
     const s = asGrpc(strategy, 'go');
     return `// ${formatStrategy(s)}
 // grpc-go pings Time after the last data read${raised(s)}
-// and closes the connection when the ack is Timeout late: a silent server is noticed ${worst(s)}.
-conn, err := grpc.NewClient(target,
-	grpc.WithTransportCredentials(insecure.NewCredentials()),
+// and closes the connection when the ack is Timeout late; it also sets TCP_USER_TIMEOUT to
+// Timeout, so data unacknowledged that long aborts it sooner: a silent server is noticed ${worst(s)}.
+// grpc.Dial works from 1.33 on; from 1.63, grpc.NewClient takes the same options.
+conn, err := grpc.Dial(target,
+	grpc.WithInsecure(),
 	grpc.WithKeepaliveParams(keepalive.ClientParameters{
 		Time:                ${goDuration(s.timeMs)},
 		Timeout:             ${goDuration(s.timeoutMs)},
@@ -87,8 +89,8 @@ export const grpcJava: Emitter = {
     const s = asGrpc(strategy, 'java');
     return `// ${formatStrategy(s)}
 // grpc-java pings keepAliveTime after the last data read${raised(s)}
-// and shuts the transport down when the ack is keepAliveTimeout late: a silent server is noticed
-// ${worst(s)}.
+// and shuts the transport down when the ack is keepAliveTimeout late; on Netty's epoll transport
+// it also sets TCP_USER_TIMEOUT to keepAliveTimeout: a silent server is noticed ${worst(s)}.
 ManagedChannel channel = NettyChannelBuilder.forTarget(target)
     .usePlaintext()
     .keepAliveTime(${s.timeMs}, TimeUnit.MILLISECONDS)

@@ -1,8 +1,9 @@
 /**
  * gRPC keepalive: time, timeout, permit-without-calls, by one library's rule (`lib=`): grpc-js
  * (the lab's client) pings keepalive_time after the last ack and data does not reset it; grpc-go
- * and grpc-java ping Time after the last data read, and raise a Time below 10 s to 10 s (gRPC in
- * docs/facts.md).
+ * and grpc-java ping Time after the last data read, raise a Time below 10 s to 10 s, and set
+ * TCP_USER_TIMEOUT to the keepalive timeout on the socket (grpc-java with Netty's epoll
+ * transport), so a publisher's unacknowledged data aborts it sooner (gRPC in docs/facts.md).
  */
 import { sec } from '../core/window.js';
 import { BadInputError } from '../errors.js';
@@ -10,6 +11,7 @@ import type { Workload } from '../core/workload.js';
 import { sendGapMs } from '../core/workload.js';
 import { keyValues, parseChoice, positiveMs, specMs } from './parse.js';
 import { pingTimeout } from './tune-kit.js';
+import { userTimeout } from './user-timeout.js';
 import type { StrategyDef } from './types.js';
 
 export const GRPC_LIBS = ['js', 'go', 'java'] as const;
@@ -80,6 +82,18 @@ export const grpc: StrategyDef<GrpcStrategy> = {
         window: null,
         why: `${who} pings only while a call is active (${WITHOUT[s.lib]} false); an idle channel never times out`,
       };
+    if (s.lib !== 'js' && c.workload.kind === 'publish') {
+      // TCP_USER_TIMEOUT = timeout: the kernel aborts once the data sent after T0 is that long
+      // unacknowledged, unless the ping path ends first. grpc-java sets it only on Netty's epoll
+      // transport, so its window keeps the ping path's end too.
+      const u = userTimeout.silentPath({ kind: 'user-timeout', timeoutMs: t }, c);
+      const [uMin, uMax] = u.window!;
+      const max = s.lib === 'go' ? Math.min(uMax, k + t) : k + t;
+      return {
+        window: [Math.min(uMin, t), max],
+        why: `${who}: TCP_USER_TIMEOUT set to timeout ${sec(t)}: ${u.why}${s.lib === 'java' ? ' (with the epoll transport; otherwise' : '; or'} a keepalive ping ${sec(k)}${raised} after the last ping ack or data read, unacked for ${sec(t)}${s.lib === 'java' ? ')' : ''}: (${sec(Math.min(uMin, t))}, ${sec(max)}]`,
+      };
+    }
     if (s.lib !== 'js' && c.workload.kind === 'subscribe') {
       // Data read resets the Go and Java timers: the ping goes out Time after the last message.
       const since = Math.min(sendGapMs({ kind: 'publish', rate: c.workload.rate }), k);
@@ -100,8 +114,15 @@ export const grpc: StrategyDef<GrpcStrategy> = {
       (p, t) => ({ kind: 'grpc' as const, timeMs: p, timeoutMs: t, withoutCalls: true, lib }),
       `${LABEL[lib]} keepalive`,
     );
+    // grpc-go and grpc-java would raise a shorter Time to 10 s: recommend what they will use, and
+    // let its window (TCP_USER_TIMEOUT may still notice in time while publishing) decide.
     if (typeof made !== 'string' && grpcTimeMs(made.strategy) !== made.strategy.timeMs)
-      return `${LABEL[lib]} keepalive: Time is at least ${sec(GRPC_MIN_TIME_MS)} (a smaller one is raised to it), so time + timeout exceeds ${sec(ask.withinMs)}`;
+      return {
+        ...made,
+        strategy: { ...made.strategy, timeMs: GRPC_MIN_TIME_MS },
+        probeEveryMs: GRPC_MIN_TIME_MS,
+        why: `${LABEL[lib]} keepalive: Time is at least ${sec(GRPC_MIN_TIME_MS)} (a smaller one is raised to it); timeout ${sec(made.toleratesMs)}, also its TCP_USER_TIMEOUT`,
+      };
     return made;
   },
   tuneNotes: [
