@@ -8,9 +8,10 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 # `--test`: also what only the tests use: Debian's chromium, to open the HTML report headless, and
 # python3, for the clients not written in TypeScript that --client-cmd measures, with Debian's
-# paho-mqtt (the emitted paho-python code runs in /usr/bin/python3, which only sees Debian's modules).
+# paho-mqtt (the emitted paho-python code runs in /usr/bin/python3, which only sees Debian's modules),
+# and Go with Debian's google.golang.org/grpc, which the emitted grpc-go code is built against.
 tools="ip:iproute2 ss:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps nats-server:nats-server mosquitto:mosquitto socat:socat"
-[ "${1:-}" = "--test" ] && tools="$tools chromium:chromium python3:python3"
+[ "${1:-}" = "--test" ] && tools="$tools chromium:chromium python3:python3 go:golang-go"
 
 missing=()
 for pair in $tools; do
@@ -18,6 +19,9 @@ for pair in $tools; do
 done
 if [ "${1:-}" = "--test" ] && ! /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1; then
   missing+=(python3-paho-mqtt)
+fi
+if [ "${1:-}" = "--test" ] && [ ! -d /usr/share/gocode/src/google.golang.org/grpc/keepalive ]; then
+  missing+=(golang-google-grpc-dev)
 fi
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then

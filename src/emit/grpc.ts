@@ -4,18 +4,15 @@
  * gives the worst case that rule leaves (src/strategies/grpc.ts).
  */
 import { sec } from '../core/window.js';
-import { formatStrategy, silentPath, type Strategy } from '../strategies/index.js';
+import { formatStrategy, type Strategy } from '../strategies/index.js';
 import { grpcTimeMs, type GrpcLib, type GrpcStrategy } from '../strategies/grpc.js';
 import type { Emitter } from './types.js';
 
 /** emit() (src/emit/index.ts) hands an emitter only strategies of its own kinds. */
 const asGrpc = (s: Strategy, lib: GrpcLib): GrpcStrategy => ({ ...(s as GrpcStrategy), lib });
 
-/** The latest a silent server is noticed while a call is open (the worst case of the rule). */
-function worst(s: GrpcStrategy): string {
-  const w = silentPath(s, { workload: { kind: 'publish', rate: 1 }, sysctls: {}, qos: 0 }).window;
-  return w ? `within ${sec(w[1])}` : 'never';
-}
+/** The latest a silent server is noticed by the ping (a stream open, nothing unacknowledged). */
+const worst = (s: GrpcStrategy): string => `by the ping within ${sec(grpcTimeMs(s) + s.timeoutMs)}`;
 
 const raised = (s: GrpcStrategy): string =>
   grpcTimeMs(s) === s.timeMs
