@@ -123,6 +123,8 @@ function netCloser(server: net.Server): Closer {
     force: () => {
       const n = sessions.size + sockets.size;
       for (const s of sessions) s.destroy();
+      // Our FIN is out already, so libuv cannot reset (uv_tcp_close_reset refuses after a
+      // shutdown): a peer that ignored the FIN learns when it writes.
       for (const s of sockets) s.destroy();
       if (web) (server as http.Server).closeAllConnections();
       return n;
