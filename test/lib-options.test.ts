@@ -161,7 +161,7 @@ describe('the real libraries take the options', () => {
         const took = staleAt - frozenAt;
         assert.ok(
           took >= opts.window[0] - 1000 && took <= opts.window[1] + 1000,
-          `stale after ${took} ms, window ${opts.window}`,
+          `stale after ${took} ms, window ${opts.window.join('-')} ms`,
         );
         server.kill('SIGCONT');
         await nc.close().catch(() => undefined);

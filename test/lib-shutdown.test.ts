@@ -45,14 +45,14 @@ async function startApp(): Promise<App> {
     exit: new Promise<number | null>((r) => proc.on('exit', (code) => r(code))),
   } as unknown as App;
   let buf = '';
-  proc.stdout!.on('data', (d: Buffer) => {
+  proc.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const [verb, ...rest] = buf.slice(0, nl).split(' ');
       buf = buf.slice(nl + 1);
-      if (verb === 'ports') app.ports = JSON.parse(rest.join(' '));
+      if (verb === 'ports') app.ports = JSON.parse(rest.join(' ')) as App['ports'];
       if (verb === 'recv') app.received.add(rest.join(' '));
-      if (verb === 'closed') app.closed = JSON.parse(rest.join(' '));
+      if (verb === 'closed') app.closed = JSON.parse(rest.join(' ')) as App['closed'];
     }
   });
   await waitFor(() => app.ports, 10_000, 'the app listens');
@@ -79,7 +79,7 @@ describe('gracefulShutdown', () => {
     sock.write(msgs(1, 5));
 
     const ws = new WebSocket(`ws://127.0.0.1:${app.ports.ws}/`);
-    ws.on('message', (d) => acked.ws!.push(...acks(d.toString())));
+    ws.on('message', (d: Buffer) => acked.ws!.push(...acks(d.toString())));
     ws.on('close', (code) => mark(`ws close ${code}`));
     await new Promise((r) => ws.once('open', r));
     for (let i = 1; i <= 5; i++) ws.send(`MSG ${i}`);
@@ -161,8 +161,8 @@ describe('gracefulShutdown', () => {
     assert.ok(finAt - sigAt < 1000, `FIN ${finAt - sigAt} ms after SIGTERM`);
     assert.equal(app.closed?.forced, 1, JSON.stringify(app.closed));
     assert.ok(
-      Math.abs(app.closed!.ms - GRACE_MS) < 1000,
-      `forced at ${app.closed!.ms} ms, grace ${GRACE_MS}`,
+      Math.abs(app.closed.ms - GRACE_MS) < 1000,
+      `forced at ${app.closed.ms} ms, grace ${GRACE_MS}`,
     );
     sock.destroy();
   });

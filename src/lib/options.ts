@@ -4,7 +4,7 @@
  * `why`, as non-enumerable properties, so `connect({ servers, ...natsOptions(t) })` passes the
  * library nothing else.
  */
-import type { Workload } from '../core/workload.js';
+import { parseWorkload, type Workload } from '../core/workload.js';
 import { sec } from '../core/window.js';
 import {
   grpcChannelOptions,
@@ -77,10 +77,8 @@ export interface SocketOptions {
  */
 export function socketOptions(t: DetectionTarget): SocketOptions & Explained {
   const ka = recommend(t, 'tcp', 'keepalive', { kind: 'idle' });
-  const w = typeof t.workload === 'object' ? t.workload : undefined;
-  const rate =
-    w && w.kind === 'publish' ? w.rate : /^publish:([\d.]+)$/.exec(String(t.workload))?.[1];
-  const publish: Workload = { kind: 'publish', rate: Number(rate ?? 10) };
+  const w = typeof t.workload === 'string' ? parseWorkload(t.workload) : t.workload;
+  const publish: Workload = { kind: 'publish', rate: w?.kind === 'publish' ? w.rate : 10 };
   const ut = recommend(t, 'tcp', 'user-timeout', publish);
   const { idleMs, intervalMs, count } = ka.strategy;
   return explained(

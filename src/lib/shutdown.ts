@@ -136,7 +136,7 @@ export function gracefulShutdown(opts: ShutdownOptions): Shutdown {
   const grace = toMs(opts.grace ?? 10_000, 'grace');
   if (opts.servers.length === 0) throw new BadInputError('gracefulShutdown: no servers given');
   const closers = opts.servers.map((s) =>
-    isGrpc(s) ? grpcCloser(s) : isWs(s) ? wsCloser(s) : netCloser(s as net.Server),
+    isGrpc(s) ? grpcCloser(s) : isWs(s) ? wsCloser(s) : netCloser(s),
   );
   const signals = opts.signals ?? ['SIGTERM'];
   let started: Promise<ShutdownResult> | null = null;
