@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { connect } from '@nats-io/transport-node';
+import * as grpc from '@grpc/grpc-js';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import NetKeepAlive from 'net-keepalive';
@@ -290,3 +291,43 @@ async function freePort(): Promise<number> {
   await new Promise((r) => s.close(r));
   return port;
 }
+
+describe('grpc-js takes grpcOptions', () => {
+  it('a channel with grpcOptions leaves READY inside the window when the server freezes', async () => {
+    const server = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./fixtures/lib-server.js', import.meta.url))],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      let out = '';
+      server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const port = await waitFor(() => /"grpc":(\d+)/.exec(out)?.[1], 10_000, 'the server listens');
+      const opts = grpcOptions({ within: '2s', tolerate: '1s' });
+      const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+        ...opts,
+      });
+      await new Promise<void>((resolve, reject) =>
+        client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())),
+      );
+      const channel = client.getChannel();
+      let leftAt = 0;
+      channel.watchConnectivityState(grpc.connectivityState.READY, Infinity, () => {
+        leftAt = performance.now();
+      });
+      // SIGSTOP: the server's kernel keeps the connection, but no ping ack comes.
+      const frozenAt = performance.now();
+      server.kill('SIGSTOP');
+      await waitFor(() => leftAt > 0, 10_000, 'the channel leaves READY');
+      const took = leftAt - frozenAt;
+      assert.ok(
+        took >= opts.window[0] - 1000 && took <= opts.window[1] + 1000,
+        `left READY after ${took} ms, window ${opts.window.join('-')} ms`,
+      );
+      client.close();
+    } finally {
+      server.kill('SIGCONT');
+      server.kill('SIGKILL');
+    }
+  });
+});

@@ -76,4 +76,18 @@ describe('watchdog in-process', () => {
     sock.destroy();
     server.close();
   });
+
+  it('a ping that could not go (not connected yet) is not waited for', async () => {
+    let pings = 0;
+    let dead = false;
+    const dog = watchdog({
+      interval: 20,
+      timeout: 40,
+      ping: () => (pings++, false),
+      onDead: () => (dead = true),
+    });
+    await waitFor(() => pings >= 10, 5000, 'ten tries');
+    assert.equal(dead, false);
+    dog.stop();
+  });
 });

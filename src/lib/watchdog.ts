@@ -19,8 +19,8 @@ export interface HeartbeatOptions {
 }
 
 export interface WatchdogOptions extends HeartbeatOptions {
-  /** Puts one ping on the wire. */
-  ping: () => void;
+  /** Puts one ping on the wire; `false`: none could go (not connected yet), nothing to wait for. */
+  ping: () => void | boolean;
 }
 
 /** Emits 'dead' (with the reason) once, when the peer is found dead. */
@@ -39,7 +39,7 @@ export class Watchdog extends EventEmitter<{ dead: [why: string] }> {
         () => this.dead(`no answer to a ping within ${sec(timeout)}`),
         timeout,
       );
-      opts.ping();
+      if (opts.ping() === false) this.alive();
     }, interval);
   }
 
@@ -69,6 +69,8 @@ export const watchdog = (opts: WatchdogOptions): Watchdog => new Watchdog(opts);
 
 /** What `wsWatchdog` needs of a ws WebSocket. */
 export interface WsLike {
+  /** 1: open (ws throws on ping() while connecting). */
+  readyState: number;
   ping(): void;
   terminate(): void;
   on(event: 'pong' | 'message' | 'ping' | 'close', fn: () => void): unknown;
@@ -78,7 +80,7 @@ export interface WsLike {
 export function wsWatchdog(ws: WsLike, opts: HeartbeatOptions): Watchdog {
   const w = watchdog({
     ...opts,
-    ping: () => ws.ping(),
+    ping: () => ws.readyState === 1 && (ws.ping(), true),
     onDead: (why) => {
       ws.terminate();
       opts.onDead?.(why);
@@ -91,6 +93,9 @@ export function wsWatchdog(ws: WsLike, opts: HeartbeatOptions): Watchdog {
 
 /** What `h2Watchdog` needs of a node:http2 session. */
 export interface H2SessionLike {
+  /** ping() throws on a closed or destroyed session, and waits while connecting. */
+  readonly closed: boolean;
+  readonly destroyed: boolean;
   ping(callback: (err: Error | null) => void): boolean;
   destroy(): void;
   on(event: 'close', fn: () => void): unknown;
@@ -100,7 +105,8 @@ export interface H2SessionLike {
 export function h2Watchdog(session: H2SessionLike, opts: HeartbeatOptions): Watchdog {
   const w = watchdog({
     ...opts,
-    ping: () => void session.ping((err) => (err ? undefined : w.alive())),
+    ping: () =>
+      !session.closed && !session.destroyed && session.ping((err) => (err ? undefined : w.alive())),
     onDead: (why) => {
       session.destroy();
       opts.onDead?.(why);
