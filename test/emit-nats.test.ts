@@ -8,25 +8,15 @@
  * else is timed here.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { tuneCommand } from '../src/cli/tune.js';
 import { emit, EMITTERS } from '../src/emit/index.js';
 import { tune } from '../src/advise/tune.js';
 import { parseWorkload } from '../src/scenario/spec.js';
 import { formatStrategy, parseStrategy, silentPath } from '../src/strategies/index.js';
-import { assertBadInput, assertSnapshot, netnsSkip, runCli, specOf, tuneFlags } from './helpers.js';
-
-const source = (rel: string): string => fileURLToPath(new URL(`../../${rel}`, import.meta.url));
-const NATS_GO_SRC = '/usr/share/gocode/src/github.com/nats-io/nats.go';
-const goSkip =
-  spawnSync('go', ['version']).status === 0 && existsSync(NATS_GO_SRC)
-    ? false
-    : 'needs go and nats.go (golang-go, golang-github-nats-io-go-nats-dev: scripts/setup.sh --test)';
+import { assertBadInput, assertSnapshot, netnsSkip, specOf, tuneFlags } from './helpers.js';
+import { emitAndBuild, goSkip, runOwn, type BuiltClient } from './emit-go.js';
 
 const idle = { workload: parseWorkload('idle'), sysctls: {}, qos: 0 as const };
 const subscribing = { ...idle, workload: parseWorkload('subscribe:5') };
@@ -134,84 +124,36 @@ describe('tune --emit for the NATS libraries', () => {
 
 describe(
   "the emitted nats.go options, compiled and run as your own client: inside nats.go's window",
-  { skip: netnsSkip || goSkip, concurrency: 2 },
+  { skip: netnsSkip || goSkip('github.com/nats-io/nats.go'), concurrency: 2 },
   () => {
-    let dir = '';
-    let binary = '';
-    let strategy = '';
+    let client: BuiltClient | null = null;
     before(async () => {
-      const r = await runCli([
-        'tune',
-        '--target',
-        'nats',
-        '--within',
-        '10s',
-        '--emit',
-        'nats.go',
-        '--json',
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      const out = r.json<{ emit: { strategy: string; predicted_ms: number[]; code: string }[] }>();
-      const [e] = out.emit;
-      assert.ok(e, 'one nats.go setting');
-      // nats.go's rule: stale on the second tick of 5 s after the silence, pinned.
-      assert.equal(e.strategy, 'nats:ping=5s,maxout=1,wait=2s,attempts=-1,lib=go');
-      assert.deepEqual(e.predicted_ms, [5000, 10_000]);
-      strategy = e.strategy;
-      dir = mkdtempSync(join(tmpdir(), 'halfopen-emit-go-'));
-      const template = readFileSync(source('test/fixtures/emit/nats_go_client.go.tmpl'), 'utf8');
-      const code = e.code
-        .split('\n')
-        .map((l) => `\t${l}`)
-        .join('\n');
-      writeFileSync(join(dir, 'main.go'), template.replace('\t// EMITTED', code));
-      binary = join(dir, 'client');
-      // GOPATH mode against Debian's packaged sources: nothing is downloaded.
-      const build = spawnSync('go', ['build', '-o', binary, 'main.go'], {
-        cwd: dir,
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          GO111MODULE: 'off',
-          GOPATH: '/usr/share/gocode',
-          GOCACHE: join(dir, 'cache'),
-          GOFLAGS: '',
-        },
-      });
-      assert.equal(build.status, 0, `go build: ${build.stderr}`);
+      client = await emitAndBuild(
+        ['--target', 'nats', '--within', '10s', '--emit', 'nats.go'],
+        'nats_go_client.go.tmpl',
+      );
+      // nats.go's rule: stale on the second 5 s tick after the silence, pinned.
+      assert.equal(client.strategy, 'nats:ping=5s,maxout=1,wait=2s,attempts=-1,lib=go');
+      assert.deepEqual(client.predicted_ms, [5000, 10_000]);
     });
     after(() => {
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      if (client) rmSync(client.dir, { recursive: true, force: true });
     });
 
     for (const fault of ['partition', 'node-loss']) {
       it(`${fault}: detected inside (5 s, 10 s]`, async () => {
-        const r = await runCli([
-          'run',
+        const { res, what } = await runOwn(client!, [
           '--target',
           'nats',
-          '--client-cmd',
-          binary,
           '--detect-log',
           'disconnected',
-          '--strategy',
-          strategy,
           '--workload',
           'publish:5',
           '--fault',
           fault,
           '--deadline',
           '15s',
-          '--json',
         ]);
-        assert.equal(r.code, 0, r.stderr);
-        const res = r.json<{
-          verdict: string;
-          detect_ms: number | null;
-          predicted_ms: number[];
-          sent: number | null;
-        }>();
-        const what = JSON.stringify({ ...res, timeline: undefined, events: undefined });
         assert.deepEqual(res.predicted_ms, [5000, 10_000], what);
         assert.equal(res.verdict, 'inside', what);
         assert.ok((res.sent ?? 0) > 5, `it printed "sent <seq>": ${what}`);

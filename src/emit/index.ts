@@ -3,12 +3,13 @@ import { BadInputError } from '../errors.js';
 import type { Strategy } from '../strategies/index.js';
 import type { Window } from '../core/window.js';
 import { JNATS, NATS_GO, NATS_JS, NATS_PY } from './nats.js';
+import { GO_NET, NODE_NET } from './tcp.js';
 import type { Emitter } from './types.js';
 
 export type { Emitter, Language } from './types.js';
 
 /** Registered here, one line per library (keep the list sorted). */
-const LIST: readonly Emitter[] = [JNATS, NATS_GO, NATS_JS, NATS_PY];
+const LIST: readonly Emitter[] = [GO_NET, JNATS, NATS_GO, NATS_JS, NATS_PY, NODE_NET];
 
 export const EMITTERS: ReadonlyMap<string, Emitter> = new Map(LIST.map((e) => [e.library, e]));
 
