@@ -405,7 +405,7 @@ export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promis
     );
     return;
   }
-  process.stdout.write(`${render(req, recs, checks)}\n`);
+  process.stdout.write(`${render(lib === undefined ? req : { ...req, lib }, recs, checks)}\n`);
   if (flags.emit !== undefined)
     process.stdout.write(
       `\n${renderEmitted(emitted(flags.emit, recs), emitterFor(flags.emit).source)}\n`,

@@ -82,6 +82,6 @@ export const nats: StrategyDef<NatsStrategy> = {
     return `nats: no maxPingOut up to 10 lets a PONG be ${sec(ask.tolerateMs)} late with pings ${cap < Infinity ? `under ${sec(cap)} ` : ''}that notice within ${sec(ask.withinMs)}`;
   },
   tuneNotes: [
-    'attempts=-1 keeps reconnecting (the default gives up after 10 attempts, nats.node #173)',
+    'attempts=-1 keeps reconnecting (by default nats.js gives up after 10 attempts, nats.node #173; nats.go, jnats and nats.py after 60)',
   ],
 };
