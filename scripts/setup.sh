@@ -7,13 +7,16 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
 
 # `--test`: also what only the tests use: Debian's chromium, to open the HTML report headless, and
-# python3, for the clients not written in TypeScript that --client-cmd measures.
+# python3, Go and nats.go, for the clients not written in TypeScript that --client-cmd measures
+# (tune --emit nats.go's code is compiled against Debian's nats.go sources, offline).
+# A pair is command:package, or, for a library with no command, /its/path:package.
 tools="ip:iproute2 ss:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps nats-server:nats-server mosquitto:mosquitto socat:socat"
-[ "${1:-}" = "--test" ] && tools="$tools chromium:chromium python3:python3"
+[ "${1:-}" = "--test" ] && tools="$tools chromium:chromium python3:python3 go:golang-go /usr/share/gocode/src/github.com/nats-io/nats.go:golang-github-nats-io-go-nats-dev"
 
 missing=()
 for pair in $tools; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  have="${pair%%:*}"
+  if [ "${have#/}" != "$have" ]; then [ -e "$have" ]; else command -v "$have" >/dev/null 2>&1; fi || missing+=("${pair#*:}")
 done
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then

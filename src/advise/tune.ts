@@ -32,6 +32,8 @@ export interface TuneRequest {
   tolerateMs: number;
   /** The shortest idle timeout of a middlebox on the path (a load balancer's), if known. */
   idleTimeoutMs: number | null;
+  /** The client library whose rule applies (an `--emit` library's `lib=`); default the lab's. */
+  lib?: string;
 }
 
 export interface Recommendation {

@@ -326,7 +326,8 @@ function render(
     if (!checks) {
       const target = req.target === DEFAULT_TARGET ? '' : ` --target ${req.target}`;
       const qos = PROTOCOLS[req.target].qos ? ` --qos ${req.qos}` : '';
-      const base = `halfopen run${target} --strategy '${spec}' --workload ${formatWorkload(req.workload)}${qos}`;
+      const own = req.lib === undefined ? '' : " --client-cmd '<your program>'";
+      const base = `halfopen run${target}${own} --strategy '${spec}' --workload ${formatWorkload(req.workload)}${qos}`;
       lines.push(
         `    check it     ${base} --fault partition --deadline ${Math.ceil((req.withinMs * 1.5) / 1000)}s`,
       );
@@ -364,7 +365,13 @@ export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promis
     );
   if (flags.emit !== undefined)
     checkEmit(flags.emit, strategyKindsFor(req.target, false), req.target);
-  const recs = tune(req);
+  // A library with a rule of its own (nats.go): its settings and windows, for your own program.
+  const lib = flags.emit === undefined ? undefined : emitterFor(flags.emit).lib;
+  if (lib !== undefined && flags.verify)
+    throw new BadInputError(
+      `--verify measures the lab's built-in client, not ${flags.emit}: run your program with halfopen run --client-cmd and the setting's --strategy`,
+    );
+  const recs = tune(lib === undefined ? req : { ...req, lib });
   let checks: (Verification | null)[] | null = null;
   if (flags.verify) {
     const progress = new Progress(flags.json ? false : undefined);
@@ -398,7 +405,7 @@ export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promis
     );
     return;
   }
-  process.stdout.write(`${render(req, recs, checks)}\n`);
+  process.stdout.write(`${render(lib === undefined ? req : { ...req, lib }, recs, checks)}\n`);
   if (flags.emit !== undefined)
     process.stdout.write(
       `\n${renderEmitted(emitted(flags.emit, recs), emitterFor(flags.emit).source)}\n`,

@@ -1,12 +1,15 @@
 /** Every emitter, by the name `--emit` takes. */
 import { BadInputError } from '../errors.js';
 import type { Strategy } from '../strategies/index.js';
+import type { Window } from '../core/window.js';
+import { JNATS, NATS_GO, NATS_JS, NATS_PY } from './nats.js';
+import { GO_NET, NODE_NET } from './tcp.js';
 import type { Emitter } from './types.js';
 
 export type { Emitter, Language } from './types.js';
 
 /** Registered here, one line per library (keep the list sorted). */
-const LIST: readonly Emitter[] = [];
+const LIST: readonly Emitter[] = [GO_NET, JNATS, NATS_GO, NATS_JS, NATS_PY, NODE_NET];
 
 export const EMITTERS: ReadonlyMap<string, Emitter> = new Map(LIST.map((e) => [e.library, e]));
 
@@ -20,11 +23,11 @@ export function emitterFor(library: string): Emitter {
 }
 
 /** The code for `s`, or why this library cannot express it. */
-export function emit(library: string, s: Strategy): string {
+export function emit(library: string, s: Strategy, window: Window | null = null): string {
   const e = emitterFor(library);
   if (!e.kinds.includes(s.kind))
     throw new BadInputError(
       `--emit ${library} writes ${e.kinds.join(', ')} settings, not ${s.kind}`,
     );
-  return e.emit(s);
+  return e.emit(s, window);
 }

@@ -33,7 +33,7 @@ export function emitted(library: string, recs: readonly Recommendation[]): Emitt
             language: e.language,
             strategy: formatStrategy(r.strategy),
             predicted_ms: r.window,
-            code: e.emit(r.strategy),
+            code: e.emit(r.strategy, r.window),
           },
         ]
       : [],

@@ -16,7 +16,13 @@ import {
   type FaultName,
 } from '../faults/index.js';
 import { PROTOCOLS, TARGETS, type TargetName } from '../protocols/index.js';
-import { formatStrategy, KERNEL_KINDS, parseStrategy, type Strategy } from '../strategies/index.js';
+import {
+  formatStrategy,
+  KERNEL_KINDS,
+  ownClientOnly,
+  parseStrategy,
+  type Strategy,
+} from '../strategies/index.js';
 import { formatDuration } from '../util/duration.js';
 import { TESTBEDS, type FaultSpec, type OwnClient, type TestbedName } from '../faults/spec.js';
 import { formatWorkload, parseWorkload, type Workload } from '../core/workload.js';
@@ -142,6 +148,10 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
       `strategy '${formatStrategy(spec.strategy)}' does not apply to target ${spec.target} (expected ${kinds.join(' or ')}, e.g. ${protocol.defaultStrategy})`,
     );
   }
+  // Another library's rule describes your own program; the built-in client has its own.
+  const ownOnly = spec.own ? null : ownClientOnly(spec.strategy);
+  if (ownOnly !== null)
+    throw new BadInputError(`strategy '${formatStrategy(spec.strategy)}': ${ownOnly}`);
   if (spec.workload.kind === 'subscribe' && protocol.pushes === null) {
     throw new BadInputError(
       `workload '${formatWorkload(spec.workload)}' needs a target that pushes (${PUSHING.join(', ')}); the ${spec.target} server only receives`,

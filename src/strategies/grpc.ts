@@ -27,6 +27,7 @@ export const grpc: StrategyDef<GrpcStrategy> = {
   usage: 'grpc:time=10s,timeout=5s[,without-calls=false]',
   help: 'keepalive_time_ms, keepalive_timeout_ms, keepalive_permit_without_calls (idle = channel, no call)',
   kernel: null,
+  ownClientOnly: () => null,
   parse(body, what) {
     const kv = keyValues(body, what, ['time', 'timeout'], ['without-calls']);
     const without = kv.get('without-calls') ?? 'false';

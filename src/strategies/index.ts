@@ -75,6 +75,7 @@ export const probeEveryMs = (s: Strategy, w: Workload): number | null =>
   strategyDef(s).probeEveryMs(s, w);
 export const keepaliveProbe = (s: Strategy): { idleMs: number; intervalMs: number } | null =>
   strategyDef(s).keepaliveProbe(s);
+export const ownClientOnly = (s: Strategy): string | null => strategyDef(s).ownClientOnly(s);
 export const serverPingMs = (s: Strategy): number | null => strategyDef(s).serverPingMs(s);
 export const silentPath = (s: Strategy, c: PathContext): Prediction =>
   strategyDef(s).silentPath(s, c);

@@ -22,6 +22,7 @@ export const mqtt: StrategyDef<MqttStrategy> = {
   usage: 'mqtt:keepalive=10s[,reconnect=1s]',
   help: 'MQTT.js keepalive (whole seconds, 0 disables) and reconnectPeriod',
   kernel: null,
+  ownClientOnly: () => null,
   parse(body, what) {
     const kv = keyValues(body, what, ['keepalive'], ['reconnect']);
     const text = kv.get('keepalive')!;

@@ -13,6 +13,8 @@ export interface TuneAsk {
   tolerateMs: number;
   /** The shortest idle timeout of a middlebox on the path (a load balancer's), if known. */
   idleTimeoutMs: number | null;
+  /** The client library whose rule applies (`--emit`'s `lib=`, e.g. go); default the lab's own. */
+  lib?: string;
 }
 
 /** A setting as a kind's rule makes it, before its window is checked against the request. */
