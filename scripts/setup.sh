@@ -7,22 +7,18 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
 
 # `--test`: also what only the tests use: Debian's chromium, to open the HTML report headless, and
-# python3, for the clients not written in TypeScript that --client-cmd measures, with Debian's
-# paho-mqtt (the emitted paho-python code runs in /usr/bin/python3, which only sees Debian's modules),
-# and Go with Debian's google.golang.org/grpc, which the emitted grpc-go code is built against.
+# python3 with paho-mqtt, Go with nats.go and google.golang.org/grpc, for the clients not written
+# in TypeScript that --client-cmd measures (tune --emit nats.go's and grpc-go's code is compiled
+# against Debian's sources, offline; the emitted paho-python code runs in /usr/bin/python3).
+# A pair is command:package, or, for a library with no command, /its/path:package.
 tools="ip:iproute2 ss:iproute2 iptables-restore:iptables conntrack:conntrack sysctl:procps nats-server:nats-server mosquitto:mosquitto socat:socat"
-[ "${1:-}" = "--test" ] && tools="$tools chromium:chromium python3:python3 go:golang-go"
+[ "${1:-}" = "--test" ] && tools="$tools chromium:chromium python3:python3 go:golang-go /usr/share/gocode/src/github.com/nats-io/nats.go:golang-github-nats-io-go-nats-dev /usr/share/gocode/src/google.golang.org/grpc/keepalive:golang-google-grpc-dev /usr/lib/python3/dist-packages/paho/mqtt:python3-paho-mqtt"
 
 missing=()
 for pair in $tools; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  have="${pair%%:*}"
+  if [ "${have#/}" != "$have" ]; then [ -e "$have" ]; else command -v "$have" >/dev/null 2>&1; fi || missing+=("${pair#*:}")
 done
-if [ "${1:-}" = "--test" ] && ! /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1; then
-  missing+=(python3-paho-mqtt)
-fi
-if [ "${1:-}" = "--test" ] && [ ! -d /usr/share/gocode/src/google.golang.org/grpc/keepalive ]; then
-  missing+=(golang-google-grpc-dev)
-fi
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "halfopen setup: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})" >&2

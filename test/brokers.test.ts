@@ -108,8 +108,8 @@ for (const target of ['nats', 'mqtt'] as const) {
       // `lost` can be below `stale_sent` here; the README shows it.)
       assert.ok(r.reconnect_ms !== null, `reconnected after the heal: ${describeResult(r)}`);
       // Healed when asked: Node's millisecond timers may fire a fraction of a ms early, and a
-      // loaded machine makes them late.
-      assert.ok(r.heal_at_ms !== null && Math.abs(r.heal_at_ms - 3000) < 200, `${r.heal_at_ms}`);
+      // loaded machine makes them late (395 ms seen with the suite and three builds on 2 cores).
+      assert.ok(r.heal_at_ms !== null && Math.abs(r.heal_at_ms - 3000) < 600, `${r.heal_at_ms}`);
     });
 
     it('reset: the next message draws the RST; reconnects at once', async () => {

@@ -63,9 +63,15 @@ describe('halfopen compare', () => {
       run('slow', ['--strategy', SLOW]),
       // The window opens at 6 s, after this deadline: not detected, 'beyond deadline'.
       run('short', ['--strategy', SLOW, '--deadline', '4s']),
-      runCli(['matrix', join(dir, 'scenario.yaml'), '--out', matrix, '--json']).then((r) =>
-        assert.equal(r.code, 0, r.stderr),
-      ),
+      runCli([
+        'matrix',
+        join(dir, 'scenario.yaml'),
+        '--parallel',
+        '4',
+        '--out',
+        matrix,
+        '--json',
+      ]).then((r) => assert.equal(r.code, 0, r.stderr)),
     ]);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

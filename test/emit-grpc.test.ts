@@ -15,8 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { tune } from '../src/advise/tune.js';
-import { emit, EMITTERS } from '../src/emit/index.js';
-import { emitRules } from '../src/emit/render.js';
+import { emit, emitterFor, EMITTERS } from '../src/emit/index.js';
 import { parseWorkload } from '../src/core/workload.js';
 import { formatStrategy, parseStrategy, silentPath } from '../src/strategies/index.js';
 import { assertBadInput, assertSnapshot, netnsSkip, runCli, specOf } from './helpers.js';
@@ -84,9 +83,12 @@ describe('grpc lib= and the gRPC and ws emitters', () => {
       idleTimeoutMs: null,
     };
     const pick = (library: string, withinMs = 10_000, workload = 'publish:10') =>
-      tune({ ...req, workload: parseWorkload(workload), withinMs, libs: emitRules(library) }).find(
-        (r) => r.kind === 'grpc',
-      )!;
+      tune({
+        ...req,
+        workload: parseWorkload(workload),
+        withinMs,
+        lib: emitterFor(library).lib,
+      }).find((r) => r.kind === 'grpc')!;
     assert.equal(
       formatStrategy(pick('grpc-js').strategy!),
       'grpc:time=9s,timeout=1s,without-calls=true',

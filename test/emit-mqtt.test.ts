@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { tune } from '../src/advise/tune.js';
-import { emit, EMITTERS } from '../src/emit/index.js';
-import { checkEmit, emitRules } from '../src/emit/render.js';
+import { emit, emitterFor, EMITTERS } from '../src/emit/index.js';
+import { tuneCommand } from '../src/cli/tune.js';
 import { parseWorkload } from '../src/core/workload.js';
 import { formatStrategy, parseStrategy, silentPath } from '../src/strategies/index.js';
-import { assertBadInput, assertSnapshot, netnsSkip, runCli, specOf } from './helpers.js';
+import { assertBadInput, assertSnapshot, netnsSkip, runCli, specOf, tuneFlags } from './helpers.js';
 
 const PY = '/usr/bin/python3';
 const TEMPLATE = fileURLToPath(new URL('../../test/fixtures/emit/paho_client.py', import.meta.url));
@@ -109,7 +109,7 @@ describe('mqtt lib=: each library its own rule', () => {
     );
     await assertBadInput(
       () => specOf({ target: 'mqtt', strategy: 'mqtt:keepalive=4s,lib=paho' }),
-      /lib=paho is the rule of your own client's library \(with --client-cmd\)/,
+      /lib=paho is the rule of your own client's library \(--client-cmd\); the lab's built-in mqtt client is MQTT.js/,
     );
     // With your own client it is what describes the program.
     const own = specOf({
@@ -120,10 +120,13 @@ describe('mqtt lib=: each library its own rule', () => {
     assert.equal(formatStrategy(own.strategy), 'mqtt:keepalive=4s,reconnect=1s,lib=paho');
     // tune --verify measures the built-in client: it cannot check paho's rule.
     await assertBadInput(
-      () => checkEmit('paho-python', ['mqtt'], 'mqtt', true),
-      /--verify measures the lab's own mqtt client, not paho-python \(lib=paho\)/,
+      () =>
+        tuneCommand(
+          tuneFlags({ target: 'mqtt', within: '10s', emit: 'paho-python', verify: true }),
+          new AbortController().signal,
+        ),
+      /--verify measures the lab's built-in client, not paho-python/,
     );
-    checkEmit('mqtt.js', ['mqtt'], 'mqtt', true);
     await assertBadInput(
       () => emit('paho-go', parseStrategy('nats:ping=2s,maxout=1')),
       /writes mqtt settings, not nats/,
@@ -140,7 +143,10 @@ describe('mqtt lib=: each library its own rule', () => {
       idleTimeoutMs: null,
     };
     const pick = (library: string | undefined) => {
-      const r = tune({ ...req, libs: emitRules(library) }).find((x) => x.kind === 'mqtt')!;
+      const r = tune({
+        ...req,
+        lib: library === undefined ? undefined : emitterFor(library).lib,
+      }).find((x) => x.kind === 'mqtt')!;
       return [r.strategy && formatStrategy(r.strategy), r.window];
     };
     assert.deepEqual(pick(undefined), ['mqtt:keepalive=6s,reconnect=1s', [8800, 9000]]);

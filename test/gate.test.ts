@@ -253,6 +253,8 @@ expect: lost=0
       [
         'matrix',
         'gate.yaml',
+        '--parallel',
+        '4',
         '--out',
         'out',
         '--junit',

@@ -261,7 +261,9 @@ describe('kube: a scenario file through matrix, table and report', { skip: netns
       'kube: [{ time_scale: 0.05 }, { time_scale: 0.05, replicas: 2, advertise: true }]',
       'deadline: 5s',
     ].join('\n');
-    const r = await runCli(['matrix', 'k.yaml', '--out', out], { files: { 'k.yaml': scenario } });
+    const r = await runCli(['matrix', 'k.yaml', '--parallel', '4', '--out', out], {
+      files: { 'k.yaml': scenario },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^pod-force-delete +nats x3 +nats:ping=1s/m);
     assert.match(r.stdout, /^pod-force-delete +nats x2 advertised +nats:ping=1s/m);

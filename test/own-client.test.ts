@@ -158,7 +158,9 @@ describe('your own client in a matrix', { skip: netnsSkip }, () => {
       'faults: [reset]',
       'deadline: 5s',
     ].join('\n');
-    const r = await runCli(['matrix', 'own.yaml', '--out', 'out'], { files: { 'own.yaml': file } });
+    const r = await runCli(['matrix', 'own.yaml', '--parallel', '4', '--out', 'out'], {
+      files: { 'own.yaml': file },
+    });
     assert.equal(r.code, 0, r.stderr);
     const row = r.stdout.split('\n').find((l) => l.startsWith('reset'));
     assert.match(row ?? '', /unknown \(bash -c 'trap "" PIPE; exec 3<>\/dev\/tcp…\)/, r.stdout);

@@ -16,10 +16,12 @@ import {
   EXPERIMENT_BYTES,
   LATE_MS,
   MAX_DEFAULT,
+  defaultParallel,
   describeLimit,
   parallelFor,
   type LimitChange,
 } from '../src/runner/parallelism.js';
+import { CLUSTER_PARALLEL, scenarioParallel } from '../src/cli/matrix.js';
 import { runMatrix } from '../src/runner/matrix.js';
 import { parseScenario } from '../src/scenario/file.js';
 import { newRunId } from '../src/testbeds/netns/names.js';
@@ -239,5 +241,14 @@ describe('a real matrix, many at once (proxy testbed, no root)', () => {
     assert.equal(summary.parallel, 12);
     assert.equal(summary.parallel_lowest, printed.parallel_lowest);
     assert.deepEqual(summary.parallel_changes, printed.parallel_changes);
+  });
+});
+
+describe('a real cluster keeps its own default', () => {
+  it("the Job runs 4 drivers at once without --parallel, whatever this machine's cores", () => {
+    assert.equal(scenarioParallel(new Set(['k8s']), undefined), CLUSTER_PARALLEL);
+    assert.equal(CLUSTER_PARALLEL, 4);
+    assert.equal(scenarioParallel(new Set(['k8s']), '9'), 9);
+    assert.equal(scenarioParallel(new Set(['netns']), undefined), defaultParallel());
   });
 });

@@ -137,7 +137,9 @@ for (const target of ['ws', 'grpc', 'h2'] as const) {
         specOf({ target, strategy: slow, workload: 'publish:10', fault: 'ip-reuse' }),
       );
       assert.equal(r.verdict, 'inside', describeResult(r));
-      assert.ok(r.detect_ms! < 2500, `RST, not the heartbeat: ${describeResult(r)}`);
+      // The bound is the heartbeat's own: it cannot fire before 3 s, so anything earlier was the
+      // RST, however late the fresh host came up (2.56 s seen with the whole suite on 2 cores).
+      assert.ok(r.detect_ms! < 3000, `RST, not the heartbeat: ${describeResult(r)}`);
       assert.notEqual(r.detect_reason, timeout);
     });
 

@@ -74,9 +74,12 @@ describe(
     }
 
     it('the first screen says what the summary says, coloured by verdict, desktop and phone', async () => {
-      const r = await runCli(['matrix', 's.yaml', '--out', out, '--expect', 'lost=0'], {
-        files: { 's.yaml': scenario },
-      });
+      const r = await runCli(
+        ['matrix', 's.yaml', '--parallel', '4', '--out', out, '--expect', 'lost=0'],
+        {
+          files: { 's.yaml': scenario },
+        },
+      );
       // Exit 3: a cell missed the expectation (the blackholed clients lose messages).
       assert.equal(r.code, 3, r.stderr);
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;

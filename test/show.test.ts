@@ -65,7 +65,7 @@ deadline: 10s
         run,
         '--json',
       ]),
-      runCli(['matrix', join(dir, 'scenario.yaml'), '--out', matrix, '--json']),
+      runCli(['matrix', join(dir, 'scenario.yaml'), '--parallel', '4', '--out', matrix, '--json']),
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(m.code, 0, m.stderr);

@@ -53,6 +53,7 @@ describe('strategy, workload, duration and sysctl parsing', () => {
       maxOut: 2,
       waitMs: 2000,
       attempts: 10,
+      lib: 'js',
     });
     assert.deepEqual(parseStrategy('mqtt:keepalive=60s'), {
       kind: 'mqtt',

@@ -32,8 +32,8 @@ export interface TuneRequest {
   tolerateMs: number;
   /** The shortest idle timeout of a middlebox on the path (a load balancer's), if known. */
   idleTimeoutMs: number | null;
-  /** Per strategy kind, the library whose rule applies (`--emit`'s); default: the lab's client. */
-  libs?: Readonly<Record<string, string>>;
+  /** The client library whose rule applies (an `--emit` library's `lib=`); default the lab's. */
+  lib?: string;
 }
 
 export interface Recommendation {

@@ -47,6 +47,15 @@ export function parseParallel(text: string | undefined): number {
   return n;
 }
 
+/**
+ * How many experiments at once: `--parallel`, or the default. On a real cluster the experiments
+ * run in the cluster's pods, not on this machine: its cores say nothing about how many drivers
+ * the cluster should run at once.
+ */
+export function scenarioParallel(testbeds: ReadonlySet<string>, text: string | undefined): number {
+  return testbeds.has('k8s') && text === undefined ? CLUSTER_PARALLEL : parseParallel(text);
+}
+
 export function readScenario(file: string): Scenario {
   let text: string;
   try {
@@ -69,12 +78,7 @@ export async function runScenario(
   signal: AbortSignal,
 ): Promise<void> {
   const testbeds = new Set(scenario.specs.map((s) => s.testbed));
-  // On a real cluster the experiments run in the cluster's pods, not on this machine: its cores
-  // say nothing about how many drivers the cluster should run at once.
-  const parallel =
-    testbeds.has('k8s') && flags.parallel === undefined
-      ? CLUSTER_PARALLEL
-      : parseParallel(flags.parallel);
+  const parallel = scenarioParallel(testbeds, flags.parallel);
   if (testbeds.has('k8s') && testbeds.size > 1)
     throw new BadInputError(
       `a matrix runs on a real cluster or on this machine, not both (testbeds: ${[...testbeds].join(', ')})`,

@@ -41,7 +41,7 @@ export function addTuneCommand(program: Command, signal: AbortSignal): void {
     )
     .option(
       '--emit <library>',
-      "also print the settings as that client library's code (e.g. nats.go, paho-python, grpc-java)",
+      "also print the settings as that client library's code: nats.js, nats.go, jnats, nats.py (nats); node:net, go-net (keepalive, user-timeout). A library with its own rule (nats.go) is tuned with it",
     )
     .option('--json', 'print one JSON object')
     .addHelpText(
@@ -50,10 +50,15 @@ export function addTuneCommand(program: Command, signal: AbortSignal): void {
 For each strategy the target's client has, the least chatty setting whose predicted window on a
 silent path ends by --within, whose timeout lets an answer be --tolerate late, and whose probes
 cross more often than 80 % of --idle-timeout. With --verify each is run through a partition and
-through a path 0.35 x --tolerate slower each way (+- 0.1 x), in parallel.
+through a path 0.35 x --tolerate slower each way (+- 0.1 x), in parallel. --emit prints each
+setting as the library's code, with its window; settings of a library whose rule differs from the
+lab's built-in client's carry lib= (nats:...,lib=go), and are checked with your own program
+(halfopen run --client-cmd), not --verify.
 
 Examples:
   halfopen tune --target nats --within 10s
+  halfopen tune --target nats --within 10s --emit nats.go
+  halfopen tune --target tcp --workload publish:10 --within 6s --emit go-net
   halfopen tune --target mqtt --within 30s --tolerate 2s --idle-timeout 350s
   halfopen tune --target tcp --workload publish:10 --within 5s --verify`,
     )

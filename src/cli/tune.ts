@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { tune, tuneSpec, type Recommendation, type TuneRequest } from '../advise/tune.js';
 import { allowanceMs } from '../advise/predict.js';
 import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
-import { foreignLib, isKernelOnly } from '../strategies/index.js';
+import { isKernelOnly } from '../strategies/index.js';
 import { BadInputError, InterruptedError, LabUnavailableError, TeardownError } from '../errors.js';
 import { formatMs, parseDuration } from '../util/duration.js';
 import { formatWindow } from '../report/human.js';
@@ -29,7 +29,7 @@ import {
 import { newRunId } from '../testbeds/netns/names.js';
 import { Progress } from './progress.js';
 import { clusterOptions, type K8sFlags } from './k8s.js';
-import { checkEmit, emitRules, emitted, renderEmitted } from '../emit/render.js';
+import { checkEmit, emitted, renderEmitted } from '../emit/render.js';
 import { emitterFor } from '../emit/index.js';
 import type { K8sRunOptions } from '../testbeds/k8s/plan.js';
 
@@ -326,8 +326,7 @@ function render(
     if (!checks) {
       const target = req.target === DEFAULT_TARGET ? '' : ` --target ${req.target}`;
       const qos = PROTOCOLS[req.target].qos ? ` --qos ${req.qos}` : '';
-      // Another library's rule (lib=) describes your own program: the built-in client refuses it.
-      const own = foreignLib(r.strategy) ? ` --client-cmd '<your program>'` : '';
+      const own = req.lib === undefined ? '' : " --client-cmd '<your program>'";
       const base = `halfopen run${target}${own} --strategy '${spec}' --workload ${formatWorkload(req.workload)}${qos}`;
       lines.push(
         `    check it     ${base} --fault partition --deadline ${Math.ceil((req.withinMs * 1.5) / 1000)}s`,
@@ -365,8 +364,14 @@ export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promis
       '--dry-run applies to run and matrix (tune --verify runs what it plans)',
     );
   if (flags.emit !== undefined)
-    checkEmit(flags.emit, strategyKindsFor(req.target, false), req.target, flags.verify);
-  const recs = tune({ ...req, libs: emitRules(flags.emit) });
+    checkEmit(flags.emit, strategyKindsFor(req.target, false), req.target);
+  // A library with a rule of its own (nats.go): its settings and windows, for your own program.
+  const lib = flags.emit === undefined ? undefined : emitterFor(flags.emit).lib;
+  if (lib !== undefined && flags.verify)
+    throw new BadInputError(
+      `--verify measures the lab's built-in client, not ${flags.emit}: run your program with halfopen run --client-cmd and the setting's --strategy`,
+    );
+  const recs = tune(lib === undefined ? req : { ...req, lib });
   let checks: (Verification | null)[] | null = null;
   if (flags.verify) {
     const progress = new Progress(flags.json ? false : undefined);
@@ -400,7 +405,7 @@ export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promis
     );
     return;
   }
-  process.stdout.write(`${render(req, recs, checks)}\n`);
+  process.stdout.write(`${render(lib === undefined ? req : { ...req, lib }, recs, checks)}\n`);
   if (flags.emit !== undefined)
     process.stdout.write(
       `\n${renderEmitted(emitted(flags.emit, recs), emitterFor(flags.emit).source)}\n`,

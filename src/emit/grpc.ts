@@ -48,7 +48,7 @@ export const grpcGo: Emitter = {
   library: 'grpc-go',
   language: 'go',
   kinds: ['grpc'],
-  rule: 'go',
+  lib: 'go',
   source:
     'google.golang.org/grpc keepalive.ClientParameters and EnforcementPolicy (keepalive/keepalive.go), grpc.WithKeepaliveParams (dialoptions.go), internal/transport http2_client.go keepalive()',
   emit(strategy) {
@@ -79,7 +79,7 @@ export const grpcJava: Emitter = {
   library: 'grpc-java',
   language: 'java',
   kinds: ['grpc'],
-  rule: 'java',
+  lib: 'java',
   source:
     'io.grpc.netty NettyChannelBuilder keepAliveTime, keepAliveTimeout, keepAliveWithoutCalls; NettyServerBuilder permitKeepAliveTime; io.grpc.internal.KeepAliveManager',
   emit(strategy) {

@@ -55,7 +55,7 @@ export const pahoPython: Emitter = {
   library: 'paho-python',
   language: 'python',
   kinds: ['mqtt'],
-  rule: 'paho',
+  lib: 'paho',
   source:
     'paho-mqtt client.py: Client.connect(keepalive=), reconnect_delay_set(), _check_keepalive (the same in 1.x and 2.x)',
   emit(strategy) {
@@ -80,7 +80,7 @@ export const pahoGo: Emitter = {
   library: 'paho-go',
   language: 'go',
   kinds: ['mqtt'],
-  rule: 'paho-go',
+  lib: 'paho-go',
   source:
     'github.com/eclipse/paho.mqtt.golang options.go (SetKeepAlive, SetPingTimeout, SetAutoReconnect, SetMaxReconnectInterval) and ping.go',
   emit(strategy) {
@@ -106,7 +106,7 @@ export const pahoJava: Emitter = {
   library: 'paho-java',
   language: 'java',
   kinds: ['mqtt'],
-  rule: 'paho-java',
+  lib: 'paho-java',
   source:
     'Eclipse Paho Java org.eclipse.paho.client.mqttv3 MqttConnectOptions (setKeepAliveInterval, setAutomaticReconnect, setMaxReconnectDelay) and internal/ClientState.checkForActivity',
   emit(strategy) {

@@ -7,28 +7,12 @@ import { formatStrategy, type StrategyKind } from '../strategies/index.js';
 import { emitterFor } from './index.js';
 
 /** Refuses, before anything runs, a library that can write none of `kinds`. */
-export function checkEmit(
-  library: string,
-  kinds: readonly StrategyKind[],
-  target: string,
-  verify = false,
-): void {
+export function checkEmit(library: string, kinds: readonly StrategyKind[], target: string): void {
   const e = emitterFor(library);
   if (!e.kinds.some((k) => kinds.includes(k)))
     throw new BadInputError(
       `--emit ${library} writes ${e.kinds.join(', ')} settings; the ${target} client's strategies are ${kinds.join(', ')}`,
     );
-  if (verify && e.rule !== undefined)
-    throw new BadInputError(
-      `--verify measures the lab's own ${target} client, not ${library} (lib=${e.rule}): run your ${library} program with 'halfopen run --client-cmd' and the emitted --strategy`,
-    );
-}
-
-/** The `lib=` rule each kind's search uses for this library (`TuneRequest.libs`). */
-export function emitRules(library: string | undefined): Record<string, string> | undefined {
-  if (library === undefined) return undefined;
-  const e = emitterFor(library);
-  return e.rule === undefined ? undefined : Object.fromEntries(e.kinds.map((k) => [k, e.rule!]));
 }
 
 export interface Emitted {
@@ -49,7 +33,7 @@ export function emitted(library: string, recs: readonly Recommendation[]): Emitt
             language: e.language,
             strategy: formatStrategy(r.strategy),
             predicted_ms: r.window,
-            code: e.emit(r.strategy),
+            code: e.emit(r.strategy, r.window),
           },
         ]
       : [],

@@ -18,14 +18,23 @@ export const nodeArgv = (base: string, rel: string, config: unknown): string[] =
 export const entryArgv = (base: string, rel: string, config: unknown): string[] =>
   nodeArgv(base, rel, config).slice(1);
 
-/** An installed package's version, also for packages whose exports hide package.json. */
+/**
+ * An installed package's version, also for packages whose exports hide package.json; 'not
+ * installed' when it is not (an app importing halfopen/lib need not have every protocol library).
+ */
 export function packageVersion(name: string): string {
   try {
     return (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
   } catch {
     // exports hide package.json: walk up from the entry point
   }
-  let dir = dirname(fileURLToPath(import.meta.resolve(name)));
+  let entry: string;
+  try {
+    entry = import.meta.resolve(name);
+  } catch {
+    return 'not installed';
+  }
+  let dir = dirname(fileURLToPath(entry));
   for (let i = 0; i < 5; i++, dir = dirname(dir)) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {

@@ -17,9 +17,9 @@ import {
 } from '../faults/index.js';
 import { PROTOCOLS, TARGETS, type TargetName } from '../protocols/index.js';
 import {
-  foreignLib,
   formatStrategy,
   KERNEL_KINDS,
+  ownClientOnly,
   parseStrategy,
   type Strategy,
 } from '../strategies/index.js';
@@ -148,11 +148,10 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
       `strategy '${formatStrategy(spec.strategy)}' does not apply to target ${spec.target} (expected ${kinds.join(' or ')}, e.g. ${protocol.defaultStrategy})`,
     );
   }
-  const lib = foreignLib(spec.strategy);
-  if (lib && !spec.own)
-    throw new BadInputError(
-      `strategy '${formatStrategy(spec.strategy)}': lib=${lib} is the rule of your own client's library (with --client-cmd); the lab's ${spec.target} client is judged by its own (lib=js, or leave lib= out)`,
-    );
+  // Another library's rule describes your own program; the built-in client has its own.
+  const ownOnly = spec.own ? null : ownClientOnly(spec.strategy);
+  if (ownOnly !== null)
+    throw new BadInputError(`strategy '${formatStrategy(spec.strategy)}': ${ownOnly}`);
   if (spec.workload.kind === 'subscribe' && protocol.pushes === null) {
     throw new BadInputError(
       `workload '${formatWorkload(spec.workload)}' needs a target that pushes (${PUSHING.join(', ')}); the ${spec.target} server only receives`,

@@ -54,6 +54,10 @@ export const grpc: StrategyDef<GrpcStrategy> = {
   usage: 'grpc:time=10s,timeout=5s[,without-calls=false][,lib=js|go|java]',
   help: "keepalive time, timeout, permit-without-calls (idle = channel, no call); lib= names whose rule applies to your own client: js (grpc-js, the lab's), go (grpc-go), java (grpc-java)",
   kernel: null,
+  ownClientOnly: (s) =>
+    s.lib === 'js'
+      ? null
+      : `lib=${s.lib} is the rule of your own client's library (--client-cmd); the lab's built-in grpc client is grpc-js (leave lib= out)`,
   parse(body, what) {
     const kv = keyValues(body, what, ['time', 'timeout'], ['without-calls', 'lib']);
     const without = kv.get('without-calls') ?? 'false';
@@ -108,7 +112,9 @@ export const grpc: StrategyDef<GrpcStrategy> = {
     };
   },
   tune(ask) {
-    const lib = (ask.libs?.grpc as GrpcLib | undefined) ?? 'js';
+    const lib = (GRPC_LIBS as readonly string[]).includes(ask.lib ?? '')
+      ? (ask.lib as GrpcLib)
+      : 'js';
     const made = pingTimeout(
       ask,
       (p, t) => ({ kind: 'grpc' as const, timeMs: p, timeoutMs: t, withoutCalls: true, lib }),

@@ -15,6 +15,7 @@ export const h2: StrategyDef<H2Strategy> = {
   usage: 'h2:ping=1s,timeout=1s',
   help: 'session.ping() every ping; no ack within timeout ends the session',
   kernel: null,
+  ownClientOnly: () => null,
   parse(body, what) {
     const kv = keyValues(body, what, ['ping', 'timeout']);
     return {

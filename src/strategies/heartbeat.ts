@@ -15,6 +15,7 @@ export const heartbeat: StrategyDef<HeartbeatStrategy> = {
   usage: 'heartbeat:interval=1s,timeout=2s',
   help: 'application PING every interval; no PONG within timeout fails',
   kernel: null,
+  ownClientOnly: () => null,
   parse(body, what) {
     const kv = keyValues(body, what, ['interval', 'timeout']);
     return {

@@ -57,13 +57,6 @@ export function parseStrategy(text: string): Strategy {
 
 export const formatStrategy = (s: Strategy): string => strategyDef(s).format(s);
 
-/**
- * The library a strategy's `lib=` names when it is not the lab's own client's (nats.js, MQTT.js:
- * `js`): its rule describes your own client, so the built-in one cannot have it.
- */
-export const foreignLib = (s: Strategy): string | null =>
-  'lib' in s && s.lib !== 'js' ? String(s.lib) : null;
-
 /** TCP-level strategies any program can have, whatever protocol it speaks on top. */
 export const KERNEL_KINDS: readonly StrategyKind[] = STRATEGY_KINDS.filter(
   (k) => STRATEGIES[k].kernel !== null,
@@ -82,6 +75,7 @@ export const probeEveryMs = (s: Strategy, w: Workload): number | null =>
   strategyDef(s).probeEveryMs(s, w);
 export const keepaliveProbe = (s: Strategy): { idleMs: number; intervalMs: number } | null =>
   strategyDef(s).keepaliveProbe(s);
+export const ownClientOnly = (s: Strategy): string | null => strategyDef(s).ownClientOnly(s);
 export const serverPingMs = (s: Strategy): number | null => strategyDef(s).serverPingMs(s);
 export const silentPath = (s: Strategy, c: PathContext): Prediction =>
   strategyDef(s).silentPath(s, c);

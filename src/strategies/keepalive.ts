@@ -15,6 +15,7 @@ export interface KeepaliveStrategy {
 export const keepalive: StrategyDef<KeepaliveStrategy> = {
   kind: 'keepalive',
   usage: 'keepalive:idle=2s,interval=1s,count=3',
+  ownClientOnly: () => null,
   help: 'SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT',
   kernel: {
     sockopts: (s) => ({

@@ -19,11 +19,19 @@ import type { StrategyDef } from './types.js';
 
 export { MQTT_LIBS, type MqttLib, type MqttStrategy } from './mqtt-libs.js';
 
+/** The library `ask.lib` names, when it is one of MQTT's (an `--emit` library's rule). */
+const askedLib = (lib: string | undefined): MqttLib =>
+  (MQTT_LIBS as readonly string[]).includes(lib ?? '') ? (lib as MqttLib) : 'js';
+
 export const mqtt: StrategyDef<MqttStrategy> = {
   kind: 'mqtt',
   usage: 'mqtt:keepalive=10s[,reconnect=1s][,lib=js|paho|paho-go|paho-java][,pingtimeout=10s]',
   help: "keepalive (whole seconds, 0 disables) and reconnect period; lib= names whose rule applies to your own client: js (MQTT.js, the lab's), paho (Python), paho-go (pingtimeout= is its PingTimeout), paho-java",
   kernel: null,
+  ownClientOnly: (s) =>
+    s.lib === 'js'
+      ? null
+      : `lib=${s.lib} is the rule of your own client's library (--client-cmd); the lab's built-in mqtt client is MQTT.js (leave lib= out)`,
   parse(body, what) {
     const kv = keyValues(body, what, ['keepalive'], ['reconnect', 'lib', 'pingtimeout']);
     const text = kv.get('keepalive')!;
@@ -69,7 +77,7 @@ export const mqtt: StrategyDef<MqttStrategy> = {
     return MQTT_RULES[s.lib].window(s, c);
   },
   /** The rule of the library `tune` was asked to write for (`--emit`), else MQTT.js's. */
-  tune: (ask) => MQTT_RULES[(ask.libs?.mqtt as MqttLib | undefined) ?? 'js'].tune(ask),
+  tune: (ask) => MQTT_RULES[askedLib(ask.lib)].tune(ask),
   tuneNotes: [
     'the broker closes the client after 1.5 x keepalive of silence too (MQTT 3.1.1 3.1.2.10)',
   ],

@@ -12,6 +12,7 @@ export const none: StrategyDef<NoneStrategy> = {
   usage: 'none',
   help: 'no detection beyond what the kernel does by default',
   kernel: { sockopts: () => ({}) },
+  ownClientOnly: () => null,
   parse(body, what) {
     noOptions(body, what, 'none');
     return { kind: 'none' };

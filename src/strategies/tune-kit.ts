@@ -13,11 +13,8 @@ export interface TuneAsk {
   tolerateMs: number;
   /** The shortest idle timeout of a middlebox on the path (a load balancer's), if known. */
   idleTimeoutMs: number | null;
-  /**
-   * Per strategy kind, the `lib=` whose rule the search uses (the library `--emit` writes for);
-   * a kind not named here uses its default library's.
-   */
-  libs?: Readonly<Record<string, string>>;
+  /** The client library whose rule applies (`--emit`'s `lib=`, e.g. go); default the lab's own. */
+  lib?: string;
 }
 
 /** A setting as a kind's rule makes it, before its window is checked against the request. */

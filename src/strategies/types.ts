@@ -24,6 +24,11 @@ export interface StrategyDef<S extends { kind: string }> {
    * the peer's kernel alone, so a proxy's kernel answers for a dead peer.
    */
   readonly kernel: { sockopts(s: S): SocketOptions } | null;
+  /**
+   * Why only your own program (--client-cmd) can have this setting, or null: it names another
+   * library's rule (`nats:...,lib=go`) than the lab's built-in client's.
+   */
+  ownClientOnly(s: S): string | null;
   /** `body` is the text after `kind:` ('' when none); `what` names it in errors. */
   parse(body: string, what: string): S;
   format(s: S): string;

@@ -17,6 +17,7 @@ export const userTimeout: StrategyDef<UserTimeoutStrategy> = {
   usage: 'user-timeout:3s',
   help: 'TCP_USER_TIMEOUT: unacknowledged data older than this fails',
   kernel: { sockopts: (s) => ({ userTimeoutMs: s.timeoutMs }) },
+  ownClientOnly: () => null,
   parse(body, what) {
     if (!body)
       throw new BadInputError(`${what}: expected user-timeout:<duration>, e.g. user-timeout:3s`);

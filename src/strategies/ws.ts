@@ -23,6 +23,7 @@ export const ws: StrategyDef<WsStrategy> = {
   usage: 'ws:ping=1s,timeout=1s[,side=client|server|both]',
   help: 'ws README heartbeat: side=client pings and waits for the pong; side=server: the server pings, the client gives up when a ping is timeout overdue; side=both',
   kernel: null,
+  ownClientOnly: () => null,
   parse(body, what) {
     const kv = keyValues(body, what, ['ping', 'timeout'], ['side']);
     return {

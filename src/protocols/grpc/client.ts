@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { emit } from '../../events.js';
 import type { ClientArgs } from '../types.js';
 import { childConfig } from '../../util/child-main.js';
+import { grpcChannelOptions } from '../../lib/from-strategy.js';
 import { runReconnecting, type ReconnectingOptions } from '../../clients/reconnecting.js';
 import { GRPC_METHOD } from './method.js';
 import { recordSeqLines } from '../../clients/workload.js';
@@ -29,14 +30,7 @@ const why = (reported: string): string => (pingUnanswered ? 'keepalive-timeout' 
 
 const cfg = childConfig<ClientArgs & Omit<ReconnectingOptions, 'workload'>>();
 const s = cfg.strategy;
-const options: grpc.ChannelOptions =
-  s.kind === 'grpc'
-    ? {
-        'grpc.keepalive_time_ms': s.timeMs,
-        'grpc.keepalive_timeout_ms': s.timeoutMs,
-        'grpc.keepalive_permit_without_calls': s.withoutCalls ? 1 : 0,
-      }
-    : {};
+const options: grpc.ChannelOptions = s.kind === 'grpc' ? { ...grpcChannelOptions(s) } : {};
 const client = new grpc.Client(
   `${cfg.host}:${cfg.port}`,
   grpc.credentials.createInsecure(),

@@ -10,10 +10,10 @@ import { childConfig, onParentGone } from '../../util/child-main.js';
 import type { ClientArgs } from '../types.js';
 import { publishLoop, subjectFor } from '../../clients/workload.js';
 import { publishSeq, recordMessages } from './messages.js';
+import { mqttConnectOptions } from '../../lib/from-strategy.js';
 
 const cfg = childConfig<ClientArgs>();
 if (cfg.strategy.kind !== 'mqtt') throw new Error(`mqtt client given ${cfg.strategy.kind}`);
-const { keepaliveMs, reconnectMs } = cfg.strategy;
 const topic = subjectFor(cfg.clientId, '/');
 const { qos } = cfg;
 
@@ -36,8 +36,7 @@ const client = mqtt.connect({
   protocol: 'mqtt',
   clientId: cfg.clientId,
   clean: true,
-  keepalive: keepaliveMs / 1000,
-  reconnectPeriod: reconnectMs,
+  ...mqttConnectOptions(cfg.strategy),
 });
 
 client.on('connect', () => {

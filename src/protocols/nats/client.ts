@@ -9,10 +9,10 @@ import { childConfig, onParentGone } from '../../util/child-main.js';
 import type { ClientArgs } from '../types.js';
 import { publishLoop, subjectFor } from '../../clients/workload.js';
 import { publishSeq, recordMessages } from './messages.js';
+import { natsConnectOptions } from '../../lib/from-strategy.js';
 
 const cfg = childConfig<ClientArgs>();
 if (cfg.strategy.kind !== 'nats') throw new Error(`nats client given ${cfg.strategy.kind}`);
-const { pingMs, maxOut, waitMs, attempts } = cfg.strategy;
 const subject = subjectFor(cfg.clientId, '.');
 
 let stopping = false;
@@ -32,13 +32,10 @@ try {
   nc = await connect({
     servers: `${cfg.host}:${cfg.port}`,
     name: cfg.clientId,
-    pingInterval: pingMs,
-    maxPingOut: maxOut,
+    ...natsConnectOptions(cfg.strategy),
     reconnect: true,
-    reconnectTimeWait: waitMs,
     // The lab wants repeatable timing; the library's 100 ms default jitter is turned off.
     reconnectJitter: 0,
-    maxReconnectAttempts: attempts,
   });
 } catch (err) {
   emit({ type: 'fatal', error: `connect: ${(err as Error).message}` });
