@@ -41,7 +41,7 @@ export function addTuneCommand(program: Command, signal: AbortSignal): void {
     )
     .option(
       '--emit <library>',
-      "also print the settings as that client library's code: nats.js, nats.go, jnats, nats.py (nats); node:net, go-net (keepalive, user-timeout). A library with its own rule (nats.go) is tuned with it",
+      "also print the settings as that client library's code: nats.js, nats.go, jnats, nats.py (nats); mqtt.js, paho-python, paho-go, paho-java (mqtt); grpc-js, grpc-go, grpc-java (grpc); ws (ws); node:net, go-net (keepalive, user-timeout). A library with its own rule (nats.go, paho-python) is tuned with it",
     )
     .option('--json', 'print one JSON object')
     .addHelpText(
@@ -59,6 +59,8 @@ Examples:
   halfopen tune --target nats --within 10s
   halfopen tune --target nats --within 10s --emit nats.go
   halfopen tune --target tcp --workload publish:10 --within 6s --emit go-net
+  halfopen tune --target mqtt --within 10s --emit paho-python
+  halfopen tune --target grpc --workload publish:10 --within 10s --emit grpc-go
   halfopen tune --target mqtt --within 30s --tolerate 2s --idle-timeout 350s
   halfopen tune --target tcp --workload publish:10 --within 5s --verify`,
     )
