@@ -1,6 +1,6 @@
 /**
  * The emitted code of the JavaScript libraries, run as it is printed: `halfopen tune --emit
- * nats.js|mqtt.js|ws` put into a small publisher (test/fixtures/emit/*.mjs.tmpl, in place of the
+ * nats.js|mqtt.js|ws|grpc-js|node:net` put into a small publisher (test/fixtures/emit/*.mjs.tmpl, in place of the
  * `// EMITTED` line), run as your own client (`--client-cmd 'node <file>'`) through a partition
  * and a node loss on the netns testbed, and judged against the window `tune` stated (pinned here).
  * The lab's own clients make the same calls; this checks the printed code itself.
@@ -54,6 +54,24 @@ const CASES: Case[] = [
     within: '4s',
     strategy: 'ws:ping=3s,timeout=1s,side=client',
     window: [1000, 4000],
+    detectLog: 'closed',
+  },
+  {
+    library: 'grpc-js',
+    target: 'grpc',
+    template: 'grpc_js_client.mjs.tmpl',
+    within: '6s',
+    strategy: 'grpc:time=5s,timeout=1s,without-calls=true',
+    window: [1000, 6000],
+    detectLog: 'ended',
+  },
+  {
+    library: 'node:net',
+    target: 'tcp',
+    template: 'node_net_client.mjs.tmpl',
+    within: '6s',
+    strategy: 'user-timeout:5300ms',
+    window: [5300, 5930],
     detectLog: 'closed',
   },
 ];
