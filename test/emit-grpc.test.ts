@@ -9,11 +9,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { tune } from '../src/advise/tune.js';
 import { emit, emitterFor, EMITTERS } from '../src/emit/index.js';
 import { parseWorkload } from '../src/core/workload.js';
@@ -144,6 +144,11 @@ describe(
   { skip: netnsSkip || goSkip, concurrency: 2 },
   () => {
     let built: Promise<{ strategy: string; binary: string }> | null = null;
+    // The build's directory (with its Go build cache), removed once the runs are done.
+    const dirs: string[] = [];
+    after(() => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
     const build = () =>
       (built ??= (async () => {
         const r = await runCli([
@@ -168,6 +173,7 @@ describe(
         assert.equal(e.strategy, 'grpc:time=10s,timeout=1s,without-calls=true,lib=go');
         assert.deepEqual(e.predicted_ms, [1000, 1530]);
         const dir = mkdtempSync(join(tmpdir(), 'halfopen-emit-grpc-go-'));
+        dirs.push(dir);
         const template = readFileSync(GO_TEMPLATE, 'utf8');
         assert.ok(template.includes('\t// EMITTED\n'));
         writeFileSync(join(dir, 'main.go'), template.replace('\t// EMITTED\n', e.code));
@@ -178,7 +184,7 @@ describe(
             ...process.env,
             GO111MODULE: 'off',
             GOPATH,
-            GOCACHE: join(tmpdir(), 'halfopen-go-build-cache'),
+            GOCACHE: join(dir, 'cache'),
             GOFLAGS: '',
           },
         });

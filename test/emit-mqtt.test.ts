@@ -8,11 +8,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { tune } from '../src/advise/tune.js';
 import { emit, emitterFor, EMITTERS } from '../src/emit/index.js';
 import { tuneCommand } from '../src/cli/tune.js';
@@ -182,6 +182,7 @@ describe(
   { skip: netnsSkip || pahoSkip, concurrency: 2 },
   () => {
     const dir = mkdtempSync(join(tmpdir(), 'halfopen-emit-paho-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
     let emitted: Promise<{ strategy: string; file: string }> | null = null;
     const build = () =>
       (emitted ??= (async () => {
