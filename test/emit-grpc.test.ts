@@ -8,17 +8,14 @@
  * window holds the kernel's retransmission steps (src/strategies/user-timeout.ts).
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
 import { tune } from '../src/advise/tune.js';
 import { emit, emitterFor, EMITTERS } from '../src/emit/index.js';
 import { parseWorkload } from '../src/core/workload.js';
 import { formatStrategy, parseStrategy, silentPath } from '../src/strategies/index.js';
-import { assertBadInput, assertSnapshot, netnsSkip, runCli, specOf } from './helpers.js';
+import { assertBadInput, assertSnapshot, netnsSkip, specOf } from './helpers.js';
+import { emitAndBuild, goSkip, runOwn, type BuiltClient } from './emit-go.js';
 
 const windowOf = (spec: string, workload: string) =>
   silentPath(parseStrategy(spec), { workload: parseWorkload(workload), sysctls: {}, qos: 0 })
@@ -127,100 +124,39 @@ describe('grpc lib= and the gRPC and ws emitters', () => {
   });
 });
 
-/** Debian's google.golang.org/grpc, built in GOPATH mode (no module proxy here). */
-const GOPATH = '/usr/share/gocode';
-const goSkip =
-  spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0
-    ? 'needs go (scripts/setup.sh --test installs golang-go)'
-    : existsSync(join(GOPATH, 'src/google.golang.org/grpc/keepalive'))
-      ? false
-      : 'needs golang-google-grpc-dev (scripts/setup.sh --test installs it)';
-const GO_TEMPLATE = fileURLToPath(
-  new URL('../../test/fixtures/emit/grpc_client.go', import.meta.url),
-);
-
 describe(
   'grpc-go from the emitted code, through the lab',
-  { skip: netnsSkip || goSkip, concurrency: 2 },
+  { skip: netnsSkip || goSkip('google.golang.org/grpc/keepalive'), concurrency: 2 },
   () => {
-    let built: Promise<{ strategy: string; binary: string }> | null = null;
-    // The build's directory (with its Go build cache), removed once the runs are done.
-    const dirs: string[] = [];
-    after(() => {
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    let client: BuiltClient | null = null;
+    before(async () => {
+      client = await emitAndBuild(
+        ['--target', 'grpc', '--workload', 'publish:10', '--within', '10s', '--emit', 'grpc-go'],
+        'grpc_client.go',
+      );
+      // grpc-go's rule, pinned: Time raised to 10 s, and TCP_USER_TIMEOUT 1 s while publishing.
+      assert.equal(client.strategy, 'grpc:time=10s,timeout=1s,without-calls=true,lib=go');
+      assert.deepEqual(client.predicted_ms, [1000, 1530]);
     });
-    const build = () =>
-      (built ??= (async () => {
-        const r = await runCli([
-          'tune',
-          '--target',
-          'grpc',
-          '--workload',
-          'publish:10',
-          '--within',
-          '10s',
-          '--emit',
-          'grpc-go',
-          '--json',
-        ]);
-        assert.equal(r.code, 0, r.stderr);
-        const out = r.json<{
-          emit: { strategy: string; predicted_ms: number[]; code: string }[];
-        }>();
-        assert.equal(out.emit.length, 1);
-        const e = out.emit[0]!;
-        // grpc-go's rule, pinned: Time raised to 10 s, and TCP_USER_TIMEOUT 1 s while publishing.
-        assert.equal(e.strategy, 'grpc:time=10s,timeout=1s,without-calls=true,lib=go');
-        assert.deepEqual(e.predicted_ms, [1000, 1530]);
-        const dir = mkdtempSync(join(tmpdir(), 'halfopen-emit-grpc-go-'));
-        dirs.push(dir);
-        const template = readFileSync(GO_TEMPLATE, 'utf8');
-        assert.ok(template.includes('\t// EMITTED\n'));
-        writeFileSync(join(dir, 'main.go'), template.replace('\t// EMITTED\n', e.code));
-        const go = spawnSync('go', ['build', '-o', 'client', 'main.go'], {
-          cwd: dir,
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            GO111MODULE: 'off',
-            GOPATH,
-            GOCACHE: join(dir, 'cache'),
-            GOFLAGS: '',
-          },
-        });
-        assert.equal(go.status, 0, `the emitted Go compiles: ${go.stderr}`);
-        return { strategy: e.strategy, binary: join(dir, 'client') };
-      })());
+    after(() => {
+      if (client) rmSync(client.dir, { recursive: true, force: true });
+    });
 
     for (const fault of ['partition', 'node-loss']) {
       it(`${fault}: noticed inside grpc-go's window`, async () => {
-        const { strategy, binary } = await build();
-        const r = await runCli([
-          'run',
+        const { res, what } = await runOwn(client!, [
           '--target',
           'grpc',
-          '--client-cmd',
-          binary,
           '--detect-log',
           'connection lost',
-          '--strategy',
-          strategy,
           '--workload',
           'publish:10',
           '--fault',
           fault,
-          '--json',
         ]);
-        assert.equal(r.code, 0, r.stderr);
-        const res = r.json<{
-          verdict: string;
-          predicted_ms: number[];
-          detect_ms: number;
-          sent: number | null;
-        }>();
-        assert.deepEqual(res.predicted_ms, [1000, 1530]);
-        assert.equal(res.verdict, 'inside', `detected at ${res.detect_ms} ms`);
-        assert.ok((res.sent ?? 0) >= 5, 'it sent and said so ("sent <seq>")');
+        assert.deepEqual(res.predicted_ms, [1000, 1530], what);
+        assert.equal(res.verdict, 'inside', what);
+        assert.ok((res.sent ?? 0) >= 5, `it sent and said so ("sent <seq>"): ${what}`);
       });
     }
   },

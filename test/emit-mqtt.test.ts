@@ -19,6 +19,7 @@ import { tuneCommand } from '../src/cli/tune.js';
 import { parseWorkload } from '../src/core/workload.js';
 import { formatStrategy, parseStrategy, silentPath } from '../src/strategies/index.js';
 import { assertBadInput, assertSnapshot, netnsSkip, runCli, specOf, tuneFlags } from './helpers.js';
+import { runOwn, type BuiltClient } from './emit-go.js';
 
 const PY = '/usr/bin/python3';
 const TEMPLATE = fileURLToPath(new URL('../../test/fixtures/emit/paho_client.py', import.meta.url));
@@ -215,32 +216,25 @@ describe(
     for (const fault of ['partition', 'node-loss']) {
       it(`${fault}: noticed inside paho's window`, async () => {
         const { strategy, file } = await build();
-        const r = await runCli([
-          'run',
+        const own: BuiltClient = {
+          dir,
+          binary: `${PY} ${file}`,
+          strategy,
+          predicted_ms: [4000, 10_000],
+        };
+        const { res, what } = await runOwn(own, [
           '--target',
           'mqtt',
-          '--client-cmd',
-          `${PY} ${file}`,
           '--detect-log',
           'connection lost',
-          '--strategy',
-          strategy,
           '--workload',
           'publish:5',
           '--fault',
           fault,
-          '--json',
         ]);
-        assert.equal(r.code, 0, r.stderr);
-        const res = r.json<{
-          verdict: string;
-          predicted_ms: number[];
-          detect_ms: number;
-          sent: number | null;
-        }>();
-        assert.deepEqual(res.predicted_ms, [4000, 10_000]);
-        assert.equal(res.verdict, 'inside', `detected at ${res.detect_ms} ms`);
-        assert.ok((res.sent ?? 0) >= 5, 'it published and said so ("sent <seq>")');
+        assert.deepEqual(res.predicted_ms, [4000, 10_000], what);
+        assert.equal(res.verdict, 'inside', what);
+        assert.ok((res.sent ?? 0) >= 5, `it published and said so ("sent <seq>"): ${what}`);
       });
     }
   },
