@@ -15,6 +15,8 @@ import { strict as assert } from 'node:assert';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { specFromFlags } from '../src/cli/run.js';
+import { parseScenario } from '../src/scenario/file.js';
+import { cellsOf } from '../src/report/cells.js';
 import type { ExperimentResult } from '../src/runner/experiment.js';
 import {
   assertBadInput,
@@ -86,6 +88,36 @@ describe('--server-cmd: bad input', () => {
       runFlags({ target: 'nats', workload: 'subscribe:5', fault: 'graceful', serverCmd: 'x' }),
     );
     assert.deepEqual(spec.ownServer, { command: 'x' });
+  });
+});
+
+describe('server_command in scenario files', () => {
+  it("runs each of the client's cells against your server, in cells of their own", async () => {
+    const text = [
+      'clients:',
+      '  - target: tcp',
+      '    server_command: ./my-server --port "$HALFOPEN_PORT"',
+      '  - target: tcp',
+      'faults: [graceful]',
+    ].join('\n');
+    const { specs } = parseScenario(text, 'my.yaml');
+    assert.deepEqual(
+      specs.map((sp) => sp.ownServer?.command ?? null),
+      ['./my-server --port "$HALFOPEN_PORT"', null],
+    );
+    const cells = cellsOf(specs.map((spec, index) => ({ spec, index, error: 'not run' })));
+    assert.deepEqual(
+      cells.map((c) => c.target),
+      ['tcp (server: ./my-server --port "$HALFOPEN_PORT")', 'tcp'],
+    );
+    await assertBadInput(
+      () =>
+        parseScenario(
+          'clients:\n  - target: tcp\n    server_command: x\nfaults: [pod-delete]\ntestbeds: [k8s]',
+          'k.yaml',
+        ),
+      /^k\.yaml: clients\[0\] with fault pod-delete: --server-cmd runs on the netns, proxy and kube/,
+    );
   });
 });
 

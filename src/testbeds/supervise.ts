@@ -58,6 +58,8 @@ let draining = false;
 const program = spawn('/bin/sh', ['-c', cfg.command], { stdio: ['ignore', 'inherit', 'inherit'] });
 program.on('exit', (code, signal) => {
   const status = code ?? 128 + (signal ? constants.signals[signal] : 0);
+  // The group's SIGTERM may end the shell before this process has run its own handler.
+  if (cfg.onTerm === 'drain' && signal === 'SIGTERM') draining = true;
   if (!draining) {
     signalGroup('SIGKILL');
     process.exit(status);
