@@ -73,6 +73,10 @@ export function addRunCommand(program: Command, signal: AbortSignal): void {
       '--detect-log <regex>',
       "with --client-cmd: a line of your program's output matching this counts as its detection too",
     )
+    .option(
+      '--server-cmd <command>',
+      "your own server in the target's place: a shell command run where the target runs, told where to listen by HALFOPEN_HOST and HALFOPEN_PORT (see below)",
+    )
     .addHelpText(
       'after',
       `
@@ -89,6 +93,15 @@ Your own client (--client-cmd '<command>'):
   Print "sent <seq>" per message your API accepted for exact stale/lost counts (otherwise loss
   is the gaps in what arrived). --strategy, if given, describes what the program does (e.g.
   user-timeout:3s) so that a window can be predicted.
+
+Your own server (--server-cmd '<command>'):
+  Run by /bin/sh where the target runs (the server namespace; each pod on kube; the host on
+  proxy) with HALFOPEN_TARGET, HALFOPEN_HOST and HALFOPEN_PORT (listen there), HALFOPEN_POD and
+  HALFOPEN_WORKLOAD. It is ready once its socket listens; it must speak what the built-in
+  client sends (above; tcp also sends "PING <n>" for "PONG <n>" with heartbeat, and
+  "HELLO <id> <attempt>"). Print "recv <seq>" per message it received: loss is counted from
+  those. graceful and pod-delete send it SIGTERM and wait for it to exit (kube: until the
+  grace period; --restart: 5 s). Not on k8s.
 
 Faults [the testbeds that have them]:
 ${faultHelp}

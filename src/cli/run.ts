@@ -53,6 +53,7 @@ export interface RunFlags extends K8sFlags {
   json?: boolean;
   clientCmd?: string;
   detectLog?: string;
+  serverCmd?: string;
   expect?: string[];
   junit?: string;
 }
@@ -88,6 +89,7 @@ export function specFromFlags(f: RunFlags): ExperimentSpec {
     testbed: parseChoice(f.testbed, TESTBEDS, 'testbed'),
     target,
     ...(own ? { own } : {}),
+    ...(f.serverCmd !== undefined ? { ownServer: { command: f.serverCmd } } : {}),
     strategy: parseStrategy(strategyText ?? PROTOCOLS[target].defaultStrategy),
     workload: parseWorkload(workloadText ?? 'idle'),
     fault: parseChoice(f.fault, FAULTS, 'fault'),

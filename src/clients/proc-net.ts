@@ -57,3 +57,17 @@ export function socketsTo(tables: readonly string[], remotes: readonly string[])
   }
   return out;
 }
+
+/** Whether a socket listens on `port` (any address), in /proc/net/tcp and tcp6 tables. */
+export function listensOn(tables: readonly string[], port: number): boolean {
+  const p = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return tables.some((table) =>
+    table
+      .split('\n')
+      .slice(1)
+      .some((line) => {
+        const cols = line.trim().split(/\s+/);
+        return cols[1]?.endsWith(p) === true && cols[3] === '0A';
+      }),
+  );
+}

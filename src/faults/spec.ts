@@ -35,6 +35,20 @@ export interface OwnClient {
   declared: boolean;
 }
 
+/**
+ * Your own server in the target's place (`--server-cmd`): a shell command run where the target
+ * runs (the server namespace, each pod), told where to listen by HALFOPEN_HOST and HALFOPEN_PORT.
+ * It is ready once its listening socket shows in the kernel's table; a `recv <seq>` line of its
+ * output is a delivery.
+ */
+export interface OwnServer {
+  command: string;
+}
+
+/** What a run reports as its target when it is your server: `your server: <command>`. */
+export const OWN_SERVER = 'your server: ';
+export const ownServerVersion = (own: OwnServer): string => `${OWN_SERVER}${own.command}`;
+
 /** The fields fault parameters fill; each fault's definition says which it takes. */
 export interface FaultFields {
   /** partition only: remove the drop this long after T0. */
@@ -57,6 +71,8 @@ export interface FaultSpec extends FaultFields {
   target: TargetName;
   /** Set: the client is the user's program, and `strategy` what they say it does. */
   own?: OwnClient;
+  /** Set: the target is the user's server program. */
+  ownServer?: OwnServer;
   strategy: Strategy;
   workload: Workload;
   /** MQTT quality of service for publish and subscribe (0 elsewhere). */

@@ -78,23 +78,28 @@ export function faultLabel(
 
 /**
  * The target column: on kube with its cluster (`nats x3`, `nats x3 advertised`, `tcp x3
- * headless`, `x0.05` when the delays are scaled), so variants of one scenario stay apart.
+ * headless`, `x0.05` when the delays are scaled), so variants of one scenario stay apart; your
+ * own server's command after it.
  */
-export function targetLabel(sp: Pick<ExperimentSpec, 'target' | 'kube'>): string {
+export function targetLabel(sp: Pick<ExperimentSpec, 'target' | 'kube' | 'ownServer'>): string {
+  const own = sp.ownServer ? ` (server: ${short(sp.ownServer.command)})` : '';
   const k = sp.kube;
-  if (!k) return sp.target;
+  if (!k) return `${sp.target}${own}`;
   const parts = [`${sp.target} x${k.replicas}`];
   if (k.advertise) parts.push('advertised');
   if (k.service === 'headless') parts.push('headless');
-  return parts.join(' ');
+  return `${parts.join(' ')}${own}`;
 }
+
+/** A command as a column shows it. */
+const short = (command: string): string =>
+  command.length > 40 ? `${command.slice(0, 39)}…` : command;
 
 /** The strategy column; for your own client, what it was said to do and its command. */
 function strategyLabel(sp: ExperimentSpec): string {
   if (!sp.own) return formatStrategy(sp.strategy);
   const { command, declared } = sp.own;
-  const cmd = command.length > 40 ? `${command.slice(0, 39)}…` : command;
-  return `${declared ? formatStrategy(sp.strategy) : 'unknown'} (${cmd})`;
+  return `${declared ? formatStrategy(sp.strategy) : 'unknown'} (${short(command)})`;
 }
 
 export function cellsOf(rows: readonly MatrixRow[]): Cell[] {
@@ -106,7 +111,16 @@ export function cellsOf(rows: readonly MatrixRow[]): Cell[] {
     const qos = PROTOCOLS[sp.target].qos ? sp.qos : null;
     const label = faultLabel(sp);
     const target = targetLabel(sp);
-    const key = [sp.testbed, target, strategy, sp.own?.command, workload, qos, label].join('|');
+    const key = [
+      sp.testbed,
+      target,
+      sp.ownServer?.command,
+      strategy,
+      sp.own?.command,
+      workload,
+      qos,
+      label,
+    ].join('|');
     let entry = cells.get(key);
     if (!entry) {
       entry = {

@@ -4,7 +4,7 @@
  */
 import type { ExperimentResult } from '../runner/experiment.js';
 import { FAULT_DEFS, type FaultDef, type FaultName } from '../faults/index.js';
-import type { TestbedName } from '../faults/spec.js';
+import { OWN_SERVER, type TestbedName } from '../faults/spec.js';
 import { formatMs } from '../util/duration.js';
 
 type Result = Omit<ExperimentResult, 'timeline'>;
@@ -93,6 +93,10 @@ export function renderResult(r: Result, timelinePath: string | null): string {
   else
     lines.push(
       `  messages     ${r.sent} accepted${r.workload.startsWith('subscribe') ? ' (published by the far side)' : ''}, ${r.lost} lost, ${r.stale_sent} accepted after the fault before detection${dup}`,
+    );
+  if (r.target_version.startsWith(OWN_SERVER) && r.received === 0 && (r.sent ?? 0) > 0)
+    lines.push(
+      '               your server printed no "recv <seq>": every message counts as lost (see --server-cmd in run --help)',
     );
   const def = faultNamed(r.fault);
   const impl = def?.testbeds[r.testbed as TestbedName];

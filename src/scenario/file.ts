@@ -124,6 +124,13 @@ export const scenarioSchema = z
               .describe(
                 "with command: a regex; a matching line of the program's output is a detection",
               ),
+            server_command: z
+              .string()
+              .min(1)
+              .optional()
+              .describe(
+                "your own server in the target's place: a shell command, as --server-cmd takes it",
+              ),
             strategies: z
               .array(z.string())
               .min(1)
@@ -377,6 +384,9 @@ function expand(
                     testbed,
                     target: client.target,
                     ...(own ? { own } : {}),
+                    ...(client.server_command !== undefined
+                      ? { ownServer: { command: client.server_command } }
+                      : {}),
                     strategy,
                     workload,
                     qos,

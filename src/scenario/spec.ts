@@ -24,7 +24,13 @@ import {
   type Strategy,
 } from '../strategies/index.js';
 import { formatDuration } from '../util/duration.js';
-import { TESTBEDS, type FaultSpec, type OwnClient, type TestbedName } from '../faults/spec.js';
+import {
+  TESTBEDS,
+  type FaultSpec,
+  type OwnClient,
+  type OwnServer,
+  type TestbedName,
+} from '../faults/spec.js';
 import { formatWorkload, parseWorkload, type Workload } from '../core/workload.js';
 
 export interface ExperimentSpec extends FaultSpec {
@@ -32,7 +38,7 @@ export interface ExperimentSpec extends FaultSpec {
 }
 
 export { FAULTS, TARGETS, TESTBEDS, formatStrategy, parseStrategy, formatWorkload, parseWorkload };
-export type { FaultName, Strategy, TargetName, TestbedName, Workload, OwnClient };
+export type { FaultName, Strategy, TargetName, TestbedName, Workload, OwnClient, OwnServer };
 export { EXPIRY_ACTIONS, type ExpiryAction, type IdleTimeout } from '../faults/spec.js';
 export { parseChoice, TCP_KEEPALIVE_MAX_S, WS_SIDES, type WsSide } from '../strategies/index.js';
 
@@ -143,6 +149,7 @@ export function validateSpec(spec: ExperimentSpec): ExperimentSpec {
   validateKube(spec, def);
   const kinds = strategyKindsFor(spec.target, spec.own !== undefined);
   if (spec.own) validateOwnClient(spec.own);
+  if (spec.ownServer) validateOwnServer(spec);
   if (!kinds.includes(spec.strategy.kind)) {
     throw new BadInputError(
       `strategy '${formatStrategy(spec.strategy)}' does not apply to target ${spec.target} (expected ${kinds.join(' or ')}, e.g. ${protocol.defaultStrategy})`,
@@ -234,4 +241,17 @@ function validateOwnClient(own: OwnClient): void {
       );
     }
   }
+}
+
+/** Your own server: where it can run, and what the lab cannot ask of it. */
+function validateOwnServer(spec: ExperimentSpec): void {
+  if (spec.ownServer!.command.trim() === '') throw new BadInputError('--server-cmd is empty');
+  if (spec.testbed === 'k8s')
+    throw new BadInputError(
+      '--server-cmd runs on the netns, proxy and kube testbeds; on a real cluster your server is your own workload: watch it with halfopen k8s watch',
+    );
+  if (spec.workload.kind === 'subscribe' && PROTOCOLS[spec.target].pushes === 'target')
+    throw new BadInputError(
+      `workload '${formatWorkload(spec.workload)}' with --server-cmd: the lab cannot tell your ${spec.target} server when to push; use a publish or idle workload`,
+    );
 }

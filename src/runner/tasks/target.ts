@@ -1,5 +1,6 @@
 /** The target: started in the server's side of the testbed, and started again after a fault. */
 import { ProcessGroup, type LabProcess } from '../../core/process.js';
+import { ProcessError } from '../../errors.js';
 import type { ServerSite } from '../../testbeds/types.js';
 import { startSink } from './client.js';
 import { now, within } from '../../util/clock.js';
@@ -7,6 +8,7 @@ import { targetPushes } from '../spec-questions.js';
 import { waitReady } from '../timeline.js';
 import { checkAbort, need, READY_TIMEOUT_MS, type ExperimentContext } from './context.js';
 import type { Task } from './task.js';
+import { startOwnServer } from '../own-server.js';
 
 /**
  * Starts the target and waits until it accepts connections: the lab's own server says so in a
@@ -20,6 +22,34 @@ export async function startTarget(
   const { spec, timeline, made } = ctx;
   const bed = need(made.bed, 'testbed');
   const def = need(made.targetDef, 'target');
+  if (spec.ownServer) {
+    const since = now();
+    const own = startOwnServer(
+      spec,
+      spec.ownServer,
+      site,
+      { host: bed.targetHost, port: bed.targetPort },
+      timeline,
+    );
+    const what = `your server${site.peers.length > 0 ? ` in ${site.name}` : ''}`;
+    try {
+      await waitReady(
+        timeline,
+        own,
+        `${what} (listening on port ${bed.targetPort})`,
+        (e) => e.src === 'target' && e.type === 'listening' && e.t >= since,
+        READY_TIMEOUT_MS,
+        signal,
+      );
+    } catch (err) {
+      if (!own.hasExited() || signal.aborted) throw err;
+      const tail = own.stderrTail().trim().split('\n').slice(-3).join(' | ');
+      throw new ProcessError(
+        `${what} exited (${await own.exited}) before it listened on port ${bed.targetPort}${tail ? `: ${tail}` : ''}`,
+      );
+    }
+    return own;
+  }
   const dir = def.broker ? site.dir() : '';
   // A pushing server (subscribe) restarted goes on numbering where the last one stopped.
   let firstSeq = 1;

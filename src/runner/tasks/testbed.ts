@@ -8,6 +8,7 @@ import { LabError } from '../../errors.js';
 import { embeddedStandIn, targetOf, testbedOptions } from '../spec-questions.js';
 import type { ExperimentContext } from './context.js';
 import type { Task } from './task.js';
+import { ownServerVersion } from '../own-server.js';
 
 /**
  * Can this machine host the testbed, and which target runs: the broker binary when installed, or
@@ -18,6 +19,11 @@ export const preflight: Task<ExperimentContext> = {
   async setup({ spec, made }) {
     if (spec.testbed === 'netns' || spec.testbed === 'kube') await netnsPreflight(spec.testbed);
     const def = targetOf(spec);
+    if (spec.ownServer) {
+      made.targetDef = def;
+      made.targetVersion = ownServerVersion(spec.ownServer);
+      return;
+    }
     if (!def.broker) {
       made.targetDef = def;
       made.targetVersion = def.version ?? def.describe;
