@@ -100,8 +100,7 @@ const scenarioWide = Object.fromEntries(
   ]),
 );
 
-const TARGET_HELP =
-  'the server side: tcp, ws, grpc, h2 (built-in servers), nats (nats-server), mqtt (mosquitto)';
+const TESTBEDS_HELP = 'where to run; every experiment runs on each: netns, proxy, kube, k8s';
 
 export const scenarioSchema = z
   .object({
@@ -110,7 +109,7 @@ export const scenarioSchema = z
       .array(
         z
           .object({
-            target: z.enum(TARGETS).describe(TARGET_HELP),
+            target: z.enum(TARGETS).describe('the server side under test'),
             command: z
               .string()
               .min(1)
@@ -162,11 +161,7 @@ export const scenarioSchema = z
       .default(['idle'])
       .describe('idle, publish:<rate>, subscribe:<rate>'),
     faults: z.array(faultEntry).min(1).describe('faults, by name or with their own heal/restart'),
-    testbeds: z
-      .array(z.enum(TESTBEDS))
-      .min(1)
-      .default(['netns'])
-      .describe('where to run; every experiment runs on each: netns, proxy, kube, k8s'),
+    testbeds: z.array(z.enum(TESTBEDS)).min(1).default(['netns']).describe(TESTBEDS_HELP),
     repetitions: z.number().int().min(1).max(100).default(1).describe('runs per experiment'),
     expect: expectField.optional(),
     deadline: duration.default('30s').describe('how long after T0 detection may take'),
