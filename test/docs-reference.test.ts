@@ -16,6 +16,8 @@ import { cliReference, helpOf } from '../src/docs/cli-doc.js';
 import { firstDifference } from '../src/docs/drift.js';
 import { PROSE_WIDTH } from '../src/docs/markdown.js';
 import { referenceFiles } from '../src/docs/reference.js';
+import { exampleScenario } from '../src/docs/scenario-doc.js';
+import { parseScenario } from '../src/scenario/file.js';
 
 // dist/test/docs-reference.test.js -> the repository's root.
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -52,6 +54,13 @@ describe('the reference is what the code generates', () => {
     assert.ok(d, 'the changed description went unnoticed');
     assert.match(d, /^docs\/reference\/cli\.md:\d+ differs .*run `npm run docs`/);
     assert.match(d, /generated: ".*said differently/);
+  });
+
+  it("the example scenario (from matrix's help) is a valid scenario file", () => {
+    const text = exampleScenario();
+    assert.match(text, /^name: /);
+    const s = parseScenario(text, 'example.yaml');
+    assert.ok(s.specs.length > 0);
   });
 
   it('every Markdown file starts by saying it is generated', () => {

@@ -27,9 +27,12 @@ function words(text: string): string[] {
   const out: string[] = [];
   let open = false;
   for (const w of text.split(/\s+/).filter(Boolean)) {
-    // A unit stays with its number (`250 ms`), as does the text of an open code span.
+    // A unit stays with its number (`250 ms`), as does the text of an open code span; a word that
+    // would start a list or a heading at the head of a line (`-`, `+`, `1.`) stays with the one
+    // before it.
     const unit = /^(?:ms|s|min|MB|%)[,.;:)]*$/.test(w) && /\d$/.test(out[out.length - 1] ?? '');
-    if (open || unit) out[out.length - 1] += ` ${w}`;
+    const marker = /^(?:[-+*>]|#+|\d+[.)])$/.test(w) && out.length > 0;
+    if (open || unit || marker) out[out.length - 1] += ` ${w}`;
     else out.push(w.includes('`') ? w : tagSafe(w));
     if ((w.match(/`/g)?.length ?? 0) % 2 === 1) open = !open;
   }

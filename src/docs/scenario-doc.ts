@@ -4,7 +4,9 @@
  */
 import { scenarioJsonSchema } from '../scenario/file.js';
 import { DURATION_PATTERN } from '../util/duration.js';
-import { code, document, item, wrap } from './markdown.js';
+import { buildProgram } from '../cli/program.js';
+import { helpOf } from './cli-doc.js';
+import { block, code, document, item, wrap } from './markdown.js';
 
 /** The part of JSON Schema that zod writes for scenario files. */
 interface Schema {
@@ -89,6 +91,19 @@ function fields(obj: Schema, depth: number): string[] {
   });
 }
 
+/** The example scenario of `halfopen matrix --help`, as a file holds it. */
+export function exampleScenario(): string {
+  const program = buildProgram(new AbortController().signal, { portable: true });
+  const help = helpOf(program.commands.find((c) => c.name() === 'matrix')!);
+  const lines = help.split('\n');
+  const start = lines.indexOf('Example scenario (YAML):') + 1;
+  const end = lines.findIndex((l, i) => i >= start && l.trim() === '');
+  return lines
+    .slice(start, end === -1 ? undefined : end)
+    .map((l) => l.slice(2))
+    .join('\n');
+}
+
 export const schemaText = (): string => `${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`;
 
 /** The schema as docs/reference keeps it: the same, with a first key saying where it is from. */
@@ -114,17 +129,6 @@ export function scenarioReference(): string {
     fields(schema, 0).join('\n'),
     '## Example',
     wrap('From `halfopen matrix --help`:'),
-    `\`\`\`yaml
-name: my matrix
-clients:
-  - { target: tcp, strategies: [none, "user-timeout:3s"] }
-  - { target: nats, strategies: ["nats:ping=1s,maxout=2"] }
-  - { target: mqtt, strategies: ["mqtt:keepalive=2s"], qos: [0, 1] }
-workloads: [publish:10]
-faults: [kill, { fault: partition, heal: 5s }]
-repetitions: 3
-deadline: 12s
-expect: "detect<=10s"
-\`\`\``,
+    block(exampleScenario(), 'yaml'),
   ]);
 }
