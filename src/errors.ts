@@ -72,16 +72,7 @@ export class TeardownError extends LabError {
   }
 }
 
-/**
- * The exit codes, one per kind of outcome, so that a pipeline can tell them apart:
- * - ok: the command ran, and every expectation it was given was met;
- * - failed: the lab itself failed (building, faulting or tearing down a testbed);
- * - badInput: a flag, spec, value or file is wrong; nothing was created;
- * - missed: the command ran, but a result missed an expectation (`--expect`, `expect:`) or
- *   `compare` found a regression beyond its tolerance;
- * - environment: the machine cannot do it (not root, a missing tool, a port in use);
- * - interrupted: stopped by SIGINT or SIGTERM after teardown.
- */
+/** The exit codes, one per kind of outcome, so that a pipeline can tell them apart (EXIT_MEANINGS). */
 export const EXIT = {
   ok: 0,
   failed: 1,
@@ -90,6 +81,20 @@ export const EXIT = {
   environment: 4,
   interrupted: 130,
 } as const;
+
+/** What each exit code says, as the reference (docs/reference/exit-codes.md) prints it. */
+export const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
+  ok: 'the command ran, and every expectation it was given was met (without expectations: whatever it found)',
+  failed: 'the lab itself failed: building, faulting or tearing down a testbed',
+  badInput:
+    'bad input: a flag, spec, value or file is wrong; one line that quotes what was typed, and nothing was created',
+  missed:
+    'the command ran, but a result missed an expectation (`--expect`, `expect:`), or `compare` found a regression beyond its tolerance',
+  environment:
+    'this machine cannot do it: not root, a missing tool, a port in use, an output directory it cannot write',
+  interrupted:
+    'stopped by SIGINT or SIGTERM (Ctrl-C), after everything the run created was removed',
+};
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof BadInputError) return EXIT.badInput;

@@ -3,18 +3,10 @@
  * The halfopen CLI. The one place where errors become messages and exit codes:
  * 0 the command ran (whatever it found), 2 bad input, 1 lab failure, 130 interrupted.
  */
-import { Command, CommanderError } from 'commander';
-import { BadInputError, EXIT, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
-import { jsonError, refuseRepeatedFlags, wantsJson } from './strict.js';
-import { addCleanupCommand } from './cleanup.js';
-import { addCompareCommand } from './compare.js';
-import { HALFOPEN_VERSION } from './version.js';
-import { addK8sCommands } from './k8s.js';
-import { addMatrixCommands } from './matrix-command.js';
-import { addProxyCommands } from './proxy-command.js';
-import { addRunCommand } from './run-command.js';
-import { addShowCommand } from './show.js';
-import { addTuneCommand } from './tune-command.js';
+import { CommanderError } from 'commander';
+import { BadInputError, exitCodeFor, InterruptedError, TeardownError } from '../errors.js';
+import { jsonError, wantsJson } from './strict.js';
+import { buildProgram } from './program.js';
 
 // Broker binaries and ip, iptables live in sbin, which a non-login root shell may not have on PATH.
 {
@@ -45,31 +37,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 /** With --json a failure is also one JSON object on stdout, where the caller reads. */
 const json = wantsJson(process.argv);
 
-const program = new Command('halfopen')
-  .description(
-    'Measure how long clients take to notice connections that die without FIN or RST, what they lose, and how they recover.',
-  )
-  .version(HALFOPEN_VERSION, '--version', "print halfopen's version")
-  .exitOverride()
-  .configureOutput({
-    outputError: (str, write) => {
-      const line = str.replace(/^error: /, '').trim();
-      if (json) process.stdout.write(jsonError(new BadInputError(line), EXIT.badInput));
-      write(`halfopen: ${line}\n`);
-    },
-  })
-  .showHelpAfterError(false)
-  .showSuggestionAfterError(false);
-
-addRunCommand(program, controller.signal);
-addMatrixCommands(program, controller.signal);
-addTuneCommand(program, controller.signal);
-addProxyCommands(program, controller.signal);
-addCleanupCommand(program);
-addCompareCommand(program);
-addShowCommand(program);
-addK8sCommands(program, controller.signal);
-refuseRepeatedFlags(program);
+const program = buildProgram(controller.signal, { json });
 
 async function main(): Promise<number> {
   try {

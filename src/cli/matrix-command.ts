@@ -7,8 +7,10 @@ import { demoCommand } from './demo.js';
 import { defaultParallel, matrixCommand, type MatrixFlags } from './matrix.js';
 import { EXPERIMENT_BYTES, LATE_MS, MAX_DEFAULT, PER_CORE } from '../runner/parallelism.js';
 
-export function addMatrixCommands(program: Command, signal: AbortSignal): void {
-  const parallelHelp = `the most experiments at once (default ${defaultParallel()} here: ${PER_CORE} per core, as many as the free memory holds at ${EXPERIMENT_BYTES / 2 ** 20} MB each, at most ${MAX_DEFAULT}); lowered while their timers run late`;
+/** `portable`: help without this machine's default parallelism (its rule only), for the reference. */
+export function addMatrixCommands(program: Command, signal: AbortSignal, portable = false): void {
+  const here = portable ? 'default' : `default ${defaultParallel()} here`;
+  const parallelHelp = `the most experiments at once (${here}: ${PER_CORE} per core, as many as the free memory holds at ${EXPERIMENT_BYTES / 2 ** 20} MB each, at most ${MAX_DEFAULT}); lowered while their timers run late`;
 
   const adaptiveHelp = `
 Experiments mostly wait on timers, so many run at once. When one reports its timers more than

@@ -122,7 +122,7 @@ Examples:
   halfopen run --target nats --strategy nats:ping=1s,maxout=2 --workload publish:10 --fault partition --heal 5s
   halfopen run --target mqtt --strategy mqtt:keepalive=2s --qos 1 --workload publish:10 --fault kill --restart 3s
   halfopen run --preset seed --fault node-loss
-  halfopen run --testbed kube --target nats --strategy nats:ping=5s,maxout=2 --workload publish:1 \
+  halfopen run --testbed kube --target nats --strategy nats:ping=5s,maxout=2 --workload publish:1 \\
     --fault pod-force-delete --time-scale 0.05
   halfopen run --target ws --strategy ws:ping=1s,timeout=1s,side=server --fault node-loss
   halfopen run --target nats --workload publish:10 --fault partition --heal 8s \\

@@ -84,8 +84,9 @@ const paramFields = Object.fromEntries(
 );
 const paramKeys = FAULT_PARAMS.flatMap((p) => p.options.map((o) => o.key));
 
+const faultName = z.enum(FAULTS).describe('the fault, by name');
 const faultEntry = z.union(
-  [z.enum(FAULTS), z.object({ fault: z.enum(FAULTS), ...paramFields }).strict()],
+  [z.enum(FAULTS), z.object({ fault: faultName, ...paramFields }).strict()],
   {
     error: `expected a fault (${FAULTS.join(', ')}) or { fault, ${paramKeys.join(', ')} }`,
   },
@@ -99,6 +100,8 @@ const scenarioWide = Object.fromEntries(
   ]),
 );
 
+const TESTBEDS_HELP = 'where to run; every experiment runs on each: netns, proxy, kube, k8s';
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1).optional().describe('shown in the report'),
@@ -106,7 +109,7 @@ export const scenarioSchema = z
       .array(
         z
           .object({
-            target: z.enum(TARGETS),
+            target: z.enum(TARGETS).describe('the server side under test'),
             command: z
               .string()
               .min(1)
@@ -158,11 +161,11 @@ export const scenarioSchema = z
       .default(['idle'])
       .describe('idle, publish:<rate>, subscribe:<rate>'),
     faults: z.array(faultEntry).min(1).describe('faults, by name or with their own heal/restart'),
-    testbeds: z.array(z.enum(TESTBEDS)).min(1).default(['netns']),
-    repetitions: z.number().int().min(1).max(100).default(1),
+    testbeds: z.array(z.enum(TESTBEDS)).min(1).default(['netns']).describe(TESTBEDS_HELP),
+    repetitions: z.number().int().min(1).max(100).default(1).describe('runs per experiment'),
     expect: expectField.optional(),
     deadline: duration.default('30s').describe('how long after T0 detection may take'),
-    warmup: duration.default('1s'),
+    warmup: duration.default('1s').describe('connected time before the fault'),
     ...scenarioWide,
     sysctls: z
       .record(z.string(), z.number().int())

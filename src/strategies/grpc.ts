@@ -53,6 +53,24 @@ export const grpc: StrategyDef<GrpcStrategy> = {
   kind: 'grpc',
   usage: 'grpc:time=10s,timeout=5s[,without-calls=false][,lib=js|go|java]',
   help: "keepalive time, timeout, permit-without-calls (idle = channel, no call); lib= names whose rule applies to your own client: js (grpc-js, the lab's), go (grpc-go), java (grpc-java)",
+  keys: [
+    { key: 'time', required: true, help: 'keepalive time: the pause before a ping' },
+    {
+      key: 'timeout',
+      required: true,
+      help: 'keepalive timeout: how long a ping may go unacknowledged',
+    },
+    {
+      key: 'without-calls',
+      default: 'false',
+      help: 'permit-without-calls: ping with no call active too (true or false)',
+    },
+    {
+      key: 'lib',
+      default: 'js',
+      help: "whose rule applies: js (grpc-js, the lab's client); go, java for your own",
+    },
+  ],
   kernel: null,
   ownClientOnly: (s) =>
     s.lib === 'js'

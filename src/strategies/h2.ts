@@ -14,6 +14,10 @@ export const h2: StrategyDef<H2Strategy> = {
   kind: 'h2',
   usage: 'h2:ping=1s,timeout=1s',
   help: 'session.ping() every ping; no ack within timeout ends the session',
+  keys: [
+    { key: 'ping', required: true, help: 'how often the client calls session.ping()' },
+    { key: 'timeout', required: true, help: 'how long the ack may take before the session ends' },
+  ],
   kernel: null,
   ownClientOnly: () => null,
   parse(body, what) {

@@ -14,6 +14,10 @@ export const heartbeat: StrategyDef<HeartbeatStrategy> = {
   kind: 'heartbeat',
   usage: 'heartbeat:interval=1s,timeout=2s',
   help: 'application PING every interval; no PONG within timeout fails',
+  keys: [
+    { key: 'interval', required: true, help: 'how often the client sends PING' },
+    { key: 'timeout', required: true, help: 'how long it waits for the PONG' },
+  ],
   kernel: null,
   ownClientOnly: () => null,
   parse(body, what) {

@@ -17,6 +17,19 @@ export const keepalive: StrategyDef<KeepaliveStrategy> = {
   usage: 'keepalive:idle=2s,interval=1s,count=3',
   ownClientOnly: () => null,
   help: 'SO_KEEPALIVE with TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT',
+  keys: [
+    {
+      key: 'idle',
+      required: true,
+      help: 'TCP_KEEPIDLE: idle time before the first probe (whole seconds)',
+    },
+    { key: 'interval', required: true, help: 'TCP_KEEPINTVL: time between probes (whole seconds)' },
+    {
+      key: 'count',
+      required: true,
+      help: 'TCP_KEEPCNT: unanswered probes before the connection fails (1 to 127)',
+    },
+  ],
   kernel: {
     sockopts: (s) => ({
       keepalive: { idleMs: s.idleMs, intervalMs: s.intervalMs, count: s.count },

@@ -27,6 +27,19 @@ export const mqtt: StrategyDef<MqttStrategy> = {
   kind: 'mqtt',
   usage: 'mqtt:keepalive=10s[,reconnect=1s][,lib=js|paho|paho-go|paho-java][,pingtimeout=10s]',
   help: "keepalive (whole seconds, 0 disables) and reconnect period; lib= names whose rule applies to your own client: js (MQTT.js, the lab's), paho (Python), paho-go (pingtimeout= is its PingTimeout), paho-java",
+  keys: [
+    { key: 'keepalive', required: true, help: 'MQTT keepalive (whole seconds; 0 disables it)' },
+    { key: 'reconnect', default: '1s', help: 'reconnectPeriod: the pause before reconnecting' },
+    {
+      key: 'lib',
+      default: 'js',
+      help: "whose rule applies: js (MQTT.js, the lab's client); paho, paho-go, paho-java for your own",
+    },
+    {
+      key: 'pingtimeout',
+      help: `lib=paho-go only: its PingTimeout (default ${specMs(PAHO_GO_PING_TIMEOUT_MS)})`,
+    },
+  ],
   kernel: null,
   ownClientOnly: (s) =>
     s.lib === 'js'

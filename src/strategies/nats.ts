@@ -28,6 +28,25 @@ export const nats: StrategyDef<NatsStrategy> = {
   kind: 'nats',
   usage: 'nats:ping=5s,maxout=2[,wait=2s,attempts=10,lib=go]',
   help: "nats.js pingInterval, maxPingOut, reconnectTimeWait, maxReconnectAttempts (-1: forever); lib=go|java|py: that library's ping rule (your own client)",
+  keys: [
+    { key: 'ping', required: true, help: 'pingInterval: how often the client pings the server' },
+    {
+      key: 'maxout',
+      required: true,
+      help: 'maxPingOut: unanswered pings before the connection is stale',
+    },
+    { key: 'wait', default: '2s', help: 'reconnectTimeWait: the pause between reconnect attempts' },
+    {
+      key: 'attempts',
+      default: '10',
+      help: 'maxReconnectAttempts: reconnect attempts before giving up (-1: forever)',
+    },
+    {
+      key: 'lib',
+      default: 'js',
+      help: "whose ping rule applies: js (nats.js, the lab's client); go, java, py for your own",
+    },
+  ],
   kernel: null,
   ownClientOnly: (s) =>
     s.lib === 'js'

@@ -11,6 +11,7 @@ export const none: StrategyDef<NoneStrategy> = {
   kind: 'none',
   usage: 'none',
   help: 'no detection beyond what the kernel does by default',
+  keys: [],
   kernel: { sockopts: () => ({}) },
   ownClientOnly: () => null,
   parse(body, what) {

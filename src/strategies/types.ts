@@ -13,12 +13,28 @@ export interface SocketOptions {
   userTimeoutMs?: number;
 }
 
+/** One `key=value` of a strategy's spec, as the reference lists it. */
+export interface StrategyKey {
+  readonly key: string;
+  /** The spec must give it. */
+  readonly required?: true;
+  /** What the parser takes when an optional key is left out. */
+  readonly default?: string;
+  /** What it sets, in a few words. */
+  readonly help: string;
+}
+
 export interface StrategyDef<S extends { kind: string }> {
   readonly kind: S['kind'];
   /** How it is written, with example values: `keepalive:idle=2s,interval=1s,count=3`. */
   readonly usage: string;
   /** What it does, for --help: one or two short lines. */
   readonly help: string;
+  /**
+   * Its `key=value`s, required ones first, as `parse` takes them (the reference's table;
+   * test/strategy-keys.test.ts checks them against `parse`). Empty when it takes none.
+   */
+  readonly keys: readonly StrategyKey[];
   /**
    * Set for TCP-level strategies any program can have, whatever it speaks on top. They rely on
    * the peer's kernel alone, so a proxy's kernel answers for a dead peer.

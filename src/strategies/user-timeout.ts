@@ -16,6 +16,7 @@ export const userTimeout: StrategyDef<UserTimeoutStrategy> = {
   kind: 'user-timeout',
   usage: 'user-timeout:3s',
   help: 'TCP_USER_TIMEOUT: unacknowledged data older than this fails',
+  keys: [],
   kernel: { sockopts: (s) => ({ userTimeoutMs: s.timeoutMs }) },
   ownClientOnly: () => null,
   parse(body, what) {

@@ -22,6 +22,15 @@ export const ws: StrategyDef<WsStrategy> = {
   kind: 'ws',
   usage: 'ws:ping=1s,timeout=1s[,side=client|server|both]',
   help: 'ws README heartbeat: side=client pings and waits for the pong; side=server: the server pings, the client gives up when a ping is timeout overdue; side=both',
+  keys: [
+    { key: 'ping', required: true, help: 'how often the pinging side pings' },
+    {
+      key: 'timeout',
+      required: true,
+      help: 'how late a pong (or the next ping) may be before the client gives up',
+    },
+    { key: 'side', default: 'client', help: 'who pings: client, server or both' },
+  ],
   kernel: null,
   ownClientOnly: () => null,
   parse(body, what) {
