@@ -50,7 +50,7 @@ export function addTuneCommand(program: Command, signal: AbortSignal): void {
 For each strategy the target's client has, the least chatty setting whose predicted window on a
 silent path ends by --within, whose timeout lets an answer be --tolerate late, and whose probes
 cross more often than 80 % of --idle-timeout. With --verify each is run through a partition and
-through a path 0.35 x --tolerate slower each way (+- 0.1 x), in parallel. --emit prints each
+through a path 0.4 x --tolerate slower each way (no jitter), in parallel. --emit prints each
 setting as the library's code, with its window; settings of a library whose rule differs from the
 lab's built-in client's carry lib= (nats:...,lib=go), and are checked with your own program
 (halfopen run --client-cmd), not --verify.
