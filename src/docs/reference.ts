@@ -45,7 +45,7 @@ function indexPage(): string {
   return document([
     '# halfopen reference',
     wrap(
-      'Generated from the code by `npm run docs`; a test (test/docs-reference.test.ts) fails when these files differ from what the code generates. The README is the manual: what the lab is for, how to read its results, what it measured. These pages are the lookup tables.',
+      'Generated from the code by `npm run docs`; a test (test/docs-reference.test.ts) fails when these files differ from what the code generates. The guides (docs/index.md) say how to use the lab and what it measured; these pages are the lookup tables.',
     ),
     PAGES.map((p) => item(`[${p.file}](${p.file}): ${p.what}`)).join('\n'),
   ]);

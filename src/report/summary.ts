@@ -1,6 +1,6 @@
 /**
  * summary.json: a matrix's results for machines. Its shape is versioned (`schema`) and documented
- * in the README; fields are only ever added within a version.
+ * in docs/reference/results.md; fields are only ever added within a version.
  */
 import type { MatrixRow } from '../runner/matrix.js';
 import type { Cell, Stats } from './cells.js';

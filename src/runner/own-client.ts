@@ -26,7 +26,7 @@ import type { Timeline } from './timeline.js';
 /** How often the watcher reads the socket table: the resolution of kernel detection. */
 export const KERNEL_POLL_MS = 10;
 
-/** The environment your program gets (documented in the README). */
+/** The environment your program gets (documented in docs/guides/own-client.md). */
 export function ownClientEnv(
   spec: ExperimentSpec,
   { host, port, clientId }: { host: string; port: number; clientId: string },

@@ -21,7 +21,7 @@ import type { Timeline } from './timeline.js';
 /** How often the watcher looks for the listening socket. */
 const LISTEN_POLL_MS = 20;
 
-/** The environment your server gets (documented in `run --help` and the README). */
+/** The environment your server gets (documented in `run --help` and docs/guides/own-server.md). */
 export function ownServerEnv(
   spec: ExperimentSpec,
   at: { host: string; port: number; pod: string },
