@@ -233,7 +233,11 @@ describe('your own client: bad input and failures', () => {
         '--client-cmd',
         'echo "no route to anywhere" >&2; exit 3',
       ]);
-      assertOneLine(r, 1, /no route to anywhere/);
+      assertOneLine(
+        r,
+        1,
+        /^halfopen: the client exited \(3\) before it was ready: no route to anywhere$/,
+      );
       assert.deepEqual(await namespacesOf(r.pid), []);
       assert.deepEqual(dirsOf(r.pid), []);
     },

@@ -123,8 +123,14 @@ export async function waitReady(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<TimelineEntry> {
-  const exited = proc.exited.then(() => null);
-  const entry = await Promise.race([timeline.waitFor(pred, timeoutMs, signal), exited]);
+  // A process that exits first ends the wait, its timer included (which would hold the run open).
+  const gone = new AbortController();
+  const exited = proc.exited.then(() => {
+    gone.abort();
+    return null;
+  });
+  const until = signal ? AbortSignal.any([signal, gone.signal]) : gone.signal;
+  const entry = await Promise.race([timeline.waitFor(pred, timeoutMs, until), exited]);
   if (entry) return entry;
   if (signal?.aborted) throw new ProcessError(`${what}: interrupted`);
   const fatal = timeline.find((e) => e.type === 'fatal');
@@ -132,7 +138,8 @@ export async function waitReady(
     fatal && 'error' in fatal
       ? fatal.error
       : proc.stderrTail().trim().split('\n').slice(-3).join(' | ');
-  throw new ProcessError(
-    `${what} did not become ready within ${timeoutMs} ms${why ? `: ${why}` : ''}`,
-  );
+  const how = proc.hasExited()
+    ? `exited (${await proc.exited}) before it was ready`
+    : `did not become ready within ${timeoutMs} ms`;
+  throw new ProcessError(`${what} ${how}${why ? `: ${why}` : ''}`);
 }
