@@ -89,7 +89,7 @@ export const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
   badInput:
     'bad input: a flag, spec, value or file is wrong; one line that quotes what was typed, and nothing was created',
   missed:
-    'the command ran, but a result missed an expectation (`--expect`, `expect:`), or `compare` found a regression beyond its tolerance',
+    'the command ran, but a result missed an expectation (`--expect`, `expect:`), `compare` found a regression beyond its tolerance, or `tune --verify` measured a setting that failed',
   environment:
     'this machine cannot do it: not root, a missing tool, a port in use, an output directory it cannot write',
   interrupted:

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { IDLE_MARGIN, tune, type TuneRequest } from '../src/advise/tune.js';
-import { tuneCommand, type TuneFlags } from '../src/cli/tune.js';
+import { tuneCommand, verifyExitCode, type TuneFlags, type Verification } from '../src/cli/tune.js';
 import {
   formatStrategy,
   parseStrategy,
@@ -194,6 +194,21 @@ describe('halfopen tune (CLI)', () => {
     const out = j.json<{ recommendations: { strategy: string; predicted_ms: number[] }[] }>();
     assert.equal(out.recommendations[0]!.strategy, 'grpc:time=8s,timeout=2s,without-calls=true');
     assert.deepEqual(out.recommendations[0]!.predicted_ms, [2000, 10_000]);
+  });
+});
+
+describe('tune --verify exit code', () => {
+  const check = (passed: boolean, error?: string): Verification => ({
+    partition: { testbed: 'netns', detect_ms: passed ? 4000 : null, in_time: passed },
+    slow_path: null,
+    passed,
+    ...(error === undefined ? {} : { error }),
+  });
+  it('is 3 when a measured setting failed, 0 when all passed or could not be measured', () => {
+    assert.equal(verifyExitCode([check(true), null, check(true)]), 0);
+    assert.equal(verifyExitCode([check(true), check(false)]), 3);
+    // Not measured (the lab failed, or the cluster's CNI left no silent path): reported, not judged.
+    assert.equal(verifyExitCode([check(true), check(false, 'the lab failed')]), 0);
   });
 });
 

@@ -53,7 +53,7 @@ cross more often than 80 % of --idle-timeout. With --verify each is run through 
 through a path 0.4 x --tolerate slower each way (no jitter), in parallel. --emit prints each
 setting as the library's code, with its window; settings of a library whose rule differs from the
 lab's built-in client's carry lib= (nats:...,lib=go), and are checked with your own program
-(halfopen run --client-cmd), not --verify.
+(halfopen run --client-cmd), not --verify. --verify exits 3 when a setting it measured failed.
 
 Examples:
   halfopen tune --target nats --within 10s

@@ -9,7 +9,13 @@ import { tune, tuneSpec, type Recommendation, type TuneRequest } from '../advise
 import { allowanceMs } from '../advise/predict.js';
 import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
 import { isKernelOnly } from '../strategies/index.js';
-import { BadInputError, InterruptedError, LabUnavailableError, TeardownError } from '../errors.js';
+import {
+  BadInputError,
+  EXIT,
+  InterruptedError,
+  LabUnavailableError,
+  TeardownError,
+} from '../errors.js';
 import { formatMs, parseDuration } from '../util/duration.js';
 import { formatWindow } from '../report/human.js';
 import { runExperiment, type ExperimentResult } from '../runner/experiment.js';
@@ -48,7 +54,7 @@ export interface TuneFlags extends K8sFlags {
 }
 
 /** What a measurement said about one recommendation. */
-interface Verification {
+export interface Verification {
   /** The partition: detected when, and whether in time. */
   partition: { testbed: string; detect_ms: number | null; in_time: boolean };
   /**
@@ -349,6 +355,16 @@ function render(
   return lines.join('\n');
 }
 
+/**
+ * The exit code of `--verify`: 3 when a setting the lab measured failed (noticed too late, or
+ * disconnected on the slow path), as a missed expectation is; 0 otherwise. A setting the lab could
+ * not measure (its error says why) is reported, not judged.
+ */
+export function verifyExitCode(checks: readonly (Verification | null)[]): number {
+  const failed = checks.some((c) => c !== null && c.error === undefined && !c.passed);
+  return failed ? EXIT.missed : EXIT.ok;
+}
+
 export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promise<void> {
   const req = requestFromFlags(flags);
   const bed = parseChoice(
@@ -380,6 +396,7 @@ export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promis
     } finally {
       progress.clear();
     }
+    if (verifyExitCode(checks) !== EXIT.ok) process.exitCode = verifyExitCode(checks);
   }
   if (flags.json) {
     const out = recs.map((r, i) => ({
