@@ -9,6 +9,9 @@ import { tune, tuneSpec, type Recommendation, type TuneRequest } from '../advise
 import { allowanceMs } from '../advise/predict.js';
 import { DEFAULT_TARGET, PROTOCOLS } from '../protocols/index.js';
 import { isKernelOnly } from '../strategies/index.js';
+import { verifyExitCode, type Verification } from './tune-verdict.js';
+
+export { verifyExitCode, type Verification };
 import {
   BadInputError,
   EXIT,
@@ -51,25 +54,6 @@ export interface TuneFlags extends K8sFlags {
   json?: boolean;
   /** Print the chosen settings as this library's code (src/emit). */
   emit?: string;
-}
-
-/** What a measurement said about one recommendation. */
-export interface Verification {
-  /** The partition: detected when, and whether in time. */
-  partition: { testbed: string; detect_ms: number | null; in_time: boolean };
-  /**
-   * The slow path: how slow, for how long, and whether it held. Null for the kernel's own timers:
-   * the fault proxy's kernel answers for the peer, and netns has no latency without netem.
-   */
-  slow_path: {
-    latency_ms: number;
-    jitter_ms: number;
-    for_ms: number;
-    false_disconnect: boolean;
-  } | null;
-  passed: boolean;
-  /** The lab failed to measure it (the message), rather than the setting failing. */
-  error?: string;
 }
 
 export function requestFromFlags(f: TuneFlags): TuneRequest {
@@ -353,16 +337,6 @@ function render(
     );
   }
   return lines.join('\n');
-}
-
-/**
- * The exit code of `--verify`: 3 when a setting the lab measured failed (noticed too late, or
- * disconnected on the slow path), as a missed expectation is; 0 otherwise. A setting the lab could
- * not measure (its error says why) is reported, not judged.
- */
-export function verifyExitCode(checks: readonly (Verification | null)[]): number {
-  const failed = checks.some((c) => c !== null && c.error === undefined && !c.passed);
-  return failed ? EXIT.missed : EXIT.ok;
 }
 
 export async function tuneCommand(flags: TuneFlags, signal: AbortSignal): Promise<void> {
