@@ -16,6 +16,7 @@ import { describe, it } from 'node:test';
 import { predict } from '../src/advise/predict.js';
 import { tune, tuneSpec } from '../src/advise/tune.js';
 import { requestFromFlags, tuneCommand, type TuneFlags } from '../src/cli/tune.js';
+import type { Verification } from '../src/cli/tune-verdict.js';
 import type { TimelineEntry } from '../src/events.js';
 import { POLICY_IN_FORCE_MS } from '../src/faults/network-policy.js';
 import { buildResult, type ExperimentResult } from '../src/runner/result.js';
@@ -152,17 +153,7 @@ interface TuneJson {
   recommendations: {
     kind: string;
     strategy: string | null;
-    verified?: {
-      partition: { testbed: string; detect_ms: number | null; in_time: boolean };
-      slow_path: {
-        latency_ms: number;
-        jitter_ms: number;
-        for_ms: number;
-        false_disconnect: boolean;
-      } | null;
-      passed: boolean;
-      error?: string;
-    } | null;
+    verified?: Verification | null;
   }[];
 }
 
